@@ -1,0 +1,308 @@
+#include "fsutil.h"
+#include "macro.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+int cb_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags | O_CLOEXEC,
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = resolve,
+	};
+	long fd;
+	do
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int cb_mkdirat_p(int dirfd, const char *path, mode_t mode)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	int cur = dirfd;
+	_cleanup_close_ int owned = -1;
+	char *save = NULL;
+	for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		if (strcmp(part, ".") == 0)
+			continue;
+		if (strcmp(part, "..") == 0)
+			return -EINVAL;
+		if (mkdirat(cur, part, mode) < 0 && errno != EEXIST)
+			return -errno;
+		int next = openat(cur, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return -errno;
+		closep(&owned);
+		owned = cur = next;
+	}
+	return 0;
+}
+
+static int rm_rf_children(int fd, dev_t dev);
+
+static int rm_rf_entry(int parent, const char *name, dev_t dev)
+{
+	struct stat st;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISDIR(st.st_mode)) {
+		if (st.st_dev != dev)
+			return -EBUSY; /* a mount point: never remove across it */
+		_cleanup_close_ int fd =
+			openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? 0 : -errno;
+		int r = rm_rf_children(fd, dev);
+		if (r < 0)
+			return r;
+		if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int rm_rf_children(int fd, dev_t dev)
+{
+	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dupfd < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *d = fdopendir(dupfd);
+	if (!d) {
+		close(dupfd);
+		return -errno;
+	}
+	int ret = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int r = rm_rf_entry(fd, de->d_name, dev);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	if (errno && ret == 0)
+		ret = -errno;
+	return ret;
+}
+
+int cb_rm_rf_at(int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return rm_rf_entry(dirfd, name, st.st_dev);
+}
+
+int cb_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+			    mode_t mode)
+{
+	char rnd[17];
+	int r = cb_random_hex(rnd, 8);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tmp = NULL;
+	if (asprintf(&tmp, "%s.tmp-%s", name, rnd) < 0)
+		return -ENOMEM;
+	_cleanup_close_ int fd =
+		openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	r = cb_write_all(fd, data, len);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		goto out_unlink_tmp;
+	if (fsync(dirfd) < 0 && errno != EBADF && errno != EINVAL)
+		return -errno;
+	return 0;
+out_unlink_tmp:
+	unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int cb_read_fd(int fd, size_t max, char **ret_data, size_t *ret_len)
+{
+	size_t cap = 4096, len = 0;
+	_cleanup_free_ char *buf = malloc(cap + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= max)
+				return -EFBIG;
+			cap = MIN(cap * 2, max);
+			char *n = realloc(buf, cap + 1);
+			if (!n)
+				return -ENOMEM;
+			buf = n;
+		}
+		ssize_t k = read(fd, buf + len, cap - len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	buf[len] = '\0';
+	if (ret_len)
+		*ret_len = len;
+	*ret_data = TAKE_PTR(buf);
+	return 0;
+}
+
+int cb_read_file_at(int dirfd, const char *name, size_t max, char **ret_data, size_t *ret_len)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return cb_read_fd(fd, max, ret_data, ret_len);
+}
+
+int cb_random_hex(char *buf, size_t nbytes)
+{
+	unsigned char raw[64];
+	if (nbytes > sizeof(raw))
+		return -EINVAL;
+	size_t got = 0;
+	while (got < nbytes) {
+		ssize_t n = getrandom(raw + got, nbytes - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < nbytes; i++) {
+		buf[2 * i] = hex[raw[i] >> 4];
+		buf[2 * i + 1] = hex[raw[i] & 15];
+	}
+	buf[2 * nbytes] = '\0';
+	return 0;
+}
+
+struct inode_set {
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} *v;
+	size_t n, cap;
+};
+
+/* Hard links are counted once: remember inodes with st_nlink > 1. */
+static bool inode_set_add(struct inode_set *s, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].dev == dev && s->v[i].ino == ino)
+			return false;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		void *n = realloc(s->v, cap * sizeof(*s->v));
+		if (!n)
+			return true;
+		s->v = n;
+		s->cap = cap;
+	}
+	s->v[s->n].dev = dev;
+	s->v[s->n].ino = ino;
+	s->n++;
+	return true;
+}
+
+static int disk_usage_fd(int fd, dev_t dev, struct inode_set *seen, uint64_t *sum)
+{
+	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dupfd < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *d = fdopendir(dupfd);
+	if (!d) {
+		close(dupfd);
+		return -errno;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (st.st_dev != dev)
+			continue;
+		if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) &&
+		    !inode_set_add(seen, st.st_dev, st.st_ino))
+			continue;
+		*sum += (uint64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int sub = openat(fd, de->d_name,
+							 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+								 O_CLOEXEC);
+			if (sub >= 0)
+				disk_usage_fd(sub, dev, seen, sum);
+		}
+	}
+	return 0;
+}
+
+int cb_disk_usage_at(int dirfd, const char *name, uint64_t *ret_bytes)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	struct inode_set seen = {0};
+	uint64_t sum = (uint64_t)st.st_blocks * 512;
+	int r = disk_usage_fd(fd, st.st_dev, &seen, &sum);
+	free(seen.v);
+	if (r < 0)
+		return r;
+	*ret_bytes = sum;
+	return 0;
+}
+
+uint64_t cb_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

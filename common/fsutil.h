@@ -1,0 +1,47 @@
+/* fd-relative file helpers shared by storage/ and runtime/. All return
+ * >= 0 on success and -errno on failure, and keep errno unchanged on
+ * success paths that clean up. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* openat2(2) through syscall(2): glibc 2.36 has no wrapper. resolve is a
+ * RESOLVE_* mask. Returns an fd or -errno. */
+int cb_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+
+/* Create path and its missing parents below dirfd, never following a
+ * symlink. Existing directories are fine. */
+int cb_mkdirat_p(int dirfd, const char *path, mode_t mode);
+
+/* Remove name below dirfd and everything under it, without following
+ * symlinks or crossing into other mounts. A missing name is success. */
+int cb_rm_rf_at(int dirfd, const char *name);
+
+/* Replace name below dirfd with data: write a temporary sibling, fsync it,
+ * rename it over name, fsync dirfd. Readers see the old or the new file,
+ * never a part. */
+int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+			    mode_t mode);
+
+/* Read all of name below dirfd (at most max bytes, else -EFBIG) into a
+ * NUL-terminated buffer the caller frees. */
+int cb_read_file_at(int dirfd, const char *name, size_t max, char **ret_data, size_t *ret_len);
+
+/* Read all of fd (at most max bytes) into a NUL-terminated buffer. */
+int cb_read_fd(int fd, size_t max, char **ret_data, size_t *ret_len);
+
+/* Write all of buf to fd, retrying short writes and EINTR. */
+int cb_write_all(int fd, const void *buf, size_t len);
+
+/* Fill buf with 2*nbytes lowercase hex characters of randomness plus NUL. */
+int cb_random_hex(char *buf, size_t nbytes);
+
+/* Bytes used on disk by everything below dirfd/name (st_blocks * 512),
+ * each inode counted once; does not cross mounts. */
+int cb_disk_usage_at(int dirfd, const char *name, uint64_t *ret_bytes);
+
+/* Nanoseconds of CLOCK_MONOTONIC. */
+uint64_t cb_now_ns(void);

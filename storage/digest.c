@@ -1,0 +1,102 @@
+#include "digest.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool cb_digest_valid(const char *digest)
+{
+	if (!digest || strncmp(digest, "sha256:", 7) != 0)
+		return false;
+	const char *h = digest + 7;
+	size_t n = 0;
+	for (; h[n]; n++)
+		if (!((h[n] >= '0' && h[n] <= '9') || (h[n] >= 'a' && h[n] <= 'f')))
+			return false;
+	return n == CB_DIGEST_HEX_LEN;
+}
+
+const char *cb_digest_hex(const char *digest)
+{
+	return digest + 7;
+}
+
+static void hex_encode(const unsigned char *raw, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void cb_digest_of(const void *data, size_t len, char out[CB_DIGEST_SIZE])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	memcpy(out, "sha256:", 7);
+	hex_encode(md, 32, out + 7);
+}
+
+int cb_chain_id(const char *parent_chain, const char *diff_id, char out[CB_DIGEST_SIZE])
+{
+	if (!cb_digest_valid(diff_id) || (parent_chain && !cb_digest_valid(parent_chain)))
+		return -EINVAL;
+	if (!parent_chain) {
+		memcpy(out, diff_id, CB_DIGEST_SIZE);
+		return 0;
+	}
+	char buf[2 * CB_DIGEST_LEN + 2];
+	int n = snprintf(buf, sizeof(buf), "%s %s", parent_chain, diff_id);
+	cb_digest_of(buf, (size_t)n, out);
+	return 0;
+}
+
+struct cb_hasher {
+	EVP_MD_CTX *ctx;
+};
+
+struct cb_hasher *cb_hasher_new(void)
+{
+	struct cb_hasher *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(h->ctx);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void cb_hasher_update(struct cb_hasher *h, const void *data, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void cb_hasher_final(struct cb_hasher *h, char out[CB_DIGEST_SIZE])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_DigestFinal_ex(h->ctx, md, &mdlen);
+	memcpy(out, "sha256:", 7);
+	hex_encode(md, 32, out + 7);
+}
+
+void cb_hasher_reset(struct cb_hasher *h)
+{
+	EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
+}
+
+void cb_hasher_free(struct cb_hasher *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}

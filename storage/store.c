@@ -1,0 +1,321 @@
+#include "store.h"
+#include "digest.h"
+#include "fsutil.h"
+#include "macro.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORE_VERSION "1\n"
+
+struct cb_store {
+	char *root;
+	int root_fd;
+	int lock_fd; /* ROOT/lock */
+	unsigned lock_depth;
+	int gc_fd; /* ROOT/gc.lock */
+	unsigned hold_depth;
+};
+
+static const char *const store_dirs[] = {
+	"blobs", "blobs/sha256", "layers", "images", "containers", "tmp", "locks",
+};
+
+static int store_init_layout(int root_fd, struct cb_error *err)
+{
+	for (size_t i = 0; i < ELEMENTSOF(store_dirs); i++)
+		if (mkdirat(root_fd, store_dirs[i], 0700) < 0 && errno != EEXIST)
+			return cb_error_errno(err, errno, "mkdir %s", store_dirs[i]);
+	struct stat st;
+	if (fstatat(root_fd, "version", &st, 0) < 0) {
+		if (errno != ENOENT)
+			return cb_error_errno(err, errno, "version");
+		int r = cb_write_file_atomic_at(root_fd, "version", STORE_VERSION,
+						strlen(STORE_VERSION), 0600);
+		if (r < 0)
+			return cb_error_errno(err, r, "write version");
+	} else {
+		_cleanup_free_ char *v = NULL;
+		int r = cb_read_file_at(root_fd, "version", 64, &v, NULL);
+		if (r < 0)
+			return cb_error_errno(err, r, "read version");
+		if (strcmp(v, STORE_VERSION) != 0)
+			return cb_error_set(err, EPROTO, "unsupported store version %.*s",
+					    (int)strcspn(v, "\n"), v);
+	}
+	return 0;
+}
+
+static int open_lock_file(int root_fd, const char *name)
+{
+	int fd = openat(root_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int cb_store_open(const char *root, struct cb_store **ret, struct cb_error *err)
+{
+	if (!root || root[0] == '\0')
+		return cb_error_set(err, EINVAL, "empty store root");
+	int r = cb_mkdirat_p(AT_FDCWD, root, 0700);
+	if (r < 0)
+		return cb_error_errno(err, r, "create");
+	_cleanup_free_ struct cb_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->lock_fd = s->gc_fd = -1;
+	s->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->root_fd < 0)
+		return cb_error_errno(err, errno, "open");
+	r = store_init_layout(s->root_fd, err);
+	if (r >= 0 && (r = s->lock_fd = open_lock_file(s->root_fd, "lock")) < 0)
+		cb_error_errno(err, r, "open lock");
+	if (r >= 0 && (r = s->gc_fd = open_lock_file(s->root_fd, "gc.lock")) < 0)
+		cb_error_errno(err, r, "open gc.lock");
+	if (r >= 0 && !(s->root = realpath(root, NULL)))
+		r = cb_error_errno(err, errno, "resolve");
+	if (r < 0) {
+		closep(&s->root_fd);
+		closep(&s->lock_fd);
+		closep(&s->gc_fd);
+		return r;
+	}
+	/* Leftovers of a killed command: only when nobody else is adding. */
+	if (flock(s->gc_fd, LOCK_EX | LOCK_NB) == 0) {
+		cb_store_clean_tmp(s, NULL);
+		flock(s->gc_fd, LOCK_UN);
+	}
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+void cb_store_free(struct cb_store *s)
+{
+	if (!s)
+		return;
+	closep(&s->root_fd);
+	closep(&s->lock_fd);
+	closep(&s->gc_fd);
+	free(s->root);
+	free(s);
+}
+
+const char *cb_store_root(const struct cb_store *s)
+{
+	return s->root;
+}
+
+int cb_store_root_fd(const struct cb_store *s)
+{
+	return s->root_fd;
+}
+
+static int flock_retry(int fd, int op)
+{
+	while (flock(fd, op) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int cb_store_lock(struct cb_store *s)
+{
+	if (s->lock_depth++ > 0)
+		return 0;
+	int r = flock_retry(s->lock_fd, LOCK_EX);
+	if (r < 0)
+		s->lock_depth = 0;
+	return r;
+}
+
+void cb_store_unlock(struct cb_store *s)
+{
+	if (s->lock_depth > 0 && --s->lock_depth == 0)
+		flock(s->lock_fd, LOCK_UN);
+}
+
+int cb_store_hold(struct cb_store *s)
+{
+	if (s->hold_depth++ > 0)
+		return 0;
+	int r = flock_retry(s->gc_fd, LOCK_SH);
+	if (r < 0)
+		s->hold_depth = 0;
+	return r;
+}
+
+int cb_store_hold_exclusive(struct cb_store *s)
+{
+	if (s->hold_depth++ > 0)
+		return -EDEADLK;
+	int r = flock_retry(s->gc_fd, LOCK_EX);
+	if (r < 0)
+		s->hold_depth = 0;
+	return r;
+}
+
+void cb_store_release(struct cb_store *s)
+{
+	if (s->hold_depth > 0 && --s->hold_depth == 0)
+		flock(s->gc_fd, LOCK_UN);
+}
+
+int cb_store_lock_name(struct cb_store *s, const char *name)
+{
+	if (strchr(name, '/') || name[0] == '.' || name[0] == '\0')
+		return -EINVAL;
+	_cleanup_close_ int dir = openat(s->root_fd, "locks", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	for (;;) {
+		_cleanup_close_ int fd =
+			openat(dir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		int r = flock_retry(fd, LOCK_EX);
+		if (r < 0)
+			return r;
+		/* gc may have unlinked the file between our open and flock: then
+		 * our lock guards nothing and we try again. */
+		struct stat a, b;
+		if (fstat(fd, &a) < 0)
+			return -errno;
+		if (fstatat(dir, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			return TAKE_FD(fd);
+	}
+}
+
+int cb_store_stage_dir(struct cb_store *s, int *ret_fd, char **ret_relpath)
+{
+	char rnd[33];
+	int r = cb_random_hex(rnd, 16);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *rel = NULL;
+	if (asprintf(&rel, "tmp/%s", rnd) < 0)
+		return -ENOMEM;
+	if (mkdirat(s->root_fd, rel, 0700) < 0)
+		return -errno;
+	int fd = openat(s->root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		unlinkat(s->root_fd, rel, AT_REMOVEDIR);
+		return r;
+	}
+	*ret_fd = fd;
+	*ret_relpath = TAKE_PTR(rel);
+	return 0;
+}
+
+int cb_store_clean_tmp(struct cb_store *s, unsigned *ret_removed)
+{
+	_cleanup_close_ int tmp = openat(s->root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmp < 0)
+		return -errno;
+	int dupfd = fcntl(tmp, F_DUPFD_CLOEXEC, 3);
+	if (dupfd < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *d = fdopendir(dupfd);
+	if (!d) {
+		close(dupfd);
+		return -errno;
+	}
+	unsigned removed = 0;
+	int ret = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int r = cb_rm_rf_at(tmp, de->d_name);
+		if (r < 0 && ret == 0)
+			ret = r;
+		else if (r >= 0)
+			removed++;
+	}
+	if (ret_removed)
+		*ret_removed = removed;
+	return ret;
+}
+
+static int blob_relpath(const char *digest, char out[128])
+{
+	if (!cb_digest_valid(digest))
+		return -EINVAL;
+	snprintf(out, 128, "blobs/sha256/%s", cb_digest_hex(digest));
+	return 0;
+}
+
+bool cb_store_has_blob(struct cb_store *s, const char *digest)
+{
+	char rel[128];
+	if (blob_relpath(digest, rel) < 0)
+		return false;
+	return faccessat(s->root_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int cb_store_put_blob(struct cb_store *s, const char *digest, const void *data, size_t len,
+		      struct cb_error *err)
+{
+	char rel[128];
+	if (blob_relpath(digest, rel) < 0)
+		return cb_error_set(err, EINVAL, "blob %s: not a sha256 digest", digest);
+	char actual[CB_DIGEST_SIZE];
+	cb_digest_of(data, len, actual);
+	if (strcmp(actual, digest) != 0)
+		return cb_error_set(err, EBADMSG, "blob %s: digest mismatch: content is %s",
+				    digest, actual);
+	if (cb_store_has_blob(s, digest))
+		return 0;
+	int r = cb_write_file_atomic_at(s->root_fd, rel, data, len, 0600);
+	if (r < 0)
+		return cb_error_errno(err, r, "write blob %s", digest);
+	return 0;
+}
+
+int cb_store_get_blob(struct cb_store *s, const char *digest, size_t max, char **ret_data,
+		      size_t *ret_len, struct cb_error *err)
+{
+	char rel[128];
+	if (blob_relpath(digest, rel) < 0)
+		return cb_error_set(err, EINVAL, "blob %s: not a sha256 digest", digest);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int r = cb_read_file_at(s->root_fd, rel, max, &data, &len);
+	if (r == -ENOENT)
+		return cb_error_set(err, ENOENT, "blob %s: missing from the store", digest);
+	if (r < 0)
+		return cb_error_errno(err, r, "read blob %s", digest);
+	char actual[CB_DIGEST_SIZE];
+	cb_digest_of(data, len, actual);
+	if (strcmp(actual, digest) != 0)
+		return cb_error_set(err, EBADMSG, "blob %s: damaged in the store (content is %s)",
+				    digest, actual);
+	*ret_data = TAKE_PTR(data);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+bool cb_store_has_layer(struct cb_store *s, const char *chain_id)
+{
+	if (!cb_digest_valid(chain_id))
+		return false;
+	char rel[128];
+	snprintf(rel, sizeof(rel), "layers/%s/diff", cb_digest_hex(chain_id));
+	return faccessat(s->root_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int cb_store_layer_diff_path(struct cb_store *s, const char *chain_id, char **ret_path)
+{
+	if (!cb_digest_valid(chain_id))
+		return -EINVAL;
+	return asprintf(ret_path, "%s/layers/%s/diff", s->root, cb_digest_hex(chain_id)) < 0
+		       ? -ENOMEM
+		       : 0;
+}

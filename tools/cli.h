@@ -1,0 +1,48 @@
+/* What every `cowbox VERB` gets: the global options, a lazily opened store,
+ * and the helpers that turn library errors into one `cowbox: ...` line and
+ * exit code 125. Only tools/ prints or exits. */
+#pragma once
+
+#include <stdbool.h>
+#include "error.h"
+
+#define EXIT_COWBOX 125 /* cowbox's own failure */
+
+struct cb_store;
+
+enum cb_log_level { CB_LOG_ERROR, CB_LOG_WARN, CB_LOG_INFO, CB_LOG_DEBUG };
+
+struct cb_cli {
+	const char *root;	    /* --root, COWBOX_ROOT, or the default */
+	const char *storage_driver; /* --storage-driver, COWBOX_STORAGE_DRIVER, or NULL */
+	enum cb_log_level log_level;
+	struct cb_store *store; /* opened by cli_store() */
+	char *default_root;	/* owned */
+};
+
+struct cb_verb {
+	const char *name;
+	int (*run)(struct cb_cli *cli, int argc, char **argv);
+	const char *summary;
+	const char *usage; /* one or more lines after "usage: cowbox " */
+};
+
+/* Open the store on first use; on failure print why and return NULL. */
+struct cb_store *cli_store(struct cb_cli *cli);
+
+/* Print "cowbox: <prefix>: <err->msg>" (or strerror(-r) when err is empty)
+ * and return EXIT_COWBOX. */
+int cli_fail(const struct cb_error *err, int r, const char *fmt, ...) _printf_(3, 4);
+/* Print "cowbox: <message>" and return EXIT_COWBOX. */
+int cli_error(const char *fmt, ...) _printf_(1, 2);
+/* Print a log line to stderr when level <= the chosen --log-level. */
+void cli_log(const struct cb_cli *cli, enum cb_log_level level, const char *fmt, ...)
+	_printf_(3, 4);
+/* Print the usage of verb to stdout (help) or stderr (misuse). */
+int cli_usage(const char *verb, bool to_stderr);
+/* True when argv holds --help or -h before "--" (verbs call it first). */
+bool cli_wants_help(int argc, char **argv);
+
+/* The verbs, one file each: tools/cmd-<verb>.c. */
+#define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)
+CB_VERB(version);
