@@ -1,0 +1,75 @@
+# A throwaway docker-registry (Debian's docker-registry package) for the
+# pull tests. Source it after lib.sh:
+#   registry_start [HTPASSWD]   start one on 127.0.0.1 at a free port with a
+#                               temp config and storage dir; sets REGISTRY
+#                               (host:port), REGISTRY_DIR, REGISTRY_PID; it is
+#                               stopped by its PID when the test exits
+#   registry_stop               kill it (SIGKILL: a registry that dies)
+#   registry_restart            start it again on the same port and storage
+#   registry_push SRC NAME:TAG  skopeo copy SRC (e.g. oci:DIR:ref) into it
+#   registry_blob_path DIGEST   the file that holds a blob in its storage
+need docker-registry skopeo curl python3
+
+_registry_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+registry_start() {
+	REGISTRY_DIR=$(mktemp -d "$TESTTMP/registry.XXXXXX")
+	_registry_port=$(_registry_free_port)
+	REGISTRY=127.0.0.1:$_registry_port
+	mkdir -p "$REGISTRY_DIR/data"
+	{
+		echo "version: 0.1"
+		echo "log: {level: error, accesslog: {disabled: true}}"
+		echo "storage:"
+		echo "  filesystem: {rootdirectory: $REGISTRY_DIR/data}"
+		echo "  delete: {enabled: true}"
+		echo "  cache: {}"
+		echo "http:"
+		echo "  addr: $REGISTRY"
+		if [ -n "${1:-}" ]; then
+			echo "auth:"
+			echo "  htpasswd: {realm: cowbox-test, path: $1}"
+		fi
+	} >"$REGISTRY_DIR/config.yml"
+	registry_restart
+	on_exit registry_stop
+}
+
+registry_restart() {
+	docker-registry serve "$REGISTRY_DIR/config.yml" >>"$REGISTRY_DIR/log" 2>&1 &
+	REGISTRY_PID=$!
+	i=0
+	# Any HTTP answer (200 or 401) means it is up.
+	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/")" != 000 ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { cat "$REGISTRY_DIR/log" >&2; fail "docker-registry did not start"; }
+		kill -0 "$REGISTRY_PID" 2>/dev/null || { cat "$REGISTRY_DIR/log" >&2; fail "docker-registry exited"; }
+		sleep 0.1
+	done
+}
+
+registry_stop() {
+	if [ -n "${REGISTRY_PID:-}" ] && kill -0 "$REGISTRY_PID" 2>/dev/null; then
+		kill -9 "$REGISTRY_PID" 2>/dev/null || true
+		wait "$REGISTRY_PID" 2>/dev/null || true
+	fi
+	REGISTRY_PID=
+}
+
+# registry_push SRC NAME:TAG [skopeo copy options...]
+registry_push() {
+	_src=$1 _dst=$2
+	shift 2
+	skopeo copy -q --dest-tls-verify=false "$@" "$_src" "docker://$REGISTRY/$_dst" >/dev/null ||
+		fail "skopeo copy $_src to $REGISTRY/$_dst failed"
+}
+
+registry_blob_path() {
+	_hex=${1#sha256:}
+	echo "$REGISTRY_DIR/data/docker/registry/v2/blobs/sha256/$(echo "$_hex" | cut -c1-2)/$_hex/data"
+}
+
+# A directory with a tiny OCI image made by umoci when the fixtures lack
+# one: dev_image DIR TAG LAYERS... (each LAYER a directory to add).
