@@ -538,7 +538,10 @@ static CURL *new_easy(const struct cb_registry *r, const char *url, struct respo
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)r->o.stall_timeout);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)CURL_BUFFER);
+	/* curl reads up to 100 buffers before it looks at the rate limit again,
+	 * so a large buffer would defeat max_recv_speed on a fast link. */
+	if (!r->o.max_recv_speed)
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)CURL_BUFFER);
 	if (r->o.tls_verify == CB_TLS_VERIFY_NO) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

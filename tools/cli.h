@@ -45,4 +45,7 @@ bool cli_wants_help(int argc, char **argv);
 
 /* The verbs, one file each: tools/cmd-<verb>.c. */
 #define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)
+CB_VERB(login);
+CB_VERB(logout);
+CB_VERB(pull);
 CB_VERB(version);

@@ -14,6 +14,12 @@
 
 /* Keep sorted by name. */
 static const struct cb_verb verbs[] = {
+	{"login", cmd_login, "log in to a registry",
+	 "login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=false] "
+	 "[--authfile FILE] REGISTRY"},
+	{"logout", cmd_logout, "remove a registry's credentials", "logout [--authfile FILE] REGISTRY"},
+	{"pull", cmd_pull, "download an image from a registry",
+	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] REF"},
 	{"version", cmd_version, "print the version", "version"},
 };
 
