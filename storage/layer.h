@@ -52,6 +52,7 @@ struct cb_layer_info {
 	uint64_t compressed_size;
 	uint64_t tar_size;
 	uint64_t entries;
+	enum cb_compression compression; /* what the bytes turned out to be */
 	bool existed; /* someone else had already stored it */
 };
 
@@ -73,3 +74,6 @@ int cb_layer_writer_finish(struct cb_layer_writer *w, struct cb_layer_info *ret_
 void cb_layer_writer_abort(struct cb_layer_writer *w);
 /* The error that failed a write(), to report. */
 const struct cb_error *cb_layer_writer_error(const struct cb_layer_writer *w);
+
+/* The unpacked tar size recorded for a stored layer. */
+int cb_layer_tar_size(struct cb_store *s, const char *chain_id, uint64_t *ret);
