@@ -516,6 +516,7 @@ static int unpack_job(struct importer *im, struct layer_job *j, struct cb_error 
 		.compression = j->compression,
 		.media_type = j->media_type,
 		.what = j->what,
+		.cancel = &im->cancel,
 	};
 	struct cb_layer_writer *w = NULL;
 	int r = cb_layer_writer_new(im->store, &expect, &im->opts->limits, &w, err);

@@ -94,6 +94,8 @@ struct extractor {
 	int cached_fd;
 	struct dir_time *dirs;
 	size_t n_dirs, cap_dirs;
+	struct cb_lower_link *links;
+	size_t n_links, cap_links;
 	bool as_root;
 	char buf[1 << 16];
 };
@@ -402,7 +404,38 @@ static void split_path(char *path, const char **ret_dir, const char **ret_base)
 	}
 }
 
-static int extract_hardlink(struct extractor *x, const char *link_name, int dir, const char *base)
+/* split_path() cut target at its last slash; put the slash back. */
+static void tdir_restore(char *target, const char *tdir)
+{
+	if (tdir != target || tdir[0] == '\0')
+		return;
+	target[strlen(target)] = '/';
+}
+
+static int remember_lower_link(struct extractor *x, const char *path, const char *target)
+{
+	if (x->n_links == x->cap_links) {
+		size_t cap = x->cap_links ? x->cap_links * 2 : 8;
+		struct cb_lower_link *n = realloc(x->links, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		x->links = n;
+		x->cap_links = cap;
+	}
+	struct cb_lower_link *l = &x->links[x->n_links];
+	l->path = strdup(path);
+	l->target = strdup(target);
+	if (!l->path || !l->target) {
+		free(l->path);
+		free(l->target);
+		return -ENOMEM;
+	}
+	x->n_links++;
+	return 0;
+}
+
+static int extract_hardlink(struct extractor *x, const char *link_name, const char *full_path,
+			    int dir, const char *base)
 {
 	char target[PATH_MAX];
 	const char *why = NULL;
@@ -416,10 +449,17 @@ static int extract_hardlink(struct extractor *x, const char *link_name, int dir,
 	_cleanup_close_ int tfd = open_dir_beneath(x, tdir, false);
 	if (tfd == -ELOOP || tfd == -EXDEV)
 		return entry_error(x, EPERM, "hard link through a symlink");
+	struct stat st;
+	if (tfd == -ENOENT || (tfd >= 0 && fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+			       errno == ENOENT)) {
+		/* Not (yet) in this layer: a later entry may make it, else it
+		 * is a lower layer's file. */
+		tdir_restore(target, tdir);
+		return remember_lower_link(x, full_path, target);
+	}
 	if (tfd < 0)
 		return cb_error_errno(x->err, tfd, "entry '%s': hard link target '%s'", x->entry,
 				      link_name);
-	struct stat st;
 	if (fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return cb_error_errno(x->err, errno, "entry '%s': hard link target '%s'",
 				      x->entry, link_name);
@@ -493,7 +533,7 @@ static int extract_entry(struct extractor *x, struct archive *a, struct archive_
 	if (wh != CB_WHITEOUT_NONE)
 		return extract_whiteout(x, wh, wh_target, dir);
 	if (hardlink)
-		return extract_hardlink(x, hardlink, dir, base);
+		return extract_hardlink(x, hardlink, full, dir, base);
 	switch (type) {
 	case AE_IFREG:
 		return extract_regular(x, a, e, dir, base);
@@ -510,6 +550,53 @@ static int extract_entry(struct extractor *x, struct archive *a, struct archive_
 	default:
 		return entry_error(x, EINVAL, "unknown entry type");
 	}
+}
+
+/* Links to a target a later entry made are links within the layer after
+ * all; the rest stay for the layer writer. */
+static int resolve_links_in_layer(struct extractor *x)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < x->n_links; i++) {
+		struct cb_lower_link *l = &x->links[i];
+		struct stat st;
+		_cleanup_close_ int fd = cb_openat2(x->root_fd, l->target, O_PATH | O_NOFOLLOW, 0,
+						    beneath);
+		if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s", l->path);
+			const char *dname, *base;
+			split_path(path, &dname, &base);
+			x->entry = l->path;
+			int dir = parent_fd(x, dname);
+			if (dir < 0)
+				return dir;
+			int r = clear_target(x, dir, base, false);
+			if (r < 0)
+				return r;
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			if (linkat(AT_FDCWD, proc, dir, base, AT_SYMLINK_FOLLOW) < 0)
+				return entry_errno(x, errno, "link");
+			free(l->path);
+			free(l->target);
+			continue;
+		}
+		x->links[kept++] = *l;
+	}
+	x->n_links = kept;
+	return 0;
+}
+
+void cb_extract_stats_release(struct cb_extract_stats *st)
+{
+	for (size_t i = 0; i < st->n_lower_links; i++) {
+		free(st->lower_links[i].path);
+		free(st->lower_links[i].target);
+	}
+	free(st->lower_links);
+	st->lower_links = NULL;
+	st->n_lower_links = 0;
 }
 
 static int apply_dir_times(struct extractor *x)
@@ -562,13 +649,23 @@ int cb_extract_tar(struct archive *a, int dir_fd, const struct cb_layer_limits *
 			break;
 	}
 	if (r >= 0)
+		r = resolve_links_in_layer(x);
+	if (r >= 0)
 		r = apply_dir_times(x);
 	for (size_t i = 0; i < x->n_dirs; i++)
 		free(x->dirs[i].path);
 	free(x->dirs);
 	free(x->cached_dir);
 	closep(&x->cached_fd);
-	if (r >= 0 && ret_stats)
+	if (r >= 0 && ret_stats) {
 		ret_stats->entries = entries;
+		ret_stats->lower_links = TAKE_PTR(x->links);
+		ret_stats->n_lower_links = x->n_links;
+	}
+	for (size_t i = 0; x->links && i < x->n_links; i++) {
+		free(x->links[i].path);
+		free(x->links[i].target);
+	}
+	free(x->links);
 	return r;
 }

@@ -34,9 +34,19 @@ enum cb_whiteout cb_whiteout_classify(const char *base, const char **ret_target)
  * whiteouts, opaque dirs or redirects. */
 bool cb_xattr_is_forbidden(const char *name);
 
+/* A hard link whose target is not in this layer: it names a file of a
+ * lower layer, and the layer writer copies that file in (a link cannot
+ * span layer directories). */
+struct cb_lower_link {
+	char *path, *target; /* normalized */
+};
+
 struct cb_extract_stats {
 	uint64_t entries;
+	size_t n_lower_links;
+	struct cb_lower_link *lower_links; /* owned: cb_extract_stats_release */
 };
+void cb_extract_stats_release(struct cb_extract_stats *st);
 
 /* Read every entry of a (decompressed) tar from a and write it below
  * dir_fd (an O_DIRECTORY fd). Stops at the first bad entry with err set

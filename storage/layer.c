@@ -7,6 +7,9 @@
 
 #include <archive.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sys/xattr.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +33,7 @@ struct cb_layer_writer {
 	char *what;
 	char *expect_digest, *expect_diff_id, *parent_chain_id, *media_type;
 	bool skip; /* the layer is stored already: only verify the digest */
+	const volatile bool *cancel;
 
 	struct cb_hasher *compressed_hash, *tar_hash;
 	struct cb_decompressor *dec;
@@ -184,6 +188,7 @@ int cb_layer_writer_new(struct cb_store *s, const struct cb_layer_expect *expect
 	w->expect_diff_id = strdup_or_null(expect->diff_id);
 	w->parent_chain_id = strdup_or_null(expect->parent_chain_id);
 	w->media_type = strdup_or_null(expect->media_type);
+	w->cancel = expect->cancel;
 	w->compressed_hash = cb_hasher_new();
 	w->tar_hash = cb_hasher_new();
 	int r = cb_decompressor_new(expect->compression, &w->dec);
@@ -323,6 +328,7 @@ static void writer_free(struct cb_layer_writer *w)
 	free(w->parent_chain_id);
 	free(w->media_type);
 	free(w->stage_rel);
+	cb_extract_stats_release(&w->stats);
 	free(w);
 }
 
@@ -358,6 +364,162 @@ static int write_layer_json(struct cb_layer_writer *w, const struct cb_layer_inf
 	if (!text)
 		return -ENOMEM;
 	return cb_write_file_atomic_at(w->stage_fd, "layer.json", text, strlen(text), 0600);
+}
+
+/* The parent chain of the layer being written, top first, waiting for
+ * each to be stored (a sibling worker may still be unpacking it). */
+static int lower_chain(struct cb_layer_writer *w, char ***ret, struct cb_error *err)
+{
+	size_t n = 0;
+	char **v = calloc(1, sizeof(char *));
+	char cur[CB_DIGEST_SIZE];
+	if (!v)
+		return -ENOMEM;
+	snprintf(cur, sizeof(cur), "%s", w->parent_chain_id ? w->parent_chain_id : "");
+	while (cur[0]) {
+		while (!cb_store_has_layer(w->store, cur)) {
+			if (w->cancel && *w->cancel) {
+				strv_free(v);
+				return -ECANCELED;
+			}
+			usleep(10000);
+		}
+		char **nv = realloc(v, (n + 2) * sizeof(char *));
+		if (!nv) {
+			strv_free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		if (asprintf(&v[n], "layers/%s/diff", cb_digest_hex(cur)) < 0) {
+			v[n] = NULL;
+			strv_free(v);
+			return -ENOMEM;
+		}
+		v[++n] = NULL;
+		char rel[160];
+		snprintf(rel, sizeof(rel), "layers/%s/layer.json", cb_digest_hex(cur));
+		_cleanup_free_ char *text = NULL;
+		size_t len;
+		cur[0] = '\0';
+		if (cb_read_file_at(cb_store_root_fd(w->store), rel, 1 << 20, &text, &len) >= 0) {
+			json_t *j = json_loadb(text, len, 0, NULL);
+			const char *parent = json_string_value(json_object_get(j, "parent"));
+			if (parent && cb_digest_valid(parent))
+				snprintf(cur, sizeof(cur), "%s", parent);
+			json_decref(j);
+		}
+	}
+	*ret = v;
+	(void)err;
+	return 0;
+}
+
+static int copy_xattrs(int from, int to)
+{
+	char names[4096];
+	ssize_t n = flistxattr(from, names, sizeof(names));
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
+		char value[4096];
+		ssize_t v = fgetxattr(from, names + i, value, sizeof(value));
+		if (v >= 0 && fsetxattr(to, names + i, value, (size_t)v, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Copy a regular file with its owner, mode, xattrs and times into the
+ * staged tree at path: a new name, then rename, never half a file. */
+static int copy_in(struct cb_layer_writer *w, int src, const char *path)
+{
+	static const uint64_t beneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					RESOLVE_NO_MAGICLINKS;
+	struct stat st;
+	if (fstat(src, &st) < 0)
+		return -errno;
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	char *slash = strrchr(copy, '/');
+	const char *base = slash ? slash + 1 : copy;
+	if (slash)
+		*slash = '\0';
+	_cleanup_close_ int dir = slash ? cb_openat2(w->diff_fd, copy, O_RDONLY | O_DIRECTORY, 0,
+						     beneath)
+					: fcntl(w->diff_fd, F_DUPFD_CLOEXEC, 3);
+	if (dir < 0)
+		return dir;
+	char tmp[NAME_MAX + 1];
+	snprintf(tmp, sizeof(tmp), ".cowbox-copy-%d", (int)gettid());
+	_cleanup_close_ int dst =
+		openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (dst < 0)
+		return -errno;
+	int r = 0;
+	for (off_t left = st.st_size; left > 0;) {
+		ssize_t n = copy_file_range(src, NULL, dst, NULL, (size_t)left, 0);
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		left -= n;
+	}
+	if (r >= 0 && fchown(dst, st.st_uid, st.st_gid) < 0)
+		r = -errno;
+	if (r >= 0 && fchmod(dst, st.st_mode & 07777) < 0)
+		r = -errno;
+	if (r >= 0)
+		r = copy_xattrs(src, dst);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	if (r >= 0 && futimens(dst, ts) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(dir, tmp, dir, base) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dir, tmp, 0);
+	return r;
+}
+
+/* Hard links to files of lower layers become copies of those files. */
+static int resolve_lower_links(struct cb_layer_writer *w, struct cb_error *err)
+{
+	if (w->stats.n_lower_links == 0)
+		return 0;
+	_cleanup_strv_ char **chain = NULL;
+	int r = lower_chain(w, &chain, err);
+	if (r < 0)
+		return cb_error_errno(err, r, "%s: wait for the layers below", w->what);
+	for (size_t i = 0; i < w->stats.n_lower_links; i++) {
+		const struct cb_lower_link *l = &w->stats.lower_links[i];
+		_cleanup_close_ int src = -1;
+		for (char **c = chain; *c && src < 0; c++) {
+			_cleanup_close_ int layer =
+				openat(cb_store_root_fd(w->store), *c,
+				       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (layer < 0)
+				continue;
+			_cleanup_close_ int path_fd = cb_openat2(
+				layer, l->target, O_PATH | O_NOFOLLOW, 0,
+				RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+			struct stat st;
+			if (path_fd < 0 || fstat(path_fd, &st) < 0)
+				continue; /* not in this layer: look further down */
+			if (!S_ISREG(st.st_mode))
+				break; /* a whiteout or not a file: nothing to link to */
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
+			src = open(proc, O_RDONLY | O_CLOEXEC);
+		}
+		if (src < 0)
+			return cb_error_set(err, ENOENT,
+					    "%s: entry '%s': hard link target '%s' is in neither "
+					    "this layer nor the ones below",
+					    w->what, l->path, l->target);
+		r = copy_in(w, src, l->path);
+		if (r < 0)
+			return cb_error_errno(err, r, "%s: entry '%s': copy hard link target '%s'",
+					      w->what, l->path, l->target);
+	}
+	return 0;
 }
 
 /* Move the staged directory to layers/<hex>, unless another command was
@@ -435,6 +597,9 @@ int cb_layer_writer_finish(struct cb_layer_writer *w, struct cb_layer_info *ret_
 		goto out_abort;
 	}
 	cb_chain_id(w->parent_chain_id, info.diff_id, info.chain_id);
+	r = resolve_lower_links(w, err);
+	if (r < 0)
+		goto out_abort;
 	info.tar_size = w->tar_size;
 	info.entries = w->stats.entries;
 	r = write_layer_json(w, &info);

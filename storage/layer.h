@@ -43,6 +43,10 @@ struct cb_layer_expect {
 	enum cb_compression compression;
 	const char *media_type; /* recorded in layer.json; may be NULL */
 	const char *what;	/* names the layer in errors, e.g. "layer sha256:ab12…" */
+	/* A hard link to a file of a lower layer is stored as a copy, so the
+	 * writer waits for the lower layers to be in the store; *cancel set
+	 * stops that wait (a sibling layer failed). May be NULL. */
+	const volatile bool *cancel;
 };
 
 struct cb_layer_info {
