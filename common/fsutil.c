@@ -34,6 +34,11 @@ int cb_mkdirat_p(int dirfd, const char *path, mode_t mode)
 		return -ENOMEM;
 	int cur = dirfd;
 	_cleanup_close_ int owned = -1;
+	if (path[0] == '/') {
+		owned = cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cur < 0)
+			return -errno;
+	}
 	char *save = NULL;
 	for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
 		if (strcmp(part, ".") == 0)

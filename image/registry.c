@@ -1353,7 +1353,7 @@ static void report(struct transfer *t, cb_fetch_progress_fn progress, void *ud, 
 
 int cb_registry_fetch_blobs(struct cb_registry *r, struct cb_blob_fetch *fetches, size_t n,
 			    unsigned concurrency, cb_fetch_progress_fn progress,
-			    void *progress_userdata, struct cb_error *err)
+			    void *progress_userdata, volatile bool *cancel, struct cb_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		fetches[i].result = 1;
@@ -1462,6 +1462,8 @@ int cb_registry_fetch_blobs(struct cb_registry *r, struct cb_blob_fetch *fetches
 		if (finished < n && !failed)
 			curl_multi_poll(multi, NULL, 0, (int)(wait / 1000000) + 1, NULL);
 	}
+	if (failed && cancel)
+		*cancel = true;
 	for (size_t i = 0; i < n; i++)
 		transfer_release(&ts[i]);
 	curl_multi_cleanup(multi);

@@ -154,10 +154,12 @@ typedef void (*cb_fetch_progress_fn)(void *userdata, size_t index, enum cb_fetch
 				     uint64_t received, uint64_t size);
 
 /* Download fetches[0..n) with at most concurrency (0: 4) transfers and
- * workers alive at once. Returns 0 when every blob's finish() succeeded.
- * On the first failure the others are cancelled (their result stays 1;
- * blobs whose finish() already succeeded stay done) and the failure is
+ * workers alive at once, started in order (so a callback may wait for an
+ * earlier blob's finish()). Returns 0 when every blob's finish() succeeded.
+ * On the first failure *cancel (when non-NULL) is set, so callbacks that
+ * wait on it return, the others are stopped (their result stays 1; blobs
+ * whose finish() already succeeded stay done) and the failure is
  * returned, with err set from the failing fetch's err. */
 int cb_registry_fetch_blobs(struct cb_registry *r, struct cb_blob_fetch *fetches, size_t n,
 			    unsigned concurrency, cb_fetch_progress_fn progress,
-			    void *progress_userdata, struct cb_error *err);
+			    void *progress_userdata, volatile bool *cancel, struct cb_error *err);

@@ -43,6 +43,10 @@ struct cb_layer_expect {
 	enum cb_compression compression;
 	const char *media_type; /* recorded in layer.json; may be NULL */
 	const char *what;	/* names the layer in errors, e.g. "layer sha256:ab12…" */
+	/* A hard link to a file of a lower layer is stored as a copy, so the
+	 * writer waits for the lower layers to be in the store; *cancel set
+	 * stops that wait (a sibling layer failed). May be NULL. */
+	const volatile bool *cancel;
 };
 
 struct cb_layer_info {
@@ -52,6 +56,7 @@ struct cb_layer_info {
 	uint64_t compressed_size;
 	uint64_t tar_size;
 	uint64_t entries;
+	enum cb_compression compression; /* what the bytes turned out to be */
 	bool existed; /* someone else had already stored it */
 };
 
@@ -73,3 +78,6 @@ int cb_layer_writer_finish(struct cb_layer_writer *w, struct cb_layer_info *ret_
 void cb_layer_writer_abort(struct cb_layer_writer *w);
 /* The error that failed a write(), to report. */
 const struct cb_error *cb_layer_writer_error(const struct cb_layer_writer *w);
+
+/* The unpacked tar size recorded for a stored layer. */
+int cb_layer_tar_size(struct cb_store *s, const char *chain_id, uint64_t *ret);

@@ -45,7 +45,13 @@ bool cli_wants_help(int argc, char **argv);
 
 /* The verbs, one file each: tools/cmd-<verb>.c. */
 #define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)
+CB_VERB(gc);
+CB_VERB(images);
+CB_VERB(import);
+CB_VERB(inspect);
 CB_VERB(login);
 CB_VERB(logout);
 CB_VERB(pull);
+CB_VERB(rmi);
+CB_VERB(tag);
 CB_VERB(version);

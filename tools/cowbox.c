@@ -14,12 +14,20 @@
 
 /* Keep sorted by name. */
 static const struct cb_verb verbs[] = {
+	{"gc", cmd_gc, "remove layers, blobs and leftovers nothing refers to", "gc"},
+	{"images", cmd_images, "list images", "images [-q] [--format json]"},
+	{"import", cmd_import, "import a docker-save tar, an OCI layout or a rootfs tar",
+	 "import [-q] [--platform OS/ARCH] [--max-entries N] [--max-size BYTES] FILE|- [NAME[:TAG]]\n"
+	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
+	{"inspect", cmd_inspect, "show images as JSON", "inspect IMAGE..."},
 	{"login", cmd_login, "log in to a registry",
 	 "login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=false] "
 	 "[--authfile FILE] REGISTRY"},
 	{"logout", cmd_logout, "remove a registry's credentials", "logout [--authfile FILE] REGISTRY"},
 	{"pull", cmd_pull, "download an image from a registry",
 	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] REF"},
+	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
+	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
 	{"version", cmd_version, "print the version", "version"},
 };
 
