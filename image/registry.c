@@ -733,7 +733,47 @@ static int load_credentials(struct cb_registry *r, struct cb_error *err)
 	return 0;
 }
 
-/* Answer challenge: fetch a token, or switch to Basic auth. */
+/* Ask the token server of a Bearer challenge for a pull token, with the
+ * user's credentials when there are some. */
+static int fetch_token(struct cb_registry *r, const struct cb_auth_challenge *ch,
+		       const char *name, struct cb_error *err)
+{
+	_cleanup_free_ char *scope = NULL, *url = NULL, *token = NULL;
+	if (r->repository && asprintf(&scope, "repository:%s:pull", r->repository) < 0)
+		return -ENOMEM;
+	int k = cb_registry_token_url(ch, scope, &url);
+	if (k < 0)
+		return k;
+	struct response resp;
+	response_init(&resp, TOKEN_BODY_MAX);
+	struct request q = {.url = url,
+			    .max = TOKEN_BODY_MAX,
+			    .retries = r->o.retries,
+			    .basic_with_credentials = true};
+	char what[600];
+	snprintf(what, sizeof(what), "%s: token from %s", name, ch->realm);
+	k = request_get(r, &q, &resp, NULL, what, err);
+	if (k >= 0 && resp.status != 200) {
+		if ((resp.status == 401 || resp.status == 403) && r->username)
+			k = cb_error_set(err, EACCES, "%s: wrong username or password", name);
+		else
+			k = http_error(&resp, what, err);
+	}
+	if (k >= 0 && cb_registry_parse_token(resp.body.data, resp.body.len, &token) < 0)
+		k = cb_error_set(err, EPROTO, "%s: no token in the answer", what);
+	response_release(&resp);
+	if (k < 0)
+		return k;
+	if (r->token)
+		explicit_bzero(r->token, strlen(r->token));
+	free(r->token);
+	r->token = TAKE_PTR(token);
+	r->auth = AUTH_BEARER;
+	r->auth_generation++;
+	return 0;
+}
+
+/* Answer a challenge: fetch a token, or switch to Basic auth. */
 static int authenticate(struct cb_registry *r, const char *header, struct cb_error *err)
 {
 	char name[512];
@@ -744,53 +784,18 @@ static int authenticate(struct cb_registry *r, const char *header, struct cb_err
 						 "'%s' is not Bearer or Basic",
 				    name, header ? header : "(none)");
 	int k = load_credentials(r, err);
-	if (k < 0)
-		goto out;
-	if (ch.scheme == CB_AUTH_SCHEME_BASIC) {
+	if (k >= 0 && ch.scheme == CB_AUTH_SCHEME_BASIC) {
 		if (!r->username) {
 			k = cb_error_set(err, EACCES,
 					 "%s: authentication required (try `cowbox login %s`)", name,
 					 r->domain);
-			goto out;
+		} else {
+			r->auth = AUTH_BASIC;
+			r->auth_generation++;
 		}
-		r->auth = AUTH_BASIC;
-		r->auth_generation++;
-		goto out;
+	} else if (k >= 0) {
+		k = fetch_token(r, &ch, name, err);
 	}
-	_cleanup_free_ char *scope = NULL;
-	if (r->repository && asprintf(&scope, "repository:%s:pull", r->repository) < 0) {
-		k = -ENOMEM;
-		goto out;
-	}
-	_cleanup_free_ char *url = NULL;
-	if ((k = cb_registry_token_url(&ch, scope, &url)) < 0)
-		goto out;
-	struct response resp;
-	response_init(&resp, TOKEN_BODY_MAX);
-	struct request q = {.url = url,
-			    .max = TOKEN_BODY_MAX,
-			    .retries = r->o.retries,
-			    .basic_with_credentials = true};
-	char what[600];
-	snprintf(what, sizeof(what), "%s: token from %s", name, ch.realm);
-	k = request_get(r, &q, &resp, NULL, what, err);
-	if (k >= 0 && resp.status != 200) {
-		if ((resp.status == 401 || resp.status == 403) && r->username)
-			k = cb_error_set(err, EACCES, "%s: wrong username or password", name);
-		else
-			k = http_error(&resp, what, err);
-	}
-	_cleanup_free_ char *token = NULL;
-	if (k >= 0 && cb_registry_parse_token(resp.body.data, resp.body.len, &token) < 0)
-		k = cb_error_set(err, EPROTO, "%s: no token in the answer", what);
-	response_release(&resp);
-	if (k < 0)
-		goto out;
-	free(r->token);
-	r->token = TAKE_PTR(token);
-	r->auth = AUTH_BEARER;
-	r->auth_generation++;
-out:
 	cb_auth_challenge_release(&ch);
 	return k;
 }
@@ -1025,6 +1030,7 @@ struct transfer {
 	size_t queued;
 	bool eof, cancel, want_wake, worker_done;
 	int worker_result;
+	struct cb_hasher *hasher; /* the worker's */
 };
 
 static uint64_t now_ns(void)
@@ -1034,11 +1040,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The worker: feeds the blob's bytes to write() and hashes them itself.
+ * When write() fails the rest is still read and hashed, so that a blob the
+ * registry serves corrupted is reported as a digest mismatch rather than
+ * as whatever the corruption did to decompression. */
 static void *worker_main(void *p)
 {
 	struct transfer *t = p;
 	struct cb_blob_fetch *f = t->f;
-	int k = 0;
+	int k = 0, sink_r = 0;
 	for (;;) {
 		pthread_mutex_lock(&t->mu);
 		while (!t->head && !t->eof && !t->cancel)
@@ -1051,9 +1061,20 @@ static void *worker_main(void *p)
 		struct chunk *c = t->head;
 		if (!c) {
 			pthread_mutex_unlock(&t->mu);
-			k = f->finish ? f->finish(f->userdata, &f->err) : 0;
-			if (k > 0)
-				k = 0;
+			char got[CB_DIGEST_SIZE];
+			cb_hasher_final(t->hasher, got);
+			if (strcmp(got, f->digest) != 0) {
+				char what[600];
+				cb_error_clear(&f->err);
+				k = cb_error_set(&f->err, EBADMSG, "%s: digest mismatch: got %s",
+						 name_of(t->r, f->digest, what, sizeof(what)), got);
+			} else if (sink_r < 0) {
+				k = sink_r;
+			} else {
+				k = f->finish ? f->finish(f->userdata, &f->err) : 0;
+				if (k > 0)
+					k = 0;
+			}
 			break;
 		}
 		t->head = c->next;
@@ -1066,10 +1087,18 @@ static void *worker_main(void *p)
 		pthread_mutex_unlock(&t->mu);
 		if (wake)
 			curl_multi_wakeup(t->multi);
-		if (c->reset)
+		if (c->reset) {
+			cb_hasher_reset(t->hasher);
+			cb_error_clear(&f->err);
+			sink_r = 0;
 			k = f->restart ? f->restart(f->userdata, &f->err) : -EIO;
-		else
-			k = f->write(f->userdata, c->data, c->len, &f->err);
+		} else {
+			cb_hasher_update(t->hasher, c->data, c->len);
+			if (sink_r >= 0)
+				sink_r = f->write(f->userdata, c->data, c->len, &f->err);
+			/* A cancelled sibling wait is no reason to read on. */
+			k = sink_r == -ECANCELED ? sink_r : 0;
+		}
 		free(c);
 		if (k < 0)
 			break;
@@ -1207,6 +1236,9 @@ static int transfer_start(struct transfer *t, struct cb_error *err)
 				t->f->digest, &t->url);
 	if (k < 0)
 		return k;
+	t->hasher = cb_hasher_new();
+	if (!t->hasher)
+		return -ENOMEM;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	t->auth_generation = t->r->auth_generation;
@@ -1249,6 +1281,8 @@ static void transfer_release(struct transfer *t)
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
 	t->easy = NULL;
+	cb_hasher_free(t->hasher);
+	t->hasher = NULL;
 	free(t->url);
 	t->url = NULL;
 	response_release(&t->resp);

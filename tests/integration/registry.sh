@@ -71,5 +71,19 @@ registry_blob_path() {
 	echo "$REGISTRY_DIR/data/docker/registry/v2/blobs/sha256/$(echo "$_hex" | cut -c1-2)/$_hex/data"
 }
 
-# A directory with a tiny OCI image made by umoci when the fixtures lack
-# one: dev_image DIR TAG LAYERS... (each LAYER a directory to add).
+# The config digest manifest.txt lists for FILE and REF.
+fixture_config() {
+	awk -v f="$1" -v r="$2" '$1 == f && $2 == r { print $4 }' "$FIXTURES/manifest.txt"
+}
+fixture_manifest() {
+	awk -v f="$1" -v r="$2" '$1 == f && $2 == r { print $3 }' "$FIXTURES/manifest.txt"
+}
+
+# store_consistent: nothing half-written is left in the store.
+store_consistent() {
+	[ -z "$(ls -A "$COWBOX_ROOT/tmp" 2>/dev/null)" ] || fail "leftovers in tmp/: $(ls "$COWBOX_ROOT/tmp")"
+	for d in "$COWBOX_ROOT"/layers/*; do
+		[ -e "$d" ] || continue
+		[ -d "$d/diff" ] && [ -f "$d/layer.json" ] || fail "incomplete layer $d"
+	done
+}
