@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # cowbox pull NAME:TAG from a real docker-registry: gzip and zstd layers,
 # the same files as `cowbox import` of the same layout, and a second pull
 # that fetches nothing.
@@ -14,10 +14,10 @@ ok pull "$REGISTRY/cowbox/busybox:gzip"
 [ "$out" = "$want" ] || fail "pull printed '$out', want the image ID $want"
 ok images --format json
 printf '%s' "$out" | grep -q "$REGISTRY/cowbox/busybox:gzip" || fail "images does not list the pulled name: $out"
-store_consistent
+store_check
 
 # The layers hold what import of the same layout unpacks.
-list_tree=$(cd "$(dirname "$0")/../.." && pwd)/fixtures/list-tree
+list_tree=$FIXTURES_SRC/list-tree
 COWBOX_ROOT="$TESTTMP/ref" ok import "$FIXTURES/busybox-gzip.oci"
 n=0
 for d in "$TESTTMP/ref/layers"/*; do
@@ -39,4 +39,4 @@ printf '%s' "$err" | grep -q "2 reused" || fail "zstd pull did not reuse both la
 # A short name resolves with the registry kept.
 ok pull -q "$REGISTRY/cowbox/busybox:gzip"
 [ "$out" = "$want" ] || fail "-q printed '$out'"
-store_consistent
+store_check

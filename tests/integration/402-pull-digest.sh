@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # cowbox pull NAME@sha256:... and NAME:TAG@sha256:...; a digest the
 # registry does not have is refused.
 . "$(dirname "$0")/lib.sh"
@@ -19,4 +19,4 @@ printf '%s' "$out" | grep -q "$REGISTRY/cowbox/busybox:gzip" || fail "tag@digest
 missing=sha256:$(printf 'nothing' | sha256sum | cut -d' ' -f1)
 refuse "cowbox/busybox@$missing: manifest unknown" pull "$REGISTRY/cowbox/busybox@$missing"
 refuse "invalid|digest" pull "$REGISTRY/cowbox/busybox@sha256:1234"
-store_consistent
+store_check

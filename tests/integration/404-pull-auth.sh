@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # htpasswd Basic auth: pull without credentials and login with a wrong
 # password are refused; login writes auth.json (0600, base64 "auth"),
 # pull then works; logout removes the credentials again.
@@ -51,4 +51,4 @@ ok pull "$REGISTRY/cowbox/busybox:gzip"
 # A wrong password stored in the file is reported as such.
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REGISTRY" "$(printf 'alice:nope' | base64)" >"$HOME/.docker/config.json"
 refuse "wrong username or password" pull "$REGISTRY/cowbox/busybox:gzip"
-store_consistent
+store_check

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # A tag or a repository the registry does not have: one line, exit 125,
 # nothing recorded.
 . "$(dirname "$0")/lib.sh"
@@ -14,4 +14,4 @@ port=$(_registry_free_port)
 refuse "127.0.0.1:$port" pull "127.0.0.1:$port/cowbox/busybox:gzip"
 ok images -q
 [ -z "$out" ] || fail "a failed pull left images: $out"
-store_consistent
+store_check

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # A layer blob corrupted in the registry's storage: digest mismatch naming
 # registry, repository and digest; exit 125; no image, no half layer.
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +18,7 @@ printf 'CORRUPT' | dd of="$blob" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/nul
 refuse "$REGISTRY/cowbox/busybox@$top: .*digest mismatch" pull "$REGISTRY/cowbox/busybox:zstd"
 ok images -q
 [ -z "$out" ] || fail "a failed pull recorded an image: $out"
-store_consistent
+store_check
 n=$(ls "$COWBOX_ROOT/layers" | wc -l)
 [ "$n" -le 1 ] || fail "$n layers stored, but the top one was corrupt"
 
@@ -26,4 +26,4 @@ n=$(ls "$COWBOX_ROOT/layers" | wc -l)
 cp "$TESTTMP/good-blob" "$blob"
 ok pull "$REGISTRY/cowbox/busybox:zstd"
 [ "$out" = "$(fixture_config busybox-zstd.oci zstd)" ] || fail "pull after repair printed '$out'"
-store_consistent
+store_check

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The registry dies in the middle of a pull: the pull fails after its
 # retries (exit 125, one line), the store stays consistent, and a pull
 # after the registry is back reuses the layers that finished.
@@ -44,7 +44,7 @@ printf '%s' "$err" | grep -Eq "^cowbox: .*$REGISTRY/cowbox/big@sha256:[0-9a-f]{6
 	fail "error does not name registry, repository and digest: $err"
 ok images -q
 [ -z "$out" ] || fail "a failed pull recorded an image"
-store_consistent
+store_check
 kept=$(ls "$COWBOX_ROOT/layers" | wc -l)
 [ "$kept" -ge 1 ] && [ "$kept" -lt 3 ] || fail "$kept layers kept after the failed pull"
 
@@ -52,4 +52,4 @@ registry_restart
 ok --log-level info pull "$REGISTRY/cowbox/big:v1"
 printf '%s' "$err" | grep -q "$kept reused" || fail "re-pull did not reuse the $kept finished layers: $err"
 [ "$(ls "$COWBOX_ROOT/layers" | wc -l)" = 3 ] || fail "want 3 layers after the re-pull"
-store_consistent
+store_check

@@ -78,12 +78,3 @@ fixture_config() {
 fixture_manifest() {
 	awk -v f="$1" -v r="$2" '$1 == f && $2 == r { print $3 }' "$FIXTURES/manifest.txt"
 }
-
-# store_consistent: nothing half-written is left in the store.
-store_consistent() {
-	[ -z "$(ls -A "$COWBOX_ROOT/tmp" 2>/dev/null)" ] || fail "leftovers in tmp/: $(ls "$COWBOX_ROOT/tmp")"
-	for d in "$COWBOX_ROOT"/layers/*; do
-		[ -e "$d" ] || continue
-		[ -d "$d/diff" ] && [ -f "$d/layer.json" ] || fail "incomplete layer $d"
-	done
-}
