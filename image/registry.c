@@ -814,11 +814,12 @@ int cb_registry_ping(struct cb_registry *r, struct cb_error *err)
 		_cleanup_free_ char *url = NULL;
 		if ((k = cb_registry_url(schemes[i], r->domain, NULL, NULL, NULL, &url)) < 0)
 			goto out;
-		/* When HTTP may follow, a failed HTTPS attempt is not retried. */
+		/* When HTTP may follow, a failed HTTPS attempt is not retried; a
+		 * registry that is not there at all is not waited for long. */
 		bool last = i + 1 == (r->http_allowed ? 2u : 1u);
 		struct request q = {.url = url,
 				    .max = ERROR_BODY_MAX,
-				    .retries = last ? r->o.retries : 0,
+				    .retries = last ? MIN(r->o.retries, 2u) : 0,
 				    .no_auth = true};
 		struct cb_error tmp = {0};
 		k = request_get(r, &q, &resp, NULL, name, last ? err : &tmp);

@@ -129,13 +129,14 @@ static int parse_rate(const char *s, uint64_t *ret)
 
 int cmd_pull(struct cb_cli *cli, int argc, char **argv)
 {
-	enum { OPT_PLATFORM = 256, OPT_TLS, OPT_RATE };
+	enum { OPT_PLATFORM = 256, OPT_TLS, OPT_RATE, OPT_AUTHFILE };
 	static const struct option opts[] = {
 		{"platform", required_argument, NULL, OPT_PLATFORM},
 		{"tls-verify", optional_argument, NULL, OPT_TLS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"limit-rate", required_argument, NULL, OPT_RATE},
+		{"authfile", required_argument, NULL, OPT_AUTHFILE},
 		{0},
 	};
 	struct cb_pull_options o = {0};
@@ -170,6 +171,11 @@ int cmd_pull(struct cb_cli *cli, int argc, char **argv)
 				return cli_error("--limit-rate %s: expected bytes per second "
 						 "(k, m, g suffixes)",
 						 optarg);
+			break;
+		case OPT_AUTHFILE:
+			/* The one place credentials are looked up reads this first. */
+			if (setenv("REGISTRY_AUTH_FILE", optarg, 1) < 0)
+				return cli_error("--authfile: %m");
 			break;
 		default:
 			return cli_usage("pull", true);

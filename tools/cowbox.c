@@ -25,7 +25,8 @@ static const struct cb_verb verbs[] = {
 	 "[--authfile FILE] REGISTRY"},
 	{"logout", cmd_logout, "remove a registry's credentials", "logout [--authfile FILE] REGISTRY"},
 	{"pull", cmd_pull, "download an image from a registry",
-	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] REF"},
+	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] [--limit-rate RATE]\n"
+	 "       [--authfile FILE] REF"},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
 	{"version", cmd_version, "print the version", "version"},
