@@ -249,6 +249,17 @@ int cb_registry_parse_token(const char *json, size_t len, char **ret_token)
 	return *ret_token ? 0 : -ENOMEM;
 }
 
+/* Messages start lowercase ("Manifest unknown." -> "manifest unknown"),
+ * but names stay as they are ("OpenSSL/3.0: ..."). */
+static void lowercase_first_word(char *s)
+{
+	size_t n = strcspn(s, " /:");
+	for (size_t i = 1; i < n; i++)
+		if (isupper((unsigned char)s[i]))
+			return;
+	s[0] = (char)tolower((unsigned char)s[0]);
+}
+
 bool cb_registry_error_message(const char *body, size_t len, char *out, size_t outlen)
 {
 	if (!body || len == 0)
@@ -267,8 +278,7 @@ bool cb_registry_error_message(const char *body, size_t len, char *out, size_t o
 	else
 		return false;
 	/* Registries write "Manifest unknown." as well as "manifest unknown". */
-	if (out[0] && out[1] && !isupper((unsigned char)out[1]))
-		out[0] = (char)tolower((unsigned char)out[0]);
+	lowercase_first_word(out);
 	size_t n = strlen(out);
 	while (n > 0 && (out[n - 1] == '.' || isspace((unsigned char)out[n - 1])))
 		out[--n] = '\0';
@@ -646,8 +656,12 @@ static void sleep_ns(uint64_t ns)
 static void describe_curl(CURLcode res, const char *errbuf, char *out, size_t len)
 {
 	snprintf(out, len, "%s", errbuf && errbuf[0] ? errbuf : curl_easy_strerror(res));
-	if (out[0] && out[1] && !isupper((unsigned char)out[1]))
-		out[0] = (char)tolower((unsigned char)out[0]);
+	lowercase_first_word(out);
+	if (res == CURLE_SSL_CONNECT_ERROR) {
+		size_t n = strlen(out);
+		snprintf(out + n, len - n, " (TLS handshake failed; a plain HTTP registry needs "
+					   "--tls-verify=false)");
+	}
 }
 
 struct request {

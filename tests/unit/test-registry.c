@@ -155,6 +155,9 @@ static void test_error_body(void **state)
 	const char *c = "{\"errors\":[{\"code\":\"DENIED\"}]}";
 	assert_true(cb_registry_error_message(c, strlen(c), msg, sizeof(msg)));
 	assert_string_equal(msg, "DENIED");
+	const char *d = "{\"errors\":[{\"message\":\"OpenSSL/3.0 said no\"}]}";
+	assert_true(cb_registry_error_message(d, strlen(d), msg, sizeof(msg)));
+	assert_string_equal(msg, "OpenSSL/3.0 said no");
 	assert_false(cb_registry_error_message("not json", 8, msg, sizeof(msg)));
 	assert_false(cb_registry_error_message("{\"errors\":[]}", 13, msg, sizeof(msg)));
 	assert_false(cb_registry_error_message(NULL, 0, msg, sizeof(msg)));
