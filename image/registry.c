@@ -1033,6 +1033,7 @@ struct transfer {
 	bool failed;	    /* failed by the loop; f->err says why */
 	bool joined;
 	uint64_t offset;    /* bytes queued since the last reset */
+	uint64_t attempt_offset; /* offset when this attempt started */
 	uint64_t retry_at;  /* CLOCK_MONOTONIC ns */
 	uint64_t reported_at;
 	uint64_t reported_bytes;
@@ -1209,6 +1210,7 @@ static int transfer_add(struct transfer *t)
 	response_init(&t->resp, ERROR_BODY_MAX);
 	t->checked = t->to_sink = t->paused = t->too_big = false;
 	t->errbuf[0] = '\0';
+	t->attempt_offset = t->offset;
 	if (!t->easy) {
 		t->easy = new_easy(t->r, t->url, &t->resp, t->errbuf);
 		if (!t->easy)
@@ -1377,6 +1379,10 @@ static void transfer_done(struct transfer *t, CURLcode res)
 		snprintf(msg, sizeof(msg), "%s", tmp.msg + strlen("blob: "));
 		code = tmp.code;
 	}
+	/* An attempt that moved the blob forward is not held against it: a
+	 * long transfer may lose its connection more than `retries` times. */
+	if (t->offset > t->attempt_offset)
+		t->attempts = 0;
 	if (again && t->attempts < t->r->o.retries) {
 		t->retry_at = now_ns() + backoff_ns(t->attempts);
 		t->attempts++;
@@ -1436,6 +1442,7 @@ int cb_registry_fetch_blobs(struct cb_registry *r, struct cb_blob_fetch *fetches
 			alive++;
 			if ((k = transfer_start(t, &t->f->err)) < 0) {
 				cb_error_ensure(&t->f->err, k, "%s", t->f->digest);
+				t->f->result = k;
 				t->failed = true;
 				failed = t;
 				break;
