@@ -338,6 +338,7 @@ int cb_pull(struct cb_store *s, const char *reference, const struct cb_pull_opti
 		rec->media_type = l->desc->media_type;
 	}
 	res.n_layers = n;
+	snprintf(res.scheme, sizeof(res.scheme), "%s", cb_registry_scheme(reg));
 	char *names[] = {ref.tag[0] ? res.name : NULL, NULL};
 	char tagged[600];
 	if (ref.tag[0] && ref.digest[0]) {

@@ -54,6 +54,7 @@ struct cb_pull_result {
 	char id[CB_DIGEST_SIZE];	      /* the image ID (config digest) */
 	char manifest_digest[CB_DIGEST_SIZE]; /* of the platform's manifest */
 	char name[600];			      /* the normalized reference */
+	char scheme[8];			      /* "https" or "http" */
 	size_t n_layers, layers_fetched, layers_reused;
 	uint64_t bytes_fetched;
 };

@@ -836,9 +836,17 @@ int cb_registry_ping(struct cb_registry *r, struct cb_error *err)
 				    .retries = last ? MIN(r->o.retries, 2u) : 0,
 				    .no_auth = true};
 		struct cb_error tmp = {0};
-		k = request_get(r, &q, &resp, NULL, name, last ? err : &tmp);
+		CURLcode res = CURLE_OK;
+		k = request_get(r, &q, &resp, &res, name, last ? err : &tmp);
 		if (k >= 0) {
 			r->scheme = schemes[i];
+			break;
+		}
+		/* A server that speaks TLS with a certificate we do not trust is
+		 * not a plain HTTP server: say so instead of trying HTTP. */
+		if (!last && res == CURLE_PEER_FAILED_VERIFICATION) {
+			k = cb_error_set(err, tmp.code, "%s (use --tls-verify=false to skip the check)",
+					 tmp.msg);
 			break;
 		}
 	}

@@ -202,8 +202,8 @@ int cmd_pull(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (r < 0)
 		return cli_fail(&err, r, "pull");
-	cli_log(cli, CB_LOG_INFO, "pulled %s: %zu layers fetched (%llu bytes), %zu reused",
-		res.name, res.layers_fetched, (unsigned long long)res.bytes_fetched,
+	cli_log(cli, CB_LOG_INFO, "pulled %s over %s: %zu layers fetched (%llu bytes), %zu reused",
+		res.name, res.scheme, res.layers_fetched, (unsigned long long)res.bytes_fetched,
 		res.layers_reused);
 	printf("%s\n", res.id);
 	return 0;

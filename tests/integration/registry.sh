@@ -3,18 +3,21 @@
 #   registry_start [HTPASSWD]   start one on 127.0.0.1 at a free port with a
 #                               temp config and storage dir; sets REGISTRY
 #                               (host:port), REGISTRY_DIR, REGISTRY_PID; it is
-#                               stopped by its PID when the test exits
+#                               stopped by its PID when the test exits. With
+#                               TEST_REGISTRY_TLS=1 it serves HTTPS with a fresh
+#                               self-signed certificate (REGISTRY_DIR/cert.pem)
 #   registry_stop               kill it (SIGKILL: a registry that dies)
 #   registry_restart            start it again on the same port and storage
 #   registry_push SRC NAME:TAG  skopeo copy SRC (e.g. oci:DIR:ref) into it
 #   registry_blob_path DIGEST   the file that holds a blob in its storage
-need docker-registry skopeo curl python3
+need docker-registry skopeo curl python3 openssl
 
 _registry_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 registry_start() {
+	registry_stop # one at a time: a second start replaces the first
 	REGISTRY_DIR=$(mktemp -d "$TESTTMP/registry.XXXXXX")
 	_registry_port=$(_registry_free_port)
 	REGISTRY=127.0.0.1:$_registry_port
@@ -28,21 +31,34 @@ registry_start() {
 		echo "  cache: {}"
 		echo "http:"
 		echo "  addr: $REGISTRY"
+		if [ "${TEST_REGISTRY_TLS:-0}" = 1 ]; then
+			echo "  tls: {certificate: $REGISTRY_DIR/cert.pem, key: $REGISTRY_DIR/key.pem}"
+		fi
 		if [ -n "${1:-}" ]; then
 			echo "auth:"
 			echo "  htpasswd: {realm: cowbox-test, path: $1}"
 		fi
 	} >"$REGISTRY_DIR/config.yml"
+	REGISTRY_SCHEME=http
+	if [ "${TEST_REGISTRY_TLS:-0}" = 1 ]; then
+		REGISTRY_SCHEME=https
+		openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+			-addext subjectAltName=IP:127.0.0.1 -keyout "$REGISTRY_DIR/key.pem" \
+			-out "$REGISTRY_DIR/cert.pem" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+	fi
 	registry_restart
-	on_exit registry_stop
+	[ -n "${_registry_on_exit:-}" ] || on_exit registry_stop
+	_registry_on_exit=1
 }
 
 registry_restart() {
-	docker-registry serve "$REGISTRY_DIR/config.yml" >>"$REGISTRY_DIR/log" 2>&1 &
+	# docker-registry reads REGISTRY_* variables as configuration (the
+	# tests' REGISTRY_AUTH_FILE would be one): give it a clean environment.
+	env -i PATH="$PATH" docker-registry serve "$REGISTRY_DIR/config.yml" >>"$REGISTRY_DIR/log" 2>&1 &
 	REGISTRY_PID=$!
 	i=0
 	# Any HTTP answer (200 or 401) means it is up.
-	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/")" != 000 ]; do
+	until [ "$(curl -sk -o /dev/null -w '%{http_code}' "$REGISTRY_SCHEME://$REGISTRY/v2/")" != 000 ]; do
 		i=$((i + 1))
 		[ $i -lt 100 ] || { cat "$REGISTRY_DIR/log" >&2; fail "docker-registry did not start"; }
 		kill -0 "$REGISTRY_PID" 2>/dev/null || { cat "$REGISTRY_DIR/log" >&2; fail "docker-registry exited"; }
