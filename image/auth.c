@@ -96,8 +96,8 @@ int cb_auth_parse(const char *json, size_t len, const char *registry, char **ret
 	json_error_t jerr;
 	_cleanup_json_ json_t *root = json_loadb(json, len, 0, &jerr);
 	if (!root)
-		return cb_error_set(err, EINVAL, "invalid JSON at line %d column %d: %s",
-				    jerr.line, jerr.column, jerr.text);
+		return cb_error_set(err, EINVAL, "invalid JSON at line %d column %d: %s", jerr.line,
+				    jerr.column, jerr.text);
 	if (!json_is_object(root))
 		return cb_error_set(err, EINVAL, "not a JSON object");
 	json_t *auths = json_object_get(root, "auths");
@@ -111,7 +111,8 @@ int cb_auth_parse(const char *json, size_t len, const char *registry, char **ret
 	if (!entry) {
 		const char *k;
 		json_t *v;
-		json_object_foreach(auths, k, v) {
+		json_object_foreach(auths, k, v)
+		{
 			if (cb_auth_key_matches(k, registry)) {
 				entry = v;
 				key = k;
@@ -171,8 +172,8 @@ static int runtime_auth_path(char **ret)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	int n = xdg && xdg[0] == '/'
-			? asprintf(ret, "%s/containers/auth.json", xdg)
-			: asprintf(ret, "/run/containers/%u/auth.json", (unsigned)getuid());
+		    ? asprintf(ret, "%s/containers/auth.json", xdg)
+		    : asprintf(ret, "/run/containers/%u/auth.json", (unsigned)getuid());
 	return n < 0 ? -ENOMEM : 0;
 }
 
@@ -209,8 +210,8 @@ oom:
 	return -ENOMEM;
 }
 
-int cb_auth_lookup(const char *registry, char **ret_username, char **ret_password,
-		   char **ret_path, struct cb_error *err)
+int cb_auth_lookup(const char *registry, char **ret_username, char **ret_password, char **ret_path,
+		   struct cb_error *err)
 {
 	_cleanup_strv_ char **paths = NULL;
 	int r = cb_auth_files(&paths);
@@ -311,7 +312,8 @@ static size_t drop_matching(json_t *auths, const char *registry)
 	const char *k;
 	json_t *v;
 	void *tmp;
-	json_object_foreach_safe(auths, tmp, k, v) {
+	json_object_foreach_safe(auths, tmp, k, v)
+	{
 		if (strcmp(k, registry) == 0 || cb_auth_key_matches(k, registry)) {
 			json_object_del(auths, k);
 			n++;

@@ -38,8 +38,8 @@ int cb_auth_files(char ***ret_paths);
 
 /* Look registry up in every auth file. -ENOENT when none has it. When
  * ret_path is non-NULL it gets the file the credentials came from. */
-int cb_auth_lookup(const char *registry, char **ret_username, char **ret_password,
-		   char **ret_path, struct cb_error *err);
+int cb_auth_lookup(const char *registry, char **ret_username, char **ret_password, char **ret_path,
+		   struct cb_error *err);
 
 /* The file login and logout change: REGISTRY_AUTH_FILE, else the
  * XDG_RUNTIME_DIR (or /run/containers/<uid>) one. */

@@ -36,13 +36,13 @@ static void release_platform(struct cb_platform *p)
 static int layer_open(struct pull_layer *l, struct cb_error *err)
 {
 	struct cb_layer_expect expect = {
-		.digest = l->desc->digest,
-		.diff_id = l->diff_id,
-		.parent_chain_id = l->parent_chain[0] ? l->parent_chain : NULL,
-		.compression = l->compression,
-		.media_type = l->desc->media_type,
-		.what = l->what,
-		.cancel = l->cancel,
+	    .digest = l->desc->digest,
+	    .diff_id = l->diff_id,
+	    .parent_chain_id = l->parent_chain[0] ? l->parent_chain : NULL,
+	    .compression = l->compression,
+	    .media_type = l->desc->media_type,
+	    .what = l->what,
+	    .cancel = l->cancel,
 	};
 	return cb_layer_writer_new(l->store, &expect, NULL, &l->w, err);
 }
@@ -99,12 +99,12 @@ static void report(const struct progress_ctx *pc, size_t i, enum cb_pull_layer_s
 	if (!pc->opts->progress)
 		return;
 	struct cb_pull_progress p = {
-		.index = i,
-		.n_layers = pc->n_layers,
-		.digest = pc->layers[i].desc->digest,
-		.state = state,
-		.received = received,
-		.size = pc->layers[i].desc->size > 0 ? (uint64_t)pc->layers[i].desc->size : 0,
+	    .index = i,
+	    .n_layers = pc->n_layers,
+	    .digest = pc->layers[i].desc->digest,
+	    .state = state,
+	    .received = received,
+	    .size = pc->layers[i].desc->size > 0 ? (uint64_t)pc->layers[i].desc->size : 0,
 	};
 	pc->opts->progress(pc->opts->progress_userdata, &p);
 }
@@ -114,11 +114,11 @@ static void on_fetch_progress(void *userdata, size_t index, enum cb_fetch_state 
 {
 	const struct progress_ctx *pc = userdata;
 	static const enum cb_pull_layer_state map[] = {
-		[CB_FETCH_WAITING] = CB_PULL_LAYER_WAITING,
-		[CB_FETCH_DOWNLOADING] = CB_PULL_LAYER_DOWNLOADING,
-		[CB_FETCH_RETRYING] = CB_PULL_LAYER_RETRYING,
-		[CB_FETCH_DONE] = CB_PULL_LAYER_DONE,
-		[CB_FETCH_FAILED] = CB_PULL_LAYER_FAILED,
+	    [CB_FETCH_WAITING] = CB_PULL_LAYER_WAITING,
+	    [CB_FETCH_DOWNLOADING] = CB_PULL_LAYER_DOWNLOADING,
+	    [CB_FETCH_RETRYING] = CB_PULL_LAYER_RETRYING,
+	    [CB_FETCH_DONE] = CB_PULL_LAYER_DONE,
+	    [CB_FETCH_FAILED] = CB_PULL_LAYER_FAILED,
 	};
 	report(pc, pc->fetch_to_layer[index], map[state], received);
 }
@@ -151,8 +151,8 @@ static int resolve_manifest(struct cb_registry *reg, const char *name, const cha
 			return 0;
 		}
 		if (kind != CB_DOC_INDEX)
-			return cb_error_set(err, EPROTONOSUPPORT, "%s: neither a manifest nor an index",
-					    what);
+			return cb_error_set(err, EPROTONOSUPPORT,
+					    "%s: neither a manifest nor an index", what);
 		if (depth >= MAX_INDEX_DEPTH)
 			return cb_error_set(err, ELOOP, "%s: indexes nested deeper than %d", what,
 					    MAX_INDEX_DEPTH);
@@ -167,16 +167,17 @@ static int resolve_manifest(struct cb_registry *reg, const char *name, const cha
 				const struct cb_platform *p = &idx.manifests[i].platform;
 				if (!p->os)
 					continue;
-				used += snprintf(have + used, sizeof(have) - used, "%s%s/%s%s%s",
-						 used ? ", " : "", p->os,
-						 p->architecture ? p->architecture : "?",
-						 p->variant ? "/" : "", p->variant ? p->variant : "");
+				used +=
+				    snprintf(have + used, sizeof(have) - used, "%s%s/%s%s%s",
+					     used ? ", " : "", p->os,
+					     p->architecture ? p->architecture : "?",
+					     p->variant ? "/" : "", p->variant ? p->variant : "");
 			}
 			cb_index_release(&idx);
-			return cb_error_set(err, ENOENT, "%s: no manifest for %s/%s%s%s (it has %s)",
-					    name, want->os, want->architecture,
-					    want->variant ? "/" : "", want->variant ? want->variant : "",
-					    have[0] ? have : "none");
+			return cb_error_set(
+			    err, ENOENT, "%s: no manifest for %s/%s%s%s (it has %s)", name,
+			    want->os, want->architecture, want->variant ? "/" : "",
+			    want->variant ? want->variant : "", have[0] ? have : "none");
 		}
 		snprintf(ref, sizeof(ref), "%s", idx.manifests[r].digest);
 		cb_index_release(&idx);
@@ -199,7 +200,8 @@ int cb_pull(struct cb_store *s, const char *reference, const struct cb_pull_opti
 	_cleanup_(release_platform) struct cb_platform want = {0};
 	if (opts->platform) {
 		if (cb_platform_parse(opts->platform, &want) < 0)
-			return cb_error_set(err, EINVAL, "--platform %s: expected os/arch[/variant]",
+			return cb_error_set(err, EINVAL,
+					    "--platform %s: expected os/arch[/variant]",
 					    opts->platform);
 	} else {
 		cb_platform_host(&want);
@@ -208,8 +210,8 @@ int cb_pull(struct cb_store *s, const char *reference, const struct cb_pull_opti
 		return -ENOMEM;
 
 	struct cb_registry_options ro = {
-		.tls_verify = opts->tls_verify,
-		.max_recv_speed = opts->max_recv_speed,
+	    .tls_verify = opts->tls_verify,
+	    .max_recv_speed = opts->max_recv_speed,
 	};
 	struct cb_registry *reg = NULL;
 	if ((r = cb_registry_new(ref.domain, ref.path, &ro, &reg, err)) < 0)
@@ -268,10 +270,8 @@ int cb_pull(struct cb_store *s, const char *reference, const struct cb_pull_opti
 		r = -ENOMEM;
 		goto out;
 	}
-	struct progress_ctx pc = {.opts = opts,
-				  .layers = layers,
-				  .n_layers = n,
-				  .fetch_to_layer = fetch_to_layer};
+	struct progress_ctx pc = {
+	    .opts = opts, .layers = layers, .n_layers = n, .fetch_to_layer = fetch_to_layer};
 	size_t n_fetch = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct pull_layer *l = &layers[i];
@@ -287,8 +287,9 @@ int cb_pull(struct cb_store *s, const char *reference, const struct cb_pull_opti
 			 l->desc->digest);
 		int c = cb_layer_media_type_compression(l->desc->media_type);
 		if (c < 0) {
-			r = cb_error_set(err, EPROTONOSUPPORT, "%s: unsupported layer media type %s",
-					 l->what, l->desc->media_type ? l->desc->media_type : "(none)");
+			r = cb_error_set(err, EPROTONOSUPPORT,
+					 "%s: unsupported layer media type %s", l->what,
+					 l->desc->media_type ? l->desc->media_type : "(none)");
 			goto out;
 		}
 		l->compression = (enum cb_compression)c;
@@ -299,12 +300,12 @@ int cb_pull(struct cb_store *s, const char *reference, const struct cb_pull_opti
 		}
 		fetch_to_layer[n_fetch] = i;
 		fetches[n_fetch++] = (struct cb_blob_fetch){
-			.digest = l->desc->digest,
-			.size = l->desc->size > 0 ? (uint64_t)l->desc->size : 0,
-			.write = layer_write,
-			.restart = layer_restart,
-			.finish = layer_finish,
-			.userdata = l,
+		    .digest = l->desc->digest,
+		    .size = l->desc->size > 0 ? (uint64_t)l->desc->size : 0,
+		    .write = layer_write,
+		    .restart = layer_restart,
+		    .finish = layer_finish,
+		    .userdata = l,
 		};
 		report(&pc, i, CB_PULL_LAYER_WAITING, 0);
 	}

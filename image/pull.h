@@ -30,7 +30,7 @@ enum cb_pull_layer_state {
 };
 
 struct cb_pull_progress {
-	size_t index;	    /* layer, bottom first */
+	size_t index; /* layer, bottom first */
 	size_t n_layers;
 	const char *digest; /* the layer blob */
 	enum cb_pull_layer_state state;

@@ -25,15 +25,15 @@
 #define ACCEPT_MANIFESTS                                                                           \
 	"Accept: " MT_OCI_INDEX ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST
 
-#define MANIFEST_MAX	(8u << 20)
-#define ERROR_BODY_MAX	(64u << 10)
-#define TOKEN_BODY_MAX	(1u << 20)
-#define QUEUE_MAX	(8u << 20) /* bytes a download may run ahead of its worker */
-#define QUEUE_LOW	(QUEUE_MAX / 2)
-#define CURL_BUFFER	(256u << 10)
-#define PROGRESS_EVERY	(100ull * 1000 * 1000)
-#define BACKOFF_FIRST	(250ull * 1000 * 1000)
-#define BACKOFF_MAX	(8ull * 1000 * 1000 * 1000)
+#define MANIFEST_MAX   (8u << 20)
+#define ERROR_BODY_MAX (64u << 10)
+#define TOKEN_BODY_MAX (1u << 20)
+#define QUEUE_MAX      (8u << 20) /* bytes a download may run ahead of its worker */
+#define QUEUE_LOW      (QUEUE_MAX / 2)
+#define CURL_BUFFER    (256u << 10)
+#define PROGRESS_EVERY (100ull * 1000 * 1000)
+#define BACKOFF_FIRST  (250ull * 1000 * 1000)
+#define BACKOFF_MAX    (8ull * 1000 * 1000 * 1000)
 
 /* ---------------------------------------------------------------- pure */
 
@@ -454,8 +454,9 @@ int cb_registry_new(const char *domain, const char *repository,
 	}
 	if (!r->domain || (repository && !r->repository) || !r->multi)
 		goto oom;
-	r->http_allowed = r->o.tls_verify == CB_TLS_VERIFY_NO ||
-			  (r->o.tls_verify == CB_TLS_VERIFY_DEFAULT && cb_registry_is_local(domain));
+	r->http_allowed =
+	    r->o.tls_verify == CB_TLS_VERIFY_NO ||
+	    (r->o.tls_verify == CB_TLS_VERIFY_DEFAULT && cb_registry_is_local(domain));
 	r->scheme = "https";
 	*ret = r;
 	return 0;
@@ -539,8 +540,7 @@ static CURL *new_easy(const struct cb_registry *r, const char *url, struct respo
 	curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
-			 r->http_allowed ? "http,https" : "https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, r->http_allowed ? "http,https" : "https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
@@ -659,8 +659,9 @@ static void describe_curl(CURLcode res, const char *errbuf, char *out, size_t le
 	lowercase_first_word(out);
 	if (res == CURLE_SSL_CONNECT_ERROR) {
 		size_t n = strlen(out);
-		snprintf(out + n, len - n, " (TLS handshake failed; a plain HTTP registry needs "
-					   "--tls-verify=false)");
+		snprintf(out + n, len - n,
+			 " (TLS handshake failed; a plain HTTP registry needs "
+			 "--tls-verify=false)");
 	}
 }
 
@@ -725,7 +726,7 @@ static int http_error(const struct response *resp, const char *what, struct cb_e
 	char msg[512];
 	int code = resp->status == 404				? ENOENT
 		   : resp->status == 401 || resp->status == 403 ? EACCES
-		   : resp->status == 429				? EAGAIN
+		   : resp->status == 429			? EAGAIN
 								: EIO;
 	if (!cb_registry_error_message(resp->body.data, resp->body.len, msg, sizeof(msg)))
 		snprintf(msg, sizeof(msg), "%s",
@@ -749,8 +750,8 @@ static int load_credentials(struct cb_registry *r, struct cb_error *err)
 
 /* Ask the token server of a Bearer challenge for a pull token, with the
  * user's credentials when there are some. */
-static int fetch_token(struct cb_registry *r, const struct cb_auth_challenge *ch,
-		       const char *name, struct cb_error *err)
+static int fetch_token(struct cb_registry *r, const struct cb_auth_challenge *ch, const char *name,
+		       struct cb_error *err)
 {
 	_cleanup_free_ char *scope = NULL, *url = NULL, *token = NULL;
 	if (r->repository && asprintf(&scope, "repository:%s:pull", r->repository) < 0)
@@ -794,15 +795,16 @@ static int authenticate(struct cb_registry *r, const char *header, struct cb_err
 	name_of(r, NULL, name, sizeof(name));
 	struct cb_auth_challenge ch = {0};
 	if (!header || cb_auth_challenge_parse(header, &ch) < 0)
-		return cb_error_set(err, EACCES, "%s: authentication required, but the challenge "
-						 "'%s' is not Bearer or Basic",
+		return cb_error_set(err, EACCES,
+				    "%s: authentication required, but the challenge "
+				    "'%s' is not Bearer or Basic",
 				    name, header ? header : "(none)");
 	int k = load_credentials(r, err);
 	if (k >= 0 && ch.scheme == CB_AUTH_SCHEME_BASIC) {
 		if (!r->username) {
 			k = cb_error_set(err, EACCES,
-					 "%s: authentication required (try `cowbox login %s`)", name,
-					 r->domain);
+					 "%s: authentication required (try `cowbox login %s`)",
+					 name, r->domain);
 		} else {
 			r->auth = AUTH_BASIC;
 			r->auth_generation++;
@@ -845,8 +847,8 @@ int cb_registry_ping(struct cb_registry *r, struct cb_error *err)
 		/* A server that speaks TLS with a certificate we do not trust is
 		 * not a plain HTTP server: say so instead of trying HTTP. */
 		if (!last && res == CURLE_PEER_FAILED_VERIFICATION) {
-			k = cb_error_set(err, tmp.code, "%s (use --tls-verify=false to skip the check)",
-					 tmp.msg);
+			k = cb_error_set(err, tmp.code,
+					 "%s (use --tls-verify=false to skip the check)", tmp.msg);
 			break;
 		}
 	}
@@ -898,7 +900,7 @@ static int repo_get(struct cb_registry *r, const char *kind, const char *referen
 			break;
 		/* A token for another scope, or one that expired. */
 		_cleanup_free_ char *challenge =
-			resp->www_authenticate ? strdup(resp->www_authenticate) : NULL;
+		    resp->www_authenticate ? strdup(resp->www_authenticate) : NULL;
 		if ((k = authenticate(r, challenge, err)) < 0)
 			return k;
 	}
@@ -912,7 +914,8 @@ static int repo_get(struct cb_registry *r, const char *kind, const char *referen
 
 static bool is_schema1(const char *content_type, const char *data, size_t len)
 {
-	if (content_type && strncmp(content_type, MT_DOCKER_SCHEMA1, strlen(MT_DOCKER_SCHEMA1)) == 0)
+	if (content_type &&
+	    strncmp(content_type, MT_DOCKER_SCHEMA1, strlen(MT_DOCKER_SCHEMA1)) == 0)
 		return true;
 	_cleanup_json_ json_t *root = json_loadb(data, len, 0, NULL);
 	json_t *v = root ? json_object_get(root, "schemaVersion") : NULL;
@@ -920,8 +923,8 @@ static bool is_schema1(const char *content_type, const char *data, size_t len)
 }
 
 int cb_registry_get_manifest(struct cb_registry *r, const char *reference, char **ret_data,
-			     size_t *ret_len, char **ret_media_type, char ret_digest[CB_DIGEST_SIZE],
-			     struct cb_error *err)
+			     size_t *ret_len, char **ret_media_type,
+			     char ret_digest[CB_DIGEST_SIZE], struct cb_error *err)
 {
 	char what[600];
 	name_of(r, reference, what, sizeof(what));
@@ -930,8 +933,8 @@ int cb_registry_get_manifest(struct cb_registry *r, const char *reference, char 
 		return cb_error_set(err, EINVAL, "%s: only sha256 digests are supported", what);
 	struct response resp;
 	response_init(&resp, MANIFEST_MAX);
-	int k = repo_get(r, "manifests", reference, ACCEPT_MANIFESTS, MANIFEST_MAX, &resp, what,
-			 err);
+	int k =
+	    repo_get(r, "manifests", reference, ACCEPT_MANIFESTS, MANIFEST_MAX, &resp, what, err);
 	if (k < 0)
 		goto out;
 	if (is_schema1(resp.content_type, resp.body.data, resp.body.len)) {
@@ -944,7 +947,8 @@ int cb_registry_get_manifest(struct cb_registry *r, const char *reference, char 
 	char digest[CB_DIGEST_SIZE];
 	cb_digest_of(resp.body.data ? resp.body.data : "", resp.body.len, digest);
 	if (by_digest && strcmp(digest, reference) != 0) {
-		k = cb_error_set(err, EBADMSG, "%s: manifest digest mismatch: got %s", what, digest);
+		k = cb_error_set(err, EBADMSG, "%s: manifest digest mismatch: got %s", what,
+				 digest);
 		goto out;
 	}
 	if (resp.docker_digest && strncmp(resp.docker_digest, "sha256:", 7) == 0 &&
@@ -1030,19 +1034,19 @@ struct transfer {
 	unsigned attempts;
 	unsigned auth_generation;
 	bool reauthed;
-	bool no_range;	    /* the server answered a Range with the wrong bytes */
-	bool started;	    /* worker running */
-	bool in_multi;	    /* easy added to the multi handle */
-	bool checked;	    /* status of this attempt looked at */
-	bool to_sink;	    /* this attempt's body is the blob */
-	bool paused;	    /* CURL_WRITEFUNC_PAUSE returned */
-	bool too_big;	    /* more bytes than the manifest said */
-	bool downloaded;    /* every byte queued, EOF sent */
-	bool failed;	    /* failed by the loop; f->err says why */
+	bool no_range;	 /* the server answered a Range with the wrong bytes */
+	bool started;	 /* worker running */
+	bool in_multi;	 /* easy added to the multi handle */
+	bool checked;	 /* status of this attempt looked at */
+	bool to_sink;	 /* this attempt's body is the blob */
+	bool paused;	 /* CURL_WRITEFUNC_PAUSE returned */
+	bool too_big;	 /* more bytes than the manifest said */
+	bool downloaded; /* every byte queued, EOF sent */
+	bool failed;	 /* failed by the loop; f->err says why */
 	bool joined;
-	uint64_t offset;    /* bytes queued since the last reset */
+	uint64_t offset;	 /* bytes queued since the last reset */
 	uint64_t attempt_offset; /* offset when this attempt started */
-	uint64_t retry_at;  /* CLOCK_MONOTONIC ns */
+	uint64_t retry_at;	 /* CLOCK_MONOTONIC ns */
 	uint64_t reported_at;
 	uint64_t reported_bytes;
 
@@ -1257,8 +1261,8 @@ static int transfer_start(struct transfer *t, struct cb_error *err)
 {
 	char what[600];
 	name_of(t->r, t->f->digest, what, sizeof(what));
-	int k = cb_registry_url(t->r->scheme, t->r->domain, t->r->repository, "blobs",
-				t->f->digest, &t->url);
+	int k = cb_registry_url(t->r->scheme, t->r->domain, t->r->repository, "blobs", t->f->digest,
+				&t->url);
 	if (k < 0)
 		return k;
 	t->hasher = cb_hasher_new();
@@ -1345,7 +1349,8 @@ static void transfer_done(struct transfer *t, CURLcode res)
 	if (worker_gone)
 		return; /* the worker failed; its error is the one to report */
 	if (t->too_big)
-		return transfer_fail(t, EBADMSG, "blob larger than the %llu bytes the manifest says",
+		return transfer_fail(t, EBADMSG,
+				     "blob larger than the %llu bytes the manifest says",
 				     (unsigned long long)t->f->size);
 	if (res == CURLE_OK && t->to_sink) {
 		if (t->f->size && t->offset < t->f->size) {

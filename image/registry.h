@@ -112,8 +112,8 @@ const char *cb_registry_scheme(const struct cb_registry *r);
  * reference and against Docker-Content-Digest. ret_media_type is the
  * Content-Type (may be NULL when the registry sent none). */
 int cb_registry_get_manifest(struct cb_registry *r, const char *reference, char **ret_data,
-			     size_t *ret_len, char **ret_media_type, char ret_digest[CB_DIGEST_SIZE],
-			     struct cb_error *err);
+			     size_t *ret_len, char **ret_media_type,
+			     char ret_digest[CB_DIGEST_SIZE], struct cb_error *err);
 
 /* GET a small blob (a config) into memory, at most max bytes, verified
  * against digest. */
@@ -135,9 +135,9 @@ struct cb_blob_fetch {
 	void *userdata;
 
 	/* Filled in by cb_registry_fetch_blobs. */
-	int result;		/* 0 done, < 0 failed, 1 not finished (cancelled) */
-	uint64_t received;	/* bytes so far */
-	struct cb_error err;	/* why it failed */
+	int result;	     /* 0 done, < 0 failed, 1 not finished (cancelled) */
+	uint64_t received;   /* bytes so far */
+	struct cb_error err; /* why it failed */
 };
 
 enum cb_fetch_state {

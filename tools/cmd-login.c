@@ -17,8 +17,8 @@ static char *registry_name(const char *arg)
 	const char *p = strstr(arg, "://");
 	p = p ? p + 3 : arg;
 	char *name = strndup(p, strcspn(p, "/"));
-	if (name && (strcmp(name, "index.docker.io") == 0 ||
-		     strcmp(name, "registry-1.docker.io") == 0)) {
+	if (name &&
+	    (strcmp(name, "index.docker.io") == 0 || strcmp(name, "registry-1.docker.io") == 0)) {
 		free(name);
 		name = strdup("docker.io");
 	}
@@ -78,12 +78,12 @@ int cmd_login(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_STDIN = 256, OPT_TLS, OPT_AUTHFILE };
 	static const struct option opts[] = {
-		{"username", required_argument, NULL, 'u'},
-		{"password", required_argument, NULL, 'p'},
-		{"password-stdin", no_argument, NULL, OPT_STDIN},
-		{"tls-verify", optional_argument, NULL, OPT_TLS},
-		{"authfile", required_argument, NULL, OPT_AUTHFILE},
-		{0},
+	    {"username", required_argument, NULL, 'u'},
+	    {"password", required_argument, NULL, 'p'},
+	    {"password-stdin", no_argument, NULL, OPT_STDIN},
+	    {"tls-verify", optional_argument, NULL, OPT_TLS},
+	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
+	    {0},
 	};
 	const char *user_arg = NULL, *pass_arg = NULL, *authfile = NULL;
 	bool from_stdin = false;
@@ -159,8 +159,8 @@ int cmd_logout(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_AUTHFILE = 256 };
 	static const struct option opts[] = {
-		{"authfile", required_argument, NULL, OPT_AUTHFILE},
-		{0},
+	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
+	    {0},
 	};
 	const char *authfile = NULL;
 	int c;

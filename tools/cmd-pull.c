@@ -99,8 +99,7 @@ static void on_progress(void *userdata, const struct cb_pull_progress *pp)
 			 pp->digest + (strncmp(pp->digest, "sha256:", 7) == 0 ? 7 : 0));
 	if (pp->state == CB_PULL_LAYER_DOWNLOADING && !l->started_ns)
 		l->started_ns = cb_now_ns();
-	if ((pp->state == CB_PULL_LAYER_DONE || pp->state == CB_PULL_LAYER_FAILED) &&
-	    !l->ended_ns)
+	if ((pp->state == CB_PULL_LAYER_DONE || pp->state == CB_PULL_LAYER_FAILED) && !l->ended_ns)
 		l->ended_ns = cb_now_ns();
 	l->state = pp->state;
 	l->received = pp->state == CB_PULL_LAYER_DONE ? pp->size : pp->received;
@@ -117,9 +116,21 @@ static int parse_rate(const char *s, uint64_t *ret)
 	if (end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
 	}
 	if (*end)
 		return -EINVAL;
@@ -131,13 +142,13 @@ int cmd_pull(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_PLATFORM = 256, OPT_TLS, OPT_RATE, OPT_AUTHFILE };
 	static const struct option opts[] = {
-		{"platform", required_argument, NULL, OPT_PLATFORM},
-		{"tls-verify", optional_argument, NULL, OPT_TLS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"limit-rate", required_argument, NULL, OPT_RATE},
-		{"authfile", required_argument, NULL, OPT_AUTHFILE},
-		{0},
+	    {"platform", required_argument, NULL, OPT_PLATFORM},
+	    {"tls-verify", optional_argument, NULL, OPT_TLS},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"limit-rate", required_argument, NULL, OPT_RATE},
+	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
+	    {0},
 	};
 	struct cb_pull_options o = {0};
 	bool quiet = false;

@@ -184,11 +184,9 @@ static void test_store_remove(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_key_matches),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_store_remove),
+	    cmocka_unit_test(test_base64),	 cmocka_unit_test(test_key_matches),
+	    cmocka_unit_test(test_parse),	 cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_store_remove),
 	};
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }

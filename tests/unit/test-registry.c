@@ -14,9 +14,9 @@ static void test_challenge_bearer(void **state)
 {
 	struct cb_auth_challenge c;
 	assert_int_equal(cb_auth_challenge_parse(
-				 "Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
-				 "docker.io\",scope=\"repository:library/busybox:pull\"",
-				 &c),
+			     "Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
+			     "docker.io\",scope=\"repository:library/busybox:pull\"",
+			     &c),
 			 0);
 	assert_int_equal(c.scheme, CB_AUTH_SCHEME_BEARER);
 	assert_string_equal(c.realm, "https://auth.docker.io/token");
@@ -93,14 +93,14 @@ static void test_token_url(void **state)
 static void test_urls(void **state)
 {
 	char *url = NULL;
-	assert_int_equal(cb_registry_url("https", "docker.io", "library/busybox", "manifests",
-					 "latest", &url),
-			 0);
-	assert_string_equal(url, "https://registry-1.docker.io/v2/library/busybox/manifests/latest");
+	assert_int_equal(
+	    cb_registry_url("https", "docker.io", "library/busybox", "manifests", "latest", &url),
+	    0);
+	assert_string_equal(url,
+			    "https://registry-1.docker.io/v2/library/busybox/manifests/latest");
 	free(url);
-	assert_int_equal(cb_registry_url("http", "127.0.0.1:5000", "team/app", "blobs",
-					 "sha256:abcd", &url),
-			 0);
+	assert_int_equal(
+	    cb_registry_url("http", "127.0.0.1:5000", "team/app", "blobs", "sha256:abcd", &url), 0);
 	assert_string_equal(url, "http://127.0.0.1:5000/v2/team/app/blobs/sha256:abcd");
 	free(url);
 	assert_int_equal(cb_registry_url("https", "quay.io", NULL, NULL, NULL, &url), 0);
@@ -166,15 +166,15 @@ static void test_error_body(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_challenge_bearer),
-		cmocka_unit_test(test_challenge_case_spaces_tokens),
-		cmocka_unit_test(test_challenge_escapes),
-		cmocka_unit_test(test_challenge_bad),
-		cmocka_unit_test(test_token_url),
-		cmocka_unit_test(test_urls),
-		cmocka_unit_test(test_is_local),
-		cmocka_unit_test(test_token_body),
-		cmocka_unit_test(test_error_body),
+	    cmocka_unit_test(test_challenge_bearer),
+	    cmocka_unit_test(test_challenge_case_spaces_tokens),
+	    cmocka_unit_test(test_challenge_escapes),
+	    cmocka_unit_test(test_challenge_bad),
+	    cmocka_unit_test(test_token_url),
+	    cmocka_unit_test(test_urls),
+	    cmocka_unit_test(test_is_local),
+	    cmocka_unit_test(test_token_body),
+	    cmocka_unit_test(test_error_body),
 	};
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }
