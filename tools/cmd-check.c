@@ -1,0 +1,2 @@
+#include "cli.h"
+int cmd_check(struct cb_cli *cli, int argc, char **argv) { return cli_error("todo"); }
