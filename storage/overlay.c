@@ -148,7 +148,8 @@ static int overlay_mount(const struct cb_mount_request *req, struct cb_error *er
 		return mount_legacy(req, err);
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fsfd < 0) {
-		if (errno == ENOSYS)
+		/* ENODEV: the module is not loaded yet; mount(2) loads it. */
+		if (errno == ENOSYS || errno == ENODEV)
 			return mount_legacy(req, err);
 		return cb_error_errno(err, errno, "%s: fsopen overlay", req->what);
 	}
