@@ -45,10 +45,19 @@ bool cli_wants_help(int argc, char **argv);
 
 /* The verbs, one file each: tools/cmd-<verb>.c. */
 #define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)
+CB_VERB(check);
+CB_VERB(commit);
+CB_VERB(create);
+CB_VERB(df);
+CB_VERB(diff);
 CB_VERB(gc);
 CB_VERB(images);
 CB_VERB(import);
 CB_VERB(inspect);
+CB_VERB(mount);
+CB_VERB(rm);
 CB_VERB(rmi);
+CB_VERB(save);
 CB_VERB(tag);
+CB_VERB(umount);
 CB_VERB(version);

@@ -14,14 +14,29 @@
 
 /* Keep sorted by name. */
 static const struct cb_verb verbs[] = {
+	{"check", cmd_check, "report damage in the store and repair what is safe",
+	 "check [--repair]"},
+	{"commit", cmd_commit, "make a container's changes a new image",
+	 "commit [--format oci|docker] [--compression zstd|gzip] [-m MESSAGE] CONTAINER NAME[:TAG]"},
+	{"create", cmd_create, "create a container (prints its ID)",
+	 "create [--name NAME] [--rm] IMAGE [CMD [ARG...]]"},
+	{"df", cmd_df, "show the disk space of images, layers and containers",
+	 "df [--format json]"},
+	{"diff", cmd_diff, "list a container's changes (A added, C changed, D deleted)",
+	 "diff CONTAINER"},
 	{"gc", cmd_gc, "remove layers, blobs and leftovers nothing refers to", "gc"},
 	{"images", cmd_images, "list images", "images [-q] [--format json]"},
 	{"import", cmd_import, "import a docker-save tar, an OCI layout or a rootfs tar",
 	 "import [-q] [--platform OS/ARCH] [--max-entries N] [--max-size BYTES] FILE|- [NAME[:TAG]]\n"
 	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
 	{"inspect", cmd_inspect, "show images as JSON", "inspect IMAGE..."},
+	{"mount", cmd_mount, "mount a container's rootfs and print its path", "mount CONTAINER"},
+	{"rm", cmd_rm, "remove containers (unmounting them)", "rm [-f] CONTAINER..."},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
+	{"save", cmd_save, "write an image as an OCI layout tar or a docker-archive",
+	 "save [--format oci|docker] [--compression gzip|zstd|none] -o FILE IMAGE"},
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
+	{"umount", cmd_umount, "unmount containers' rootfs", "umount [-f] CONTAINER..."},
 	{"version", cmd_version, "print the version", "version"},
 };
 
