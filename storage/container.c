@@ -249,7 +249,8 @@ int cb_container_list(struct cb_store *s, char ***ret_ids, size_t *ret_n)
 			return -ENOMEM;
 		v[++n] = NULL;
 	}
-	qsort(v, n, sizeof(char *), cmp_strp);
+	if (n > 1)
+		qsort(v, n, sizeof(char *), cmp_strp);
 	*ret_ids = TAKE_PTR(v);
 	if (ret_n)
 		*ret_n = n;

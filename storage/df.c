@@ -65,7 +65,7 @@ static struct layer_use *find_use(struct layer_use *v, size_t n, const char *cha
 {
 	struct layer_use key;
 	snprintf(key.hex, sizeof(key.hex), "%s", cb_digest_hex(chain_id));
-	return bsearch(&key, v, n, sizeof(*v), cmp_use);
+	return n ? bsearch(&key, v, n, sizeof(*v), cmp_use) : NULL;
 }
 
 int cb_store_df(struct cb_store *s, struct cb_df *ret, struct cb_error *err)

@@ -148,13 +148,15 @@ static int list_dir(int fd, struct name_list *ret)
 		if (name_list_add(ret, de->d_name) < 0)
 			return -ENOMEM;
 	}
-	qsort(ret->v, ret->n, sizeof(char *), cmp_strp);
+	if (ret->n > 1)
+		if (ret->n > 1)
+			qsort(ret->v, ret->n, sizeof(char *), cmp_strp);
 	return 0;
 }
 
 static bool name_list_has(const struct name_list *l, const char *name)
 {
-	return bsearch(&name, l->v, l->n, sizeof(char *), cmp_strp) != NULL;
+	return l->n > 0 && bsearch(&name, l->v, l->n, sizeof(char *), cmp_strp) != NULL;
 }
 
 /* The names the image's view has in directory path (the union of the
@@ -174,9 +176,12 @@ static int lower_list(const int *lower, size_t n, const char *path, struct name_
 			name_list_release(&here);
 			break;
 		}
+		/* Names are unique within a layer: check against what the upper
+		 * layers gave (sorted), append, and sort once per layer. */
+		struct name_list seen_hidden = hidden, seen = *ret;
 		for (size_t i = 0; i < here.n && r >= 0; i++) {
 			struct stat st;
-			if (name_list_has(&hidden, here.v[i]) || name_list_has(ret, here.v[i]))
+			if (name_list_has(&seen_hidden, here.v[i]) || name_list_has(&seen, here.v[i]))
 				continue;
 			if (fstatat(fd, here.v[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    cb_diff_is_whiteout(st.st_mode, st.st_rdev)) {
@@ -184,9 +189,14 @@ static int lower_list(const int *lower, size_t n, const char *path, struct name_
 			} else {
 				r = name_list_add(ret, here.v[i]);
 			}
-			qsort(hidden.v, hidden.n, sizeof(char *), cmp_strp);
-			qsort(ret->v, ret->n, sizeof(char *), cmp_strp);
+			/* name_list_add may move the arrays */
+			seen_hidden.v = hidden.v;
+			seen.v = ret->v;
 		}
+		if (hidden.n > 1)
+			qsort(hidden.v, hidden.n, sizeof(char *), cmp_strp);
+		if (ret->n > 1)
+			qsort(ret->v, ret->n, sizeof(char *), cmp_strp);
 		name_list_release(&here);
 		if (r < 0 || fd_is_opaque(fd))
 			break;
@@ -336,7 +346,8 @@ int cb_diff_changes(int upper_fd, const int *lower_fds, size_t n_lower, struct c
 			all.v[k++] = all.v[i];
 	}
 	all.n = k;
-	qsort(all.v, all.n, sizeof(*all.v), cmp_change);
+	if (all.n > 1)
+		qsort(all.v, all.n, sizeof(*all.v), cmp_change);
 	*ret = all;
 	return 0;
 }
@@ -383,7 +394,8 @@ static int add_xattrs(struct tar_walk *t, int dirfd, const char *name, const cha
 	for (char *p = list; p < list + n && count < ELEMENTSOF(names); p += strlen(p) + 1)
 		if (!xattr_skipped(p))
 			names[count++] = p;
-	qsort(names, count, sizeof(char *), cmp_strp);
+	if (count > 1)
+		qsort(names, count, sizeof(char *), cmp_strp);
 	for (size_t i = 0; i < count; i++) {
 		char value[65536];
 		ssize_t vn = lgetxattr(proc, names[i], value, sizeof(value));

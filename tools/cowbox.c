@@ -220,7 +220,9 @@ int main(int argc, char **argv)
 	char **sub_argv = argv + optind;
 	if (cli_wants_help(sub_argc, sub_argv))
 		return cli_usage(name, false);
-	optind = 1;
+	/* 0, not 1: glibc then forgets main's "+" mode and each verb picks
+	 * its own. */
+	optind = 0;
 	int ret = v->run(&cli, sub_argc, sub_argv);
 	if (fflush(stdout) != 0 && ret == 0)
 		ret = cli_error("stdout: %m");
