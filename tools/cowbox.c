@@ -20,6 +20,13 @@ static const struct cb_verb verbs[] = {
 	 "import [-q] [--platform OS/ARCH] [--max-entries N] [--max-size BYTES] FILE|- [NAME[:TAG]]\n"
 	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
 	{"inspect", cmd_inspect, "show images as JSON", "inspect IMAGE..."},
+	{"network", cmd_network, "manage bridge networks; move interfaces into containers",
+	 "network create [--subnet CIDR] NAME\n"
+	 "       cowbox network ls [-q] [--format json]\n"
+	 "       cowbox network inspect NAME...\n"
+	 "       cowbox network rm NAME...\n"
+	 "       cowbox network move IFACE CONTAINER [--to CONTAINER2]\n"
+	 "  CONTAINER: a pid, a netns path (/proc/PID/ns/net, /run/netns/NAME), ns:PATH"},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
 	{"version", cmd_version, "print the version", "version"},
