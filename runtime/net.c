@@ -445,7 +445,7 @@ static uint64_t pid_start_time(pid_t pid)
 	if (!p)
 		return 0;
 	p++;
-	for (int field = 2; field < 22 && p; field++) {
+	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p + 1, ' ');
 	}
 	if (!p)
@@ -908,6 +908,11 @@ int cb_net_connect(const struct cb_net_config *cfg, struct cb_net_lease *lease, 
 	r = cb_nl_addr_add(inner, eth0, lease->addr, lease->prefixlen);
 	if (r < 0) {
 		cb_error_errno(err, -r, "add address to eth0");
+		goto out_del_veth;
+	}
+	r = cb_nl_link_set_up(inner, eth0, true);
+	if (r < 0) {
+		cb_error_errno(err, -r, "bring eth0 up");
 		goto out_del_veth;
 	}
 	r = cb_nl_route_add_default(inner, eth0, lease->gateway);

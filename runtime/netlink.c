@@ -202,11 +202,10 @@ int cb_nl_veth_add(struct cb_nl *nl, const char *host_name, int master_ifindex,
 	mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
 	struct nlattr *infodata = mnl_attr_nest_start(h, IFLA_INFO_DATA);
 	struct nlattr *peer = mnl_attr_nest_start(h, VETH_INFO_PEER);
-	/* The peer's own ifinfomsg: its flags bring it up where it is made. */
+	/* The peer's own ifinfomsg. It cannot be made up here: veth_open()
+	 * fails with ENOTCONN before the pair is linked. */
 	struct ifinfomsg *pifi = mnl_nlmsg_put_extra_header(h, sizeof(*pifi));
 	pifi->ifi_family = AF_UNSPEC;
-	pifi->ifi_flags = IFF_UP;
-	pifi->ifi_change = IFF_UP;
 	mnl_attr_put_strz(h, IFLA_IFNAME, peer_name);
 	if (peer_netns_fd >= 0)
 		mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);

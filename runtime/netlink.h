@@ -42,7 +42,7 @@ int cb_nl_bridge_add(struct cb_nl *nl, const char *name, int *ret_ifindex);
 
 /* Create a veth pair in one request: host_name here, enslaved to
  * master_ifindex (0: none) and up; its peer named peer_name directly in
- * the namespace peer_netns_fd (-1: here), up as well. ret_ifindex (the
+ * the namespace peer_netns_fd (-1: here), down (bring it up from there). ret_ifindex (the
  * host end) may be NULL. */
 int cb_nl_veth_add(struct cb_nl *nl, const char *host_name, int master_ifindex,
 		   const char *peer_name, int peer_netns_fd, int *ret_ifindex);

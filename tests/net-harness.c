@@ -14,10 +14,11 @@
  *     and with bridge networking; print medians.
  *
  * It is a test program: it prints, the library does not. */
-#define _GNU_SOURCE
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>

@@ -16,12 +16,14 @@
  * run directory (COWBOX_RUN_DIR, else /run/cowbox for root and
  * $XDG_RUNTIME_DIR/cowbox for others), in net/. Leases describe bridges of
  * one network namespace, so a caller outside the initial one gets
- * net-<inode of its namespace>/ and never mixes with the host's. */
+ * net-<inode of its namespace>/ and never mixes with the host's (unless
+ * COWBOX_RUN_DIR says exactly where). */
 int cli_net_dirs(struct cb_cli *cli, char **ret_networks_dir, char **ret_run_dir)
 {
 	const char *run = getenv("COWBOX_RUN_DIR");
 	_cleanup_free_ char *run_buf = NULL;
-	if (!run || !run[0]) {
+	bool explicit = run && run[0];
+	if (!explicit) {
 		const char *xdg = getenv("XDG_RUNTIME_DIR");
 		if (geteuid() == 0 || !xdg || !xdg[0])
 			run = "/run/cowbox";
@@ -32,7 +34,7 @@ int cli_net_dirs(struct cb_cli *cli, char **ret_networks_dir, char **ret_run_dir
 	}
 	struct stat self, init;
 	char suffix[32] = "";
-	if (stat("/proc/self/ns/net", &self) == 0 && stat("/proc/1/ns/net", &init) == 0 &&
+	if (!explicit && stat("/proc/self/ns/net", &self) == 0 && stat("/proc/1/ns/net", &init) == 0 &&
 	    self.st_ino != init.st_ino)
 		snprintf(suffix, sizeof(suffix), "-%lu", (unsigned long)self.st_ino);
 	char *nd = NULL, *rd = NULL;
