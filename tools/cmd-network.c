@@ -58,7 +58,7 @@ static int net_create(struct cb_cli *cli, int argc, char **argv, const char *nd,
 	};
 	const char *subnet = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != OPT_SUBNET)
 			return cli_usage("network", true);
 		subnet = optarg;
@@ -117,7 +117,7 @@ static int net_ls(struct cb_cli *cli, int argc, char **argv, const char *nd, con
 	};
 	bool quiet = false, json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+q", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		if (c == 'q')
 			quiet = true;
 		else if (c == OPT_FORMAT && strcmp(optarg, "json") == 0)
@@ -229,7 +229,7 @@ static int net_move(struct cb_cli *cli, int argc, char **argv)
 	};
 	const char *to = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != OPT_TO)
 			return cli_usage("network", true);
 		to = optarg;
@@ -257,7 +257,9 @@ int cmd_network(struct cb_cli *cli, int argc, char **argv)
 	const char *sub = argv[1];
 	argc--;
 	argv++;
-	optind = 1;
+	/* 0, not 1: glibc then forgets the "+" (stop at the first operand) of
+	 * the global parse, so options may follow operands (`move IF C --to D`). */
+	optind = 0;
 	if (strcmp(sub, "move") == 0)
 		return net_move(cli, argc, argv);
 	_cleanup_free_ char *nd = NULL, *rd = NULL;
