@@ -524,7 +524,20 @@ static int lease_write(int leases_fd, const struct cb_net_lease *l)
 	}
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -ENAMETOOLONG;
-	return cb_write_file_atomic_at(leases_fd, addr, buf, (size_t)n, 0600);
+	/* Leases live in /run (tmpfs) and mean nothing after a reboot: a
+	 * rename makes the update atomic, an fsync would buy nothing. */
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), ".%s.tmp-%d", addr, (int)getpid());
+	_cleanup_close_ int fd =
+		openat(leases_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return negative_errno();
+	int r = cb_write_all(fd, buf, (size_t)n);
+	if (r >= 0 && renameat(leases_fd, tmp, leases_fd, addr) < 0)
+		r = negative_errno();
+	if (r < 0)
+		unlinkat(leases_fd, tmp, 0);
+	return r;
 }
 
 struct lease_list {
@@ -616,7 +629,22 @@ static int reap_lease(int leases_fd, struct cb_nl *nl, const struct cb_net_lease
 	return 0;
 }
 
-/* A network lost its last lease: its bridge and its rules go. */
+static int count_tag(const char *tag, void *userdata)
+{
+	(*(int *)userdata)++;
+	return 0;
+}
+
+/* Rules of networks and containers in the table (its own jump rules not
+ * counted): when none is left, the table can go. */
+static int count_tagged_rules(void)
+{
+	int n = 0;
+	int r = cb_nft_foreach_tag(count_tag, &n, NULL);
+	return r < 0 ? r : n;
+}
+
+/* Remove a network's bridge and its rules. */
 static int teardown_network(struct cb_nl *nl, const char *network, const char *bridge,
 			    struct cb_error *err)
 {
@@ -636,8 +664,8 @@ static bool network_in_use(const struct lease_list *ls, const char *network)
 	return false;
 }
 
-/* Load the leases and reap the dead ones (tearing down networks they
- * leave empty); ls keeps the live ones. Called under the lock. */
+/* Load the leases and reap the dead ones; ls keeps the live ones. Called
+ * under the lock. */
 static int load_live_leases(struct netstate *st, struct cb_nl *nl, struct lease_list *ls,
 			    unsigned *ret_reaped, struct cb_error *err)
 {
@@ -670,17 +698,7 @@ static int load_live_leases(struct netstate *st, struct cb_nl *nl, struct lease_
 			break;
 		reaped++;
 	}
-	for (size_t i = 0; i < dead.n && r >= 0; i++) {
-		const struct cb_net_lease *l = &dead.v[i];
-		bool seen = false;
-		for (size_t j = 0; j < i; j++)
-			seen |= strcmp(dead.v[j].network, l->network) == 0;
-		if (!seen && !network_in_use(ls, l->network))
-			r = teardown_network(nl, l->network, l->bridge, err);
-	}
 	lease_list_release(&dead);
-	if (r >= 0 && reaped && ls->n == 0)
-		r = cb_nft_del_table(err);
 	if (ret_reaped)
 		*ret_reaped = reaped;
 	return r < 0 ? r : 0;
@@ -723,16 +741,25 @@ static int write_sysctl(const char *path, const char *value)
 	return cb_write_all(fd, value, strlen(value));
 }
 
-/* Make the network's bridge, its gateway address and its rules. Called
- * under the lock when the network has no lease, so nothing uses what may
- * be left of an earlier life: start clean. */
+/* A MAC address made of an IPv4 address (locally administered, like
+ * docker's 02:42:...): a reused address comes back with the same MAC, so
+ * no neighbour holds a stale entry for it. */
+static void mac_of(struct in_addr a, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0xcb;
+	memcpy(mac + 2, &a.s_addr, 4);
+}
+
+/* Make the network's bridge (with a fixed MAC, so the gateway's never
+ * changes as ports come and go), its gateway address and its rules.
+ * Called under the lock when the bridge is missing. */
 static int setup_network(struct cb_nl *nl, const struct cb_network *n, struct cb_error *err)
 {
-	int r = del_link_by_name(nl, n->bridge);
-	if (r < 0)
-		return cb_error_errno(err, -r, "network %s: delete old bridge %s", n->name, n->bridge);
-	int idx;
-	r = cb_nl_bridge_add(nl, n->bridge, &idx);
+	int idx, r;
+	uint8_t mac[6];
+	mac_of(n->gateway, mac);
+	r = cb_nl_bridge_add(nl, n->bridge, mac, &idx);
 	if (r < 0)
 		return cb_error_errno(err, -r, "network %s: create bridge %s", n->name, n->bridge);
 	r = cb_nl_addr_add(nl, idx, n->gateway, n->subnet.prefixlen);
@@ -793,7 +820,6 @@ int cb_net_reserve(const struct cb_net_config *cfg, const char *id, struct cb_ne
 		r = cb_error_errno(err, ENOMEM, "network %s", n.name);
 		goto out;
 	}
-	bool in_use = false;
 	for (size_t i = 0; i < ls.n; i++) {
 		const struct cb_net_lease *o = &ls.v[i];
 		if (strcmp(o->id, id) == 0) {
@@ -812,10 +838,8 @@ int cb_net_reserve(const struct cb_net_config *cfg, const char *id, struct cb_ne
 							 o->name[0] ? o->name : o->id);
 					goto out;
 				}
-		if (strcmp(o->network, n.name) == 0) {
-			in_use = true;
+		if (strcmp(o->network, n.name) == 0)
 			ipam_mark(&n.subnet, used, o->addr);
-		}
 	}
 	r = cb_ipam_pick(&n.subnet, n.gateway, used, &l.addr);
 	if (r < 0) {
@@ -828,20 +852,41 @@ int cb_net_reserve(const struct cb_net_config *cfg, const char *id, struct cb_ne
 	snprintf(l.name, sizeof(l.name), "%s", cfg->name ? cfg->name : id);
 	snprintf(l.network, sizeof(l.network), "%s", n.name);
 	snprintf(l.bridge, sizeof(l.bridge), "%s", n.bridge);
-	snprintf(l.veth, sizeof(l.veth), VETH_PREFIX "%08x", ntohl(l.addr.s_addr));
+	/* A fresh name each time: the veth of the address's last holder may
+	 * still be on its way out with its namespace. */
+	char rnd[9];
+	r = cb_random_hex(rnd, 4);
+	if (r < 0) {
+		cb_error_errno(err, -r, "random veth name");
+		goto out;
+	}
+	snprintf(l.veth, sizeof(l.veth), VETH_PREFIX "%s", rnd);
 	l.gateway = n.gateway;
 	l.prefixlen = n.subnet.prefixlen;
 	l.pid = getpid();
 	l.start_time = pid_start_time(l.pid);
 	memcpy(l.ports, cfg->ports, sizeof(l.ports));
 	l.n_ports = cfg->n_ports;
-	if (!in_use && (r = setup_network(nl, &n, err)) < 0)
-		goto out;
+	/* The bridge and the network's rules stay once made (like docker0):
+	 * making and removing them costs tens of milliseconds of RCU grace
+	 * periods, which every `run --rm` would pay. `network rm`/`prune`
+	 * remove them. */
+	if (cb_nl_link_index(nl, n.bridge) < 0) {
+		r = setup_network(nl, &n, err);
+		if (r < 0)
+			goto out;
+	} else if ((r = cb_nft_table_exists()) <= 0) {
+		/* Someone flushed the ruleset: put the network's rules back. */
+		if (r == 0)
+			r = cb_nft_add_network(n.name, n.subnet.addr, n.subnet.prefixlen, n.bridge, err);
+		if (r < 0) {
+			cb_error_errno(err, -r, "network %s: nftables", n.name);
+			goto out;
+		}
+	}
 	r = lease_write(st.leases_fd, &l);
 	if (r < 0) {
 		cb_error_errno(err, -r, "network %s: write lease", n.name);
-		if (!in_use)
-			teardown_network(nl, n.name, n.bridge, NULL);
 		goto out;
 	}
 	*ret = l;
@@ -880,13 +925,9 @@ int cb_net_connect(const struct cb_net_config *cfg, struct cb_net_lease *lease, 
 	if (bridge < 0)
 		return cb_error_errno(err, -bridge, "network %s: bridge %s", lease->network,
 				      lease->bridge);
-	r = cb_nl_veth_add(nl, lease->veth, bridge, "eth0", netns_fd, NULL);
-	if (r == -EEXIST) {
-		/* A veth of a dead container that still has a namespace (someone
-		 * holds it open): the address is ours now, so is the name. */
-		if (cb_nl_link_index(nl, "eth0") < 0 && del_link_by_name(nl, lease->veth) == 0)
-			r = cb_nl_veth_add(nl, lease->veth, bridge, "eth0", netns_fd, NULL);
-	}
+	uint8_t mac[6];
+	mac_of(lease->addr, mac);
+	r = cb_nl_veth_add(nl, lease->veth, bridge, "eth0", netns_fd, mac, NULL);
 	if (r < 0)
 		return cb_error_errno(err, -r, "network %s: create veth %s", lease->network,
 				      lease->veth);
@@ -1000,7 +1041,7 @@ int cb_net_attach(const struct cb_net_config *cfg, pid_t pid, int netns_fd, cons
 }
 
 /* Drop the lease file of l if it is still l's (the address may have gone
- * to someone else after a crash), then tear down an emptied network. */
+ * to someone else after a crash). */
 static int drop_lease(const char *run_dir, const struct cb_net_lease *l, struct cb_nl *nl,
 		      struct cb_error *err)
 {
@@ -1014,7 +1055,6 @@ static int drop_lease(const char *run_dir, const struct cb_net_lease *l, struct 
 		cb_error_errno(err, -r, "read leases");
 		goto out;
 	}
-	bool others = false, any = false;
 	for (size_t i = 0; i < ls.n; i++) {
 		const struct cb_net_lease *o = &ls.v[i];
 		if (o->addr.s_addr == l->addr.s_addr && strcmp(o->id, l->id) == 0) {
@@ -1024,18 +1064,9 @@ static int drop_lease(const char *run_dir, const struct cb_net_lease *l, struct 
 				r = cb_error_errno(err, errno, "remove lease %s", file);
 				goto out;
 			}
-			continue;
+			break;
 		}
-		/* Dead leases count as gone: the next reserve reaps them. */
-		if (!lease_alive(o))
-			continue;
-		any = true;
-		others |= strcmp(o->network, l->network) == 0;
 	}
-	if (!others)
-		r = teardown_network(nl, l->network, l->bridge, err);
-	if (r >= 0 && !any)
-		r = cb_nft_del_table(err);
 out:
 	lease_list_release(&ls);
 	netstate_release(&st);
@@ -1051,10 +1082,17 @@ int cb_net_detach(const struct cb_net_config *cfg, const struct cb_net_lease *le
 	int r = cb_nl_open(&nl);
 	if (r < 0)
 		return cb_error_errno(err, -r, "netlink socket");
-	/* Deleting the host end deletes the pair, wherever the other end is. */
-	r = del_link_by_name(nl, lease->veth);
-	if (r < 0)
-		return cb_error_errno(err, -r, "delete %s", lease->veth);
+	/* While the container lives (a failed start, a disconnect), delete the
+	 * host end, which deletes the pair. Once it has exited, its namespace
+	 * dies and takes the pair with it: deleting it here would only make
+	 * the caller wait ~20 ms for an RCU barrier the kernel does anyway. A
+	 * namespace someone keeps open leaves a veth whose lease is gone; the
+	 * next cleanup sweep (cb_net_cleanup) removes it. */
+	if (!lease->connected || lease_alive(lease)) {
+		r = del_link_by_name(nl, lease->veth);
+		if (r < 0)
+			return cb_error_errno(err, -r, "delete %s", lease->veth);
+	}
 	if (lease->n_ports) {
 		char tag[CB_NET_ID_MAX + 8];
 		snprintf(tag, sizeof(tag), "ctr:%s", lease->id);
@@ -1115,11 +1153,14 @@ static int sweep_link(const struct cb_nl_link *link, void *userdata)
 	if (link->kind && strcmp(link->kind, "veth") == 0 &&
 	    strncmp(link->name, VETH_PREFIX, strlen(VETH_PREFIX)) == 0 && strlen(link->name) == 11)
 		ours = !live_has_veth(s->live, link->name);
-	if (link->kind && strcmp(link->kind, "bridge") == 0)
+	/* A cowbox bridge no network names any more (its network was removed
+	 * by hand, or its definition lost). */
+	if (link->kind && strcmp(link->kind, "bridge") == 0 && strncmp(link->name, "cowbox", 6) == 0) {
+		ours = true;
 		for (size_t i = 0; i < s->n_nets; i++)
-			if (strcmp(s->nets[i].bridge, link->name) == 0 &&
-			    !network_in_use(s->live, s->nets[i].name))
-				ours = true;
+			if (strcmp(s->nets[i].bridge, link->name) == 0)
+				ours = false;
+	}
 	if (ours && s->n_del < ELEMENTSOF(s->del))
 		s->del[s->n_del++] = link->ifindex;
 	return 0;
@@ -1127,6 +1168,8 @@ static int sweep_link(const struct cb_nl_link *link, void *userdata)
 
 struct tag_sweep {
 	const struct lease_list *live;
+	const struct cb_network *nets;
+	size_t n_nets;
 	char (*stale)[CB_NET_ID_MAX + 8];
 	size_t n, cap;
 };
@@ -1141,7 +1184,10 @@ static int sweep_tag(const char *tag, void *userdata)
 			if (strcmp(t->live->v[i].id, tag + 4) == 0)
 				stale = false;
 	} else if (strncmp(tag, "net:", 4) == 0) {
-		stale = !network_in_use(t->live, tag + 4);
+		stale = true;
+		for (size_t i = 0; i < t->n_nets; i++)
+			if (strcmp(t->nets[i].name, tag + 4) == 0)
+				stale = false;
 	}
 	if (!stale)
 		return 0;
@@ -1174,7 +1220,7 @@ int cb_net_cleanup(const char *networks_dir, const char *run_dir, unsigned *ret_
 		return r;
 	_cleanup_nl_ struct cb_nl *nl = NULL;
 	struct lease_list ls = {0};
-	struct tag_sweep tags = {.live = &ls};
+	struct tag_sweep tags = {.live = &ls, .nets = nets, .n_nets = n_nets};
 	unsigned reaped = 0;
 	r = cb_nl_open(&nl);
 	if (r < 0) {
@@ -1200,7 +1246,7 @@ int cb_net_cleanup(const char *networks_dir, const char *run_dir, unsigned *ret_
 		r = cb_nft_del_tagged(tags.stale[i], err);
 	if (r < 0)
 		goto out;
-	if (ls.n == 0)
+	if (count_tagged_rules() == 0)
 		r = cb_nft_del_table(err);
 	if (ret_removed)
 		*ret_removed = reaped + s.removed + (unsigned)tags.n;
@@ -1317,9 +1363,6 @@ out:
 int cb_network_remove(const char *networks_dir, const char *run_dir, const char *name,
 		      struct cb_error *err)
 {
-	if (strcmp(name, CB_NET_DEFAULT_NAME) == 0)
-		return cb_error_set(err, EPERM, "network %s is built in and cannot be removed",
-				    name);
 	struct cb_network n;
 	int r = cb_network_get(networks_dir, name, &n, err);
 	if (r < 0)
@@ -1344,7 +1387,7 @@ int cb_network_remove(const char *networks_dir, const char *run_dir, const char 
 					 ls.v[i].name[0] ? ls.v[i].name : ls.v[i].id);
 			goto out;
 		}
-	{
+	if (!n.builtin) {
 		_cleanup_close_ int dfd = open(networks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0 || unlinkat(dfd, name, 0) < 0) {
 			r = cb_error_errno(err, errno, "remove %s/%s", networks_dir, name);
@@ -1352,6 +1395,62 @@ int cb_network_remove(const char *networks_dir, const char *run_dir, const char 
 		}
 	}
 	r = teardown_network(nl, n.name, n.bridge, err);
+	if (r >= 0 && count_tagged_rules() == 0)
+		r = cb_nft_del_table(err);
+out:
+	lease_list_release(&ls);
+	netstate_release(&st);
+	return r;
+}
+
+int cb_network_prune(const char *networks_dir, const char *run_dir, char ***ret_removed,
+		     struct cb_error *err)
+{
+	_cleanup_free_ struct cb_network *nets = NULL;
+	size_t n_nets = 0;
+	int r = cb_network_list(networks_dir, &nets, &n_nets, err);
+	if (r < 0)
+		return r;
+	_cleanup_strv_ char **removed = calloc(n_nets + 1, sizeof(char *));
+	if (!removed)
+		return cb_error_errno(err, ENOMEM, "network prune");
+	size_t n_removed = 0;
+	struct netstate st;
+	r = netstate_lock(run_dir, &st, err);
+	if (r < 0)
+		return r;
+	_cleanup_nl_ struct cb_nl *nl = NULL;
+	_cleanup_close_ int dfd = -1;
+	struct lease_list ls = {0};
+	r = cb_nl_open(&nl);
+	if (r < 0) {
+		cb_error_errno(err, -r, "netlink socket");
+		goto out;
+	}
+	r = load_live_leases(&st, nl, &ls, NULL, err);
+	if (r < 0)
+		goto out;
+	dfd = networks_dir ? open(networks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	for (size_t i = 0; i < n_nets && r >= 0; i++) {
+		const struct cb_network *n = &nets[i];
+		if (network_in_use(&ls, n->name))
+			continue;
+		if (!n->builtin) {
+			if (dfd < 0 || unlinkat(dfd, n->name, 0) < 0) {
+				r = cb_error_errno(err, errno, "remove %s/%s", networks_dir, n->name);
+				break;
+			}
+			if (!(removed[n_removed++] = strdup(n->name))) {
+				r = cb_error_errno(err, ENOMEM, "network prune");
+				break;
+			}
+		}
+		r = teardown_network(nl, n->name, n->bridge, err);
+	}
+	if (r >= 0 && count_tagged_rules() == 0)
+		r = cb_nft_del_table(err);
+	if (r >= 0 && ret_removed)
+		*ret_removed = TAKE_PTR(removed);
 out:
 	lease_list_release(&ls);
 	netstate_release(&st);

@@ -21,8 +21,11 @@
  *                 and the pid whose life the lease follows (with the pid's
  *                 start time, against pid reuse). A lease whose pid is gone
  *                 is freed by the next call that takes the lock, together
- *                 with its veth and its nftables rules; a network with no
- *                 lease left loses its bridge and its rules.
+ *                 with its veth and its nftables rules.
+ * A network's bridge and masquerade rules are made on its first use and
+ * stay (like docker0) until `network rm` or `network prune`: making and
+ * removing a bridge costs tens of milliseconds of RCU grace periods that
+ * every `run --rm` would otherwise pay.
  *
  * How a launcher uses it (see docs/network.md):
  *   before clone   cb_net_reserve()  picks the address (so /etc/hosts can
@@ -142,18 +145,23 @@ int cb_network_get(const char *networks_dir, const char *name, struct cb_network
 /* All networks, cowbox0 first, then by name. *ret freed by the caller. */
 int cb_network_list(const char *networks_dir, struct cb_network **ret, size_t *ret_n,
 		    struct cb_error *err);
-/* Remove a network: -EBUSY while a live container uses it, -EPERM for
- * cowbox0, -ENOENT. */
+/* Remove a network, its bridge and its rules: -EBUSY while a live
+ * container uses it, -ENOENT. cowbox0 stays defined: only its bridge and
+ * rules go (they come back on its next use). */
 int cb_network_remove(const char *networks_dir, const char *run_dir, const char *name,
 		      struct cb_error *err);
+/* Remove every network no live container uses (cowbox0: its bridge and
+ * rules only), and the nftables table when no rule is left.
+ * *ret_removed (may be NULL) lists the removed definitions (strv). */
+int cb_network_prune(const char *networks_dir, const char *run_dir, char ***ret_removed,
+		     struct cb_error *err);
 /* The live leases (dead ones are cleaned first), of one network or all
  * (network NULL). *ret freed by the caller. */
 int cb_net_leases(const char *run_dir, const char *network, struct cb_net_lease **ret,
 		  size_t *ret_n, struct cb_error *err);
 
 /* Bridge mode, step 1: take an address on cfg's network for container id
- * (under the lock; creates the bridge and its rules when the network had
- * no lease). The lease follows the calling process until connected. */
+ * (under the lock; creates the bridge and its rules when missing). The lease follows the calling process until connected. */
 int cb_net_reserve(const struct cb_net_config *cfg, const char *id, struct cb_net_lease *ret,
 		   struct cb_error *err);
 /* Step 2: wire the reserved lease into the namespace of pid (or netns_fd
@@ -170,9 +178,10 @@ int cb_net_connect(const struct cb_net_config *cfg, struct cb_net_lease *lease, 
  * On failure nothing is left behind. */
 int cb_net_attach(const struct cb_net_config *cfg, pid_t pid, int netns_fd, const char *id,
 		  struct cb_net_lease *ret, struct cb_error *err);
-/* Undo reserve/connect: delete the veth and the container's rules, drop
- * the lease, and the network's bridge and rules when it was the last one.
- * Idempotent; a zeroed lease is a no-op. */
+/* Undo reserve/connect: the container's rules and lease go; its veth is
+ * deleted while the container lives, and otherwise left to the kernel,
+ * which destroys the pair with the container's namespace (saving the
+ * caller an RCU barrier). Idempotent; a zeroed lease is a no-op. */
 int cb_net_detach(const struct cb_net_config *cfg, const struct cb_net_lease *lease,
 		  struct cb_error *err);
 /* Detach by container id (for `rm` after a crash); no lease is fine. */
@@ -180,7 +189,7 @@ int cb_net_release(const char *run_dir, const char *id, struct cb_error *err);
 
 /* Clean what a crash left: leases of dead pids (and their veths and
  * rules), cowbox veths and rules with no lease, bridges and rules of
- * networks with no lease, the table when nothing is in use. ret_removed
+ * networks that no longer exist, the table when it holds no rule. ret_removed
  * (may be NULL) counts what went. */
 int cb_net_cleanup(const char *networks_dir, const char *run_dir, unsigned *ret_removed,
 		   struct cb_error *err);

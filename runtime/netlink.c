@@ -171,13 +171,15 @@ static int new_link(struct cb_nl *nl, struct nlmsghdr *h, const char *name, int 
 	return 0;
 }
 
-int cb_nl_bridge_add(struct cb_nl *nl, const char *name, int *ret_ifindex)
+int cb_nl_bridge_add(struct cb_nl *nl, const char *name, const uint8_t *mac, int *ret_ifindex)
 {
 	struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
 	struct ifinfomsg *ifi = put_ifinfo(h, 0);
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
 	mnl_attr_put_strz(h, IFLA_IFNAME, name);
+	if (mac)
+		mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
 	struct nlattr *linkinfo = mnl_attr_nest_start(h, IFLA_LINKINFO);
 	mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
 	struct nlattr *infodata = mnl_attr_nest_start(h, IFLA_INFO_DATA);
@@ -189,7 +191,8 @@ int cb_nl_bridge_add(struct cb_nl *nl, const char *name, int *ret_ifindex)
 }
 
 int cb_nl_veth_add(struct cb_nl *nl, const char *host_name, int master_ifindex,
-		   const char *peer_name, int peer_netns_fd, int *ret_ifindex)
+		   const char *peer_name, int peer_netns_fd, const uint8_t *peer_mac,
+		   int *ret_ifindex)
 {
 	struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
 	struct ifinfomsg *ifi = put_ifinfo(h, 0);
@@ -207,6 +210,8 @@ int cb_nl_veth_add(struct cb_nl *nl, const char *host_name, int master_ifindex,
 	struct ifinfomsg *pifi = mnl_nlmsg_put_extra_header(h, sizeof(*pifi));
 	pifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(h, IFLA_IFNAME, peer_name);
+	if (peer_mac)
+		mnl_attr_put(h, IFLA_ADDRESS, 6, peer_mac);
 	if (peer_netns_fd >= 0)
 		mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
 	mnl_attr_nest_end(h, peer);

@@ -36,16 +36,20 @@ static inline void cb_nl_closep(struct cb_nl **nl)
 /* The ifindex of interface name, or -ENODEV. */
 int cb_nl_link_index(struct cb_nl *nl, const char *name);
 
-/* Create a bridge named name (up, no STP, forward delay 0); ret_ifindex
- * may be NULL. -EEXIST when the name is taken. */
-int cb_nl_bridge_add(struct cb_nl *nl, const char *name, int *ret_ifindex);
+/* Create a bridge named name (up, no STP, forward delay 0) with the MAC
+ * address mac (6 bytes; NULL: the kernel's choice, which then follows the
+ * lowest port's and changes as ports come and go); ret_ifindex may be
+ * NULL. -EEXIST when the name is taken. */
+int cb_nl_bridge_add(struct cb_nl *nl, const char *name, const uint8_t *mac, int *ret_ifindex);
 
 /* Create a veth pair in one request: host_name here, enslaved to
  * master_ifindex (0: none) and up; its peer named peer_name directly in
- * the namespace peer_netns_fd (-1: here), down (bring it up from there). ret_ifindex (the
+ * the namespace peer_netns_fd (-1: here), down (bring it up from there),
+ * with MAC address peer_mac (6 bytes; NULL: random). ret_ifindex (the
  * host end) may be NULL. */
 int cb_nl_veth_add(struct cb_nl *nl, const char *host_name, int master_ifindex,
-		   const char *peer_name, int peer_netns_fd, int *ret_ifindex);
+		   const char *peer_name, int peer_netns_fd, const uint8_t *peer_mac,
+		   int *ret_ifindex);
 
 /* Create a link of a plain kind with no options (ifb, dummy, bridge...),
  * down. For tests and `network move` stand-ins. */

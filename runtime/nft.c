@@ -300,7 +300,7 @@ static int batch_add_base(struct batch *b)
 }
 
 /* Does the table exist? (Its jump rules are made with it, once.) */
-static int table_exists(void)
+int cb_nft_table_exists(void)
 {
 	struct mnl_socket *s;
 	int r = nft_socket(&s);
@@ -364,7 +364,7 @@ int cb_nft_add_network(const char *name, struct in_addr subnet, unsigned prefixl
 		       const char *bridge, struct cb_error *err)
 {
 	_cleanup_(batch_freep) struct batch *b = NULL;
-	int r = table_exists();
+	int r = cb_nft_table_exists();
 	if (r < 0)
 		return cb_error_errno(err, -r, "nftables table inet %s", CB_NFT_TABLE);
 	bool have_table = r > 0;

@@ -58,6 +58,9 @@ int cb_nft_del_tagged(const char *tag, struct cb_error *err);
 int cb_nft_foreach_tag(int (*fn)(const char *tag, void *userdata), void *userdata,
 		       struct cb_error *err);
 
+/* 1 when the table exists, 0 when not, or -errno. */
+int cb_nft_table_exists(void);
+
 /* Delete the whole table (when no network is in use). Missing is fine. */
 int cb_nft_del_table(struct cb_error *err);
 

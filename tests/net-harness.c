@@ -6,9 +6,10 @@
  *     cb_net_attach() it, write FILE (pid=, addr=, gateway=, veth=), let
  *     it exec CMD, wait, cb_net_detach(); exit with CMD's status. SIGTERM
  *     and SIGINT go to the child. The child dies with the harness.
- *   net-harness ... leftovers
- *     print what cowbox left in this namespace (cbv* veths, cowbox
- *     bridges, leases, nftables rules) and exit 1 when anything is there.
+ *   net-harness ... leftovers [--all]
+ *     print what containers left in this namespace (cbv* veths, leases,
+ *     their nftables rules; with --all also cowbox bridges and any rule
+ *     of the table) and exit 1 when anything is there.
  *   net-harness ... bench [-n N]
  *     time N starts of `true` in a new net namespace: with lo only (none)
  *     and with bridge networking; print medians.
@@ -184,19 +185,35 @@ fail:
 	return 125;
 }
 
+static bool want_all;
+
 static int count_link(const struct cb_nl_link *l, void *userdata)
 {
 	unsigned *n = userdata;
 	if ((l->kind && strcmp(l->kind, "veth") == 0 && strncmp(l->name, "cbv", 3) == 0) ||
-	    (l->kind && strcmp(l->kind, "bridge") == 0 && strncmp(l->name, "cowbox", 6) == 0)) {
+	    (want_all && l->kind && strcmp(l->kind, "bridge") == 0 &&
+	     strncmp(l->name, "cowbox", 6) == 0)) {
 		printf("link %s (%s)\n", l->name, l->kind);
 		(*n)++;
 	}
 	return 0;
 }
 
-static int cmd_leftovers(void)
+static int count_ctr_rule(const char *tag, void *userdata)
 {
+	unsigned *n = userdata;
+	if (strncmp(tag, "ctr:", 4) == 0) {
+		printf("nftables rule %s\n", tag);
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Containers' leftovers: cbv* veths, leases, ctr:* rules; with --all also
+ * what networks hold (cowbox bridges, any rule in the table). */
+static int cmd_leftovers(int argc, char **argv)
+{
+	want_all = argc > 1 && strcmp(argv[1], "--all") == 0;
 	unsigned n = 0;
 	struct cb_nl *nl;
 	if (cb_nl_open(&nl) < 0)
@@ -215,6 +232,11 @@ static int cmd_leftovers(void)
 	if (d)
 		closedir(d);
 	struct cb_error err = {0};
+	if (!want_all) {
+		if (cb_nft_foreach_tag(count_ctr_rule, &n, &err) < 0)
+			fprintf(stderr, "net-harness: %s\n", err.msg);
+		return n ? 1 : 0;
+	}
 	int rules = cb_nft_count_rules(&err);
 	if (rules > 0) {
 		printf("nftables: %d rules in table inet %s\n", rules, CB_NFT_TABLE);
@@ -275,6 +297,8 @@ static int bench_once(struct cb_net_config *cfg, int i, uint64_t *t_attach, uint
 		return -1;
 	}
 	uint64_t t4 = now_ns();
+	if (getenv("BENCH_GAP_MS"))
+		usleep((useconds_t)atoi(getenv("BENCH_GAP_MS")) * 1000);
 	*t_attach = t2 - t1;
 	*t_detach = t4 - t3;
 	*t_total = t4 - t0;
@@ -290,9 +314,9 @@ static int run_series(const char *label, struct cb_net_config *cfg, int n)
 	for (int i = 0; i < n; i++)
 		if (bench_once(cfg, i, &a[i], &t[i], &d[i]) < 0)
 			return 1;
-	printf("%-34s attach median %7.3f ms (p90 %7.3f)  detach median %7.3f ms  "
-	       "start-to-exit-and-cleanup median %7.3f ms\n",
-	       label, median_ms(a, n), p90_ms(a, n), median_ms(d, n), median_ms(t, n));
+	double am = median_ms(a, n), ap = p90_ms(a, n), dm = median_ms(d, n), tm = median_ms(t, n);
+	printf("%-36s attach %7.3f ms (p90 %7.3f)  detach %7.3f ms  whole run %7.3f ms\n", label,
+	       am, ap, dm, tm);
 	free(a);
 	free(t);
 	free(d);
@@ -376,7 +400,7 @@ int main(int argc, char **argv)
 	if (strcmp(verb, "run") == 0)
 		return cmd_run(argc, argv);
 	if (strcmp(verb, "leftovers") == 0)
-		return cmd_leftovers();
+		return cmd_leftovers(argc, argv);
 	if (strcmp(verb, "bench") == 0)
 		return cmd_bench(argc, argv);
 	fprintf(stderr, "net-harness: %s: unknown command\n", verb);

@@ -215,6 +215,22 @@ static int net_rm(struct cb_cli *cli, int argc, char **argv, const char *nd, con
 	return ret;
 }
 
+static int net_prune(struct cb_cli *cli, int argc, char **argv, const char *nd, const char *rd)
+{
+	if (argc != 1)
+		return cli_usage("network", true);
+	struct cb_error err = {0};
+	int r = cb_net_cleanup(nd, rd, NULL, &err);
+	_cleanup_strv_ char **removed = NULL;
+	if (r >= 0)
+		r = cb_network_prune(nd, rd, &removed, &err);
+	if (r < 0)
+		return cli_fail(&err, r, "network prune");
+	for (char **n = removed; n && *n; n++)
+		puts(*n);
+	return 0;
+}
+
 /* Resolves a container name to its pid. The launcher's state is not here
  * yet: numbers and paths work, names do not. The lead wires the container
  * store in by passing a real lookup to cb_net_open_netns(). */
@@ -273,5 +289,7 @@ int cmd_network(struct cb_cli *cli, int argc, char **argv)
 		return net_inspect(cli, argc, argv, nd, rd);
 	if (strcmp(sub, "rm") == 0 || strcmp(sub, "remove") == 0)
 		return net_rm(cli, argc, argv, nd, rd);
-	return cli_error("network %s: unknown command (create, ls, inspect, rm, move)", sub);
+	if (strcmp(sub, "prune") == 0)
+		return net_prune(cli, argc, argv, nd, rd);
+	return cli_error("network %s: unknown command (create, ls, inspect, rm, prune, move)", sub);
 }

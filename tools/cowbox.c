@@ -24,7 +24,8 @@ static const struct cb_verb verbs[] = {
 	 "network create [--subnet CIDR] NAME\n"
 	 "       cowbox network ls [-q] [--format json]\n"
 	 "       cowbox network inspect NAME...\n"
-	 "       cowbox network rm NAME...\n"
+	 "       cowbox network rm NAME...     (cowbox0: only its bridge and rules go)\n"
+	 "       cowbox network prune          (every network no container uses)\n"
 	 "       cowbox network move IFACE CONTAINER [--to CONTAINER2]\n"
 	 "  CONTAINER: a pid, a netns path (/proc/PID/ns/net, /run/netns/NAME), ns:PATH"},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},

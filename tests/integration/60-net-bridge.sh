@@ -2,7 +2,8 @@
 # Bridge networking: two containers on the default network reach each
 # other (ping, nc both ways) and their gateway; each gets eth0 with an
 # address of 10.87.0.0/16 and a default route; /etc/hosts names the
-# container; `network ls`/`inspect` show them; afterwards nothing is left.
+# container; `network ls`/`inspect` show them; afterwards no container
+# leftovers, the bridge stays until `network rm cowbox0`, then nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net-lib.sh"
 
@@ -54,11 +55,14 @@ ok network inspect cowbox0
 printf '%s\n' "$out" | grep -q "\"address\": \"$a1\"" || fail "inspect lacks $a1: $out"
 printf '%s\n' "$out" | grep -q '"name": "web"' || fail "inspect lacks the name web"
 
-# The bridge stays while one container is left, and goes with the last.
+# The network stays in use while one container is left.
+refuse '^cowbox: network rm cowbox0: network cowbox0 is in use by container' network rm cowbox0
 stop c1
-in_ns ip link show cowbox0 >/dev/null 2>&1 || fail "bridge gone while c2 runs"
 in_ctr c2 busybox ping -c1 -W2 "$gw" >/dev/null || fail "c2 lost its gateway"
 stop c2
 no_leftovers
-in_ns ip link show cowbox0 >/dev/null 2>&1 && fail "bridge left after the last container"
+# The bridge stays for the next container (like docker0) until rm/prune.
+in_ns ip link show cowbox0 >/dev/null 2>&1 || fail "bridge gone after the last container"
+ok network rm cowbox0
+no_leftovers all
 say "ok"

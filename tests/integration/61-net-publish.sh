@@ -51,5 +51,5 @@ grep -q "port published by container web already" "$TESTTMP/twice.out" ||
 stop web
 got=$(http_get "$gw" 8080 2>/dev/null || true)
 [ -z "$got" ] || fail "8080 still answers: $got"
-no_leftovers
+no_leftovers_at_all
 say "ok"

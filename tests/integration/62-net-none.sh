@@ -15,5 +15,5 @@ grep -q "^127.0.1.1	n1$" "$TESTTMP/ctr/n1.hosts" || fail "hosts: $(cat "$TESTTMP
 in_ns ip link show cowbox0 >/dev/null 2>&1 && fail "none made a bridge"
 no_leftovers
 stop n1
-no_leftovers
+no_leftovers_at_all
 say "ok"

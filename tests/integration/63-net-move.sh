@@ -43,5 +43,5 @@ stop m2
 sleep 0.2
 in_ns ip link show "$IF" >/dev/null 2>&1 && fail "$IF came back to the test namespace"
 stop m1
-no_leftovers
+no_leftovers_at_all
 say "ok"

@@ -24,5 +24,5 @@ say "$N distinct addresses: $(head -1 "$TESTTMP/addrs") .. $last"
 # Stop them all at once too.
 for i in $(seq $N); do stop "k$i" & done
 wait
-no_leftovers
+no_leftovers_at_all
 say "ok"
