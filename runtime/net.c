@@ -395,10 +395,14 @@ static int netstate_lock(const char *run_dir, struct netstate *s, struct cb_erro
 	s->run_fd = s->leases_fd = s->lock_fd = -1;
 	if (!run_dir)
 		run_dir = CB_NET_RUN_DIR;
-	int r = cb_mkdirat_p(AT_FDCWD, run_dir, 0700);
-	if (r < 0)
-		return cb_error_errno(err, -r, "create %s", run_dir);
+	int r;
 	s->run_fd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->run_fd < 0 && errno == ENOENT) {
+		r = cb_mkdirat_p(AT_FDCWD, run_dir, 0700);
+		if (r < 0)
+			return cb_error_errno(err, -r, "create %s", run_dir);
+		s->run_fd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (s->run_fd < 0)
 		return cb_error_errno(err, errno, "open %s", run_dir);
 	if (mkdirat(s->run_fd, "leases", 0700) < 0 && errno != EEXIST) {
@@ -871,18 +875,15 @@ int cb_net_reserve(const struct cb_net_config *cfg, const char *id, struct cb_ne
 	 * making and removing them costs tens of milliseconds of RCU grace
 	 * periods, which every `run --rm` would pay. `network rm`/`prune`
 	 * remove them. */
+	/* No nftables call here when the bridge exists: closing a netfilter
+	 * socket waits for an RCU grace period whenever any rule was deleted
+	 * lately (nf_tables flushes its destroy work on release), which would
+	 * put milliseconds on every start. cb_net_cleanup() restores the rules
+	 * of a network whose bridge exists, if someone flushed them. */
 	if (cb_nl_link_index(nl, n.bridge) < 0) {
 		r = setup_network(nl, &n, err);
 		if (r < 0)
 			goto out;
-	} else if ((r = cb_nft_table_exists()) <= 0) {
-		/* Someone flushed the ruleset: put the network's rules back. */
-		if (r == 0)
-			r = cb_nft_add_network(n.name, n.subnet.addr, n.subnet.prefixlen, n.bridge, err);
-		if (r < 0) {
-			cb_error_errno(err, -r, "network %s: nftables", n.name);
-			goto out;
-		}
 	}
 	r = lease_write(st.leases_fd, &l);
 	if (r < 0) {
@@ -1206,6 +1207,16 @@ static int sweep_tag(const char *tag, void *userdata)
 	return 0;
 }
 
+static int find_tag(const char *tag, void *userdata)
+{
+	return strcmp(tag, userdata) == 0 ? -EEXIST : 0;
+}
+
+static bool has_tag(const char *tag)
+{
+	return cb_nft_foreach_tag(find_tag, (void *)tag, NULL) == -EEXIST;
+}
+
 int cb_net_cleanup(const char *networks_dir, const char *run_dir, unsigned *ret_removed,
 		   struct cb_error *err)
 {
@@ -1244,6 +1255,18 @@ int cb_net_cleanup(const char *networks_dir, const char *run_dir, unsigned *ret_
 		goto out;
 	for (size_t i = 0; i < tags.n && r >= 0; i++)
 		r = cb_nft_del_tagged(tags.stale[i], err);
+	if (r < 0)
+		goto out;
+	/* A network whose bridge is up but whose rules someone flushed gets
+	 * them back. */
+	for (size_t i = 0; i < n_nets && r >= 0; i++) {
+		char tag[CB_NET_NAME_MAX + 8];
+		snprintf(tag, sizeof(tag), "net:%s", nets[i].name);
+		if (cb_nl_link_index(nl, nets[i].bridge) < 0 || has_tag(tag))
+			continue;
+		r = cb_nft_add_network(nets[i].name, nets[i].subnet.addr, nets[i].subnet.prefixlen,
+				       nets[i].bridge, err);
+	}
 	if (r < 0)
 		goto out;
 	if (count_tagged_rules() == 0)
