@@ -32,7 +32,8 @@ int cb_subnet_parse(const char *s, struct cb_subnet *ret, struct cb_error *err)
 {
 	const char *slash = strchr(s, '/');
 	if (!slash)
-		return cb_error_set(err, EINVAL, "%s: not a CIDR (want ADDRESS/PREFIX, e.g. 10.90.0.0/24)", s);
+		return cb_error_set(err, EINVAL,
+				    "%s: not a CIDR (want ADDRESS/PREFIX, e.g. 10.90.0.0/24)", s);
 	char addr[INET_ADDRSTRLEN];
 	size_t alen = (size_t)(slash - s);
 	if (alen == 0 || alen >= sizeof(addr))
@@ -43,7 +44,8 @@ int cb_subnet_parse(const char *s, struct cb_subnet *ret, struct cb_error *err)
 	if (inet_pton(AF_INET, addr, &a) != 1)
 		return cb_error_set(err, EINVAL, "%s: not a CIDR (bad IPv4 address %s)", s, addr);
 	const char *p = slash + 1;
-	if (!isdigit((unsigned char)p[0]) || strlen(p) > 2 || (p[1] && !isdigit((unsigned char)p[1])))
+	if (!isdigit((unsigned char)p[0]) || strlen(p) > 2 ||
+	    (p[1] && !isdigit((unsigned char)p[1])))
 		return cb_error_set(err, EINVAL, "%s: not a CIDR (bad prefix length)", s);
 	unsigned prefixlen = (unsigned)atoi(p);
 	if (prefixlen > 32)
@@ -533,7 +535,7 @@ static int lease_write(int leases_fd, const struct cb_net_lease *l)
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), ".%s.tmp-%d", addr, (int)getpid());
 	_cleanup_close_ int fd =
-		openat(leases_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    openat(leases_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return negative_errno();
 	int r = cb_write_all(fd, buf, (size_t)n);
@@ -785,7 +787,8 @@ static int setup_network(struct cb_nl *nl, const struct cb_network *n, struct cb
 	snprintf(tag, sizeof(tag), "net:%s", n->name);
 	r = cb_nft_del_tagged(tag, err);
 	if (r >= 0)
-		r = cb_nft_add_network(n->name, n->subnet.addr, n->subnet.prefixlen, n->bridge, err);
+		r = cb_nft_add_network(n->name, n->subnet.addr, n->subnet.prefixlen, n->bridge,
+				       err);
 	if (r < 0)
 		goto out_del_bridge;
 	return 0;
@@ -827,8 +830,9 @@ int cb_net_reserve(const struct cb_net_config *cfg, const char *id, struct cb_ne
 	for (size_t i = 0; i < ls.n; i++) {
 		const struct cb_net_lease *o = &ls.v[i];
 		if (strcmp(o->id, id) == 0) {
-			r = cb_error_set(err, EEXIST, "network %s: container %s is attached already",
-					 o->network, id);
+			r = cb_error_set(err, EEXIST,
+					 "network %s: container %s is attached already", o->network,
+					 id);
 			goto out;
 		}
 		for (size_t a = 0; a < cfg->n_ports; a++)
@@ -1156,7 +1160,8 @@ static int sweep_link(const struct cb_nl_link *link, void *userdata)
 		ours = !live_has_veth(s->live, link->name);
 	/* A cowbox bridge no network names any more (its network was removed
 	 * by hand, or its definition lost). */
-	if (link->kind && strcmp(link->kind, "bridge") == 0 && strncmp(link->name, "cowbox", 6) == 0) {
+	if (link->kind && strcmp(link->kind, "bridge") == 0 &&
+	    strncmp(link->name, "cowbox", 6) == 0) {
 		ours = true;
 		for (size_t i = 0; i < s->n_nets; i++)
 			if (strcmp(s->nets[i].bridge, link->name) == 0)
@@ -1336,7 +1341,8 @@ int cb_network_create(const char *networks_dir, const char *run_dir, const char 
 		cb_subnet_parse(AUTO_POOL, &pool, NULL);
 		bool found = false;
 		for (uint32_t k = 0; k < 256 && !found; k++) {
-			struct cb_subnet c = {.addr.s_addr = htonl(ntohl(pool.addr.s_addr) + (k << 8)),
+			struct cb_subnet c = {.addr.s_addr =
+						  htonl(ntohl(pool.addr.s_addr) + (k << 8)),
 					      .prefixlen = 24};
 			found = true;
 			for (size_t i = 0; i < n_nets; i++)
@@ -1460,7 +1466,8 @@ int cb_network_prune(const char *networks_dir, const char *run_dir, char ***ret_
 			continue;
 		if (!n->builtin) {
 			if (dfd < 0 || unlinkat(dfd, n->name, 0) < 0) {
-				r = cb_error_errno(err, errno, "remove %s/%s", networks_dir, n->name);
+				r = cb_error_errno(err, errno, "remove %s/%s", networks_dir,
+						   n->name);
 				break;
 			}
 			if (!(removed[n_removed++] = strdup(n->name))) {

@@ -161,7 +161,8 @@ int cb_net_leases(const char *run_dir, const char *network, struct cb_net_lease 
 		  size_t *ret_n, struct cb_error *err);
 
 /* Bridge mode, step 1: take an address on cfg's network for container id
- * (under the lock; creates the bridge and its rules when missing). The lease follows the calling process until connected. */
+ * (under the lock; creates the bridge and its rules when missing). The lease follows the calling
+ * process until connected. */
 int cb_net_reserve(const struct cb_net_config *cfg, const char *id, struct cb_net_lease *ret,
 		   struct cb_error *err);
 /* Step 2: wire the reserved lease into the namespace of pid (or netns_fd

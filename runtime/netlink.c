@@ -334,10 +334,10 @@ static int link_dump_cb(const struct nlmsghdr *h, void *data)
 	if (!tb[IFLA_IFNAME])
 		return MNL_CB_OK;
 	struct cb_nl_link l = {
-		.ifindex = ifi->ifi_index,
-		.name = mnl_attr_get_str(tb[IFLA_IFNAME]),
-		.up = (ifi->ifi_flags & IFF_UP) != 0,
-		.master = tb[IFLA_MASTER] ? (int)mnl_attr_get_u32(tb[IFLA_MASTER]) : 0,
+	    .ifindex = ifi->ifi_index,
+	    .name = mnl_attr_get_str(tb[IFLA_IFNAME]),
+	    .up = (ifi->ifi_flags & IFF_UP) != 0,
+	    .master = tb[IFLA_MASTER] ? (int)mnl_attr_get_u32(tb[IFLA_MASTER]) : 0,
 	};
 	if (tb[IFLA_LINKINFO]) {
 		const struct nlattr *info[IFLA_INFO_MAX + 1] = {0};

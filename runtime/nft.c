@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define BATCH_SIZE (64 * 1024)
+#define BATCH_SIZE     (64 * 1024)
 #define NL_BUFFER_SIZE 32768
 
 struct batch {
@@ -273,10 +273,10 @@ static int batch_add_base(struct batch *b)
 		int hook; /* -1: a regular chain */
 		int prio;
 	} chains[] = {
-		{"published", -1, 0},
-		{"prerouting", NF_INET_PRE_ROUTING, -100},
-		{"output", NF_INET_LOCAL_OUT, -100},
-		{"postrouting", NF_INET_POST_ROUTING, 100},
+	    {"published", -1, 0},
+	    {"prerouting", NF_INET_PRE_ROUTING, -100},
+	    {"output", NF_INET_LOCAL_OUT, -100},
+	    {"postrouting", NF_INET_POST_ROUTING, 100},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(chains); i++) {
 		struct nftnl_chain *c = nftnl_chain_alloc();
@@ -315,7 +315,7 @@ int cb_nft_table_exists(void)
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, CB_NFT_TABLE);
 	uint32_t seq = (uint32_t)time(NULL);
 	struct nlmsghdr *h =
-		nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
+	    nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
 	nftnl_table_nlmsg_build_payload(h, t);
 	nftnl_table_free(t);
 	r = 0;
@@ -545,7 +545,7 @@ static int dump_rules(struct dump *d)
 	char buf[NL_BUFFER_SIZE];
 	uint32_t seq = (uint32_t)time(NULL);
 	struct nlmsghdr *h =
-		nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
+	    nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
 	struct nftnl_rule *filter = nftnl_rule_alloc();
 	if (!filter) {
 		mnl_socket_close(s);

@@ -83,9 +83,9 @@ static pid_t spawn(int *ret_go, char **argv, bool quiet)
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"network", required_argument, NULL, 'n'}, {"publish", required_argument, NULL, 'p'},
-		{"name", required_argument, NULL, 'N'},	   {"info", required_argument, NULL, 'i'},
-		{"hosts", required_argument, NULL, 'H'},   {0},
+	    {"network", required_argument, NULL, 'n'}, {"publish", required_argument, NULL, 'p'},
+	    {"name", required_argument, NULL, 'N'},    {"info", required_argument, NULL, 'i'},
+	    {"hosts", required_argument, NULL, 'H'},   {0},
 	};
 	struct cb_net_config cfg;
 	cb_net_config_init(&cfg);
@@ -300,7 +300,8 @@ static int bench_once(struct cb_net_config *cfg, int i, uint64_t *t_attach, uint
 		return -1;
 	}
 	uint64_t t4 = now_ns();
-	if (cold && cb_network_remove(cfg->networks_dir, cfg->run_dir, CB_NET_DEFAULT_NAME, &err) < 0) {
+	if (cold &&
+	    cb_network_remove(cfg->networks_dir, cfg->run_dir, CB_NET_DEFAULT_NAME, &err) < 0) {
 		fprintf(stderr, "net-harness: bench: %s\n", err.msg);
 		return -1;
 	}
@@ -373,9 +374,9 @@ static int cmd_bench(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"networks-dir", required_argument, NULL, 'N'},
-		{"run-dir", required_argument, NULL, 'R'},
-		{0},
+	    {"networks-dir", required_argument, NULL, 'N'},
+	    {"run-dir", required_argument, NULL, 'R'},
+	    {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {

@@ -34,8 +34,8 @@ int cli_net_dirs(struct cb_cli *cli, char **ret_networks_dir, char **ret_run_dir
 	}
 	struct stat self, init;
 	char suffix[32] = "";
-	if (!explicit && stat("/proc/self/ns/net", &self) == 0 && stat("/proc/1/ns/net", &init) == 0 &&
-	    self.st_ino != init.st_ino)
+	if (!explicit && stat("/proc/self/ns/net", &self) == 0 &&
+	    stat("/proc/1/ns/net", &init) == 0 && self.st_ino != init.st_ino)
 		snprintf(suffix, sizeof(suffix), "-%lu", (unsigned long)self.st_ino);
 	char *nd = NULL, *rd = NULL;
 	if (asprintf(&nd, "%s/networks", cli->root) < 0)
@@ -53,8 +53,8 @@ static int net_create(struct cb_cli *cli, int argc, char **argv, const char *nd,
 {
 	enum { OPT_SUBNET = 256 };
 	static const struct option opts[] = {
-		{"subnet", required_argument, NULL, OPT_SUBNET},
-		{0},
+	    {"subnet", required_argument, NULL, OPT_SUBNET},
+	    {0},
 	};
 	const char *subnet = NULL;
 	int c;
@@ -93,10 +93,10 @@ static json_t *network_json(const struct cb_network *n, const struct cb_net_leas
 			char ip[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &l->ports[k].host_addr, ip, sizeof(ip));
 			json_array_append_new(
-				ports, json_pack("{s:s, s:i, s:i, s:s}", "host_ip", ip, "host_port",
-						 (int)l->ports[k].host_port, "container_port",
-						 (int)l->ports[k].container_port, "protocol",
-						 l->ports[k].protocol == IPPROTO_UDP ? "udp" : "tcp"));
+			    ports, json_pack("{s:s, s:i, s:i, s:s}", "host_ip", ip, "host_port",
+					     (int)l->ports[k].host_port, "container_port",
+					     (int)l->ports[k].container_port, "protocol",
+					     l->ports[k].protocol == IPPROTO_UDP ? "udp" : "tcp"));
 		}
 		json_array_append_new(ctrs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}", "id", l->id,
 						      "name", l->name, "address", a, "interface",
@@ -111,9 +111,9 @@ static int net_ls(struct cb_cli *cli, int argc, char **argv, const char *nd, con
 {
 	enum { OPT_FORMAT = 256 };
 	static const struct option opts[] = {
-		{"quiet", no_argument, NULL, 'q'},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{0},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {0},
 	};
 	bool quiet = false, json = false;
 	int c;
@@ -240,8 +240,8 @@ static int net_move(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_TO = 256 };
 	static const struct option opts[] = {
-		{"to", required_argument, NULL, OPT_TO},
-		{0},
+	    {"to", required_argument, NULL, OPT_TO},
+	    {0},
 	};
 	const char *to = NULL;
 	int c;

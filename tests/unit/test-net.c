@@ -42,9 +42,9 @@ static void test_cidr_parse(void **state)
 	assert_int_equal(cb_subnet_parse("192.168.1.4/30", &n, NULL), 0);
 	assert_int_equal(cb_subnet_parse("192.168.1.5/32", &n, NULL), 0);
 
-	const char *bad[] = {"10.87.0.0", "10.87.0.0/", "/16", "10.87.0.0/33", "10.87.0.0/1a",
-			     "10.87.0.0/-1", "10.87.0/16", "10.87.0.256/24", "hello/8",
-			     "10.87.0.0/016", "::1/64", "10.87.0.0/16 "};
+	const char *bad[] = {"10.87.0.0",    "10.87.0.0/",    "/16",	    "10.87.0.0/33",
+			     "10.87.0.0/1a", "10.87.0.0/-1",  "10.87.0/16", "10.87.0.256/24",
+			     "hello/8",	     "10.87.0.0/016", "::1/64",	    "10.87.0.0/16 "};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		assert_int_equal(cb_subnet_parse(bad[i], &n, NULL), -EINVAL);
 
@@ -85,7 +85,7 @@ static void test_ipam_pick(void **state)
 	}
 	assert_int_equal(cb_ipam_pick(&s, gw, used, &got), -ENOSPC);
 	/* Release .4: it is picked again, the lowest free. */
-	used[0] &= (uint8_t)~(1u << 4);
+	used[0] &= (uint8_t) ~(1u << 4);
 	assert_int_equal(cb_ipam_pick(&s, gw, used, &got), 0);
 	assert_int_equal(got.s_addr, ip("10.90.0.4").s_addr);
 
@@ -132,9 +132,10 @@ static void test_port_parse(void **state)
 	assert_int_equal(p.host_addr.s_addr, ip("127.0.0.1").s_addr);
 	assert_int_equal(cb_net_parse_port("65535:1", &p, NULL), 0);
 
-	const char *bad[] = {"", ":", "0:80", "80:0", "65536:80", "8080:80/sctp", "8080:",
-			     ":80", "a:80", "1.2.3:80:80", "1:2:3:4", "8080:80/", "-1:80",
-			     "080000:80", "8080:80/TCP"};
+	const char *bad[] = {
+	    "",	     ":",	  "0:80",	"80:0",	       "65536:80", "8080:80/sctp",
+	    "8080:", ":80",	  "a:80",	"1.2.3:80:80", "1:2:3:4",  "8080:80/",
+	    "-1:80", "080000:80", "8080:80/TCP"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		cb_error_clear(&err);
 		assert_int_equal(cb_net_parse_port(bad[i], &p, &err), -EINVAL);
@@ -248,10 +249,10 @@ static void test_hosts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cidr_parse),   cmocka_unit_test(test_overlap),
-		cmocka_unit_test(test_ipam_pick),    cmocka_unit_test(test_port_parse),
-		cmocka_unit_test(test_mode_parse),   cmocka_unit_test(test_definitions),
-		cmocka_unit_test(test_hosts),
+	    cmocka_unit_test(test_cidr_parse), cmocka_unit_test(test_overlap),
+	    cmocka_unit_test(test_ipam_pick),  cmocka_unit_test(test_port_parse),
+	    cmocka_unit_test(test_mode_parse), cmocka_unit_test(test_definitions),
+	    cmocka_unit_test(test_hosts),
 	};
 	return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }
