@@ -216,8 +216,25 @@ int cb_net_add_port(struct cb_net_config *cfg, const char *s, struct cb_error *e
 void cb_net_config_init(struct cb_net_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->mode = CB_NET_BRIDGE;
+	cfg->mode = CB_NET_NONE;
 	cfg->run_dir = CB_NET_RUN_DIR;
+}
+
+int cb_net_config_finish(struct cb_net_config *cfg, struct cb_error *err)
+{
+	if (cfg->n_ports == 0)
+		return 0;
+	if (!cfg->mode_set) {
+		cfg->mode = CB_NET_BRIDGE;
+		cfg->network = CB_NET_DEFAULT_NAME;
+		return 0;
+	}
+	if (cfg->mode != CB_NET_BRIDGE)
+		return cb_error_set(err, EINVAL, "-p needs a bridge network, not --network %s",
+				    cfg->mode == CB_NET_NONE   ? "none"
+				    : cfg->mode == CB_NET_HOST ? "host"
+							       : cfg->share);
+	return 0;
 }
 
 static bool valid_network_name(const char *s)
@@ -254,6 +271,7 @@ int cb_net_parse_mode(const char *s, struct cb_net_config *cfg, struct cb_error 
 				    "or a network name",
 				    s);
 	}
+	cfg->mode_set = true;
 	return 0;
 }
 

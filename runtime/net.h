@@ -1,7 +1,7 @@
 /* Container networking: modes, bridge networks, address leases, port
  * publishing, and moving interfaces between namespaces.
  *
- * Modes (`--network`):
+ * Modes (`--network`; the default is none, and -p alone means bridge):
  *   bridge      the default network `cowbox0` (10.87.0.0/16), or
  *   NAME        a network made by `cowbox network create`: a Linux bridge,
  *               one veth pair per container (inner end `eth0`), an address
@@ -78,7 +78,8 @@ struct cb_network {
 };
 
 struct cb_net_config {
-	enum cb_net_mode mode;
+	enum cb_net_mode mode;	  /* default CB_NET_NONE (docs/network.md) */
+	bool mode_set;		  /* --network was given */
 	const char *network;	  /* CB_NET_BRIDGE: network name; NULL: cowbox0 */
 	const char *share;	  /* CB_NET_SHARE: "container:C" or "ns:PATH" */
 	const char *networks_dir; /* definitions; required for bridge mode */
@@ -104,9 +105,12 @@ struct cb_net_lease {
 	size_t n_ports;
 };
 
-/* Fill cfg with the defaults: bridge mode on cowbox0, run_dir
- * CB_NET_RUN_DIR; networks_dir stays NULL. */
+/* Fill cfg with the defaults: mode none (its own namespace, lo only),
+ * run_dir CB_NET_RUN_DIR; networks_dir stays NULL. */
 void cb_net_config_init(struct cb_net_config *cfg);
+/* After the options: -p without --network means bridge on cowbox0; -p with
+ * none, host or a shared namespace is refused (-EINVAL with err). */
+int cb_net_config_finish(struct cb_net_config *cfg, struct cb_error *err);
 
 /* --network VALUE: none, host, bridge, container:C, ns:PATH, or a network
  * name. Strings are borrowed from s. -EINVAL (with err) on junk. */

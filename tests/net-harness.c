@@ -118,6 +118,8 @@ static int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (cb_net_config_finish(&cfg, &err) < 0)
+		goto fail;
 	if (optind + 2 > argc || strcmp(argv[optind + 1], "--") != 0) {
 		fprintf(stderr, "usage: net-harness run [options] ID -- CMD...\n");
 		return 2;
@@ -350,6 +352,7 @@ static int cmd_bench(int argc, char **argv)
 	none.mode = CB_NET_NONE;
 	none.run_dir = run_dir;
 	cb_net_config_init(&bridge);
+	bridge.mode = CB_NET_BRIDGE;
 	bridge.networks_dir = networks_dir;
 	bridge.run_dir = run_dir;
 	printf("net-harness bench: %d runs each, %d ms apart; a run = clone(CLONE_NEWNET) + "

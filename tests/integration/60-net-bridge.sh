@@ -7,8 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net-lib.sh"
 
-start c1 --name web c1 -- busybox sleep 600
-start c2 c2 -- busybox sleep 600
+start c1 --network bridge --name web c1 -- busybox sleep 600
+start c2 --network bridge c2 -- busybox sleep 600
 a1=$(addr_of c1) a2=$(addr_of c2) gw=$(info c1 gateway)
 say "c1=$a1 c2=$a2 gateway=$gw"
 [ "$a1" != "$a2" ] || fail "same address twice: $a1"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/net-lib.sh"
 
 N=20
-for i in $(seq $N); do start "k$i" "k$i" -- busybox sleep 600 & done
+for i in $(seq $N); do start "k$i" --network bridge "k$i" -- busybox sleep 600 & done
 wait
 for i in $(seq $N); do addr_of "k$i"; done | sort -V >"$TESTTMP/addrs"
 [ "$(wc -l <"$TESTTMP/addrs")" = $N ] || fail "$(wc -l <"$TESTTMP/addrs") addresses for $N containers"

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/net-lib.sh"
 
 start d1 -p 8081:80 d1 -- busybox sleep 600
-start live live -- busybox sleep 600
+start live --network bridge live -- busybox sleep 600
 a_live=$(addr_of live)
 kill -KILL "$(cat "$TESTTMP/ctr/d1.hpid")"
 sleep 0.3
@@ -16,7 +16,7 @@ sleep 0.3
 in_ns nft list chain inet cowbox published | grep -q 'ctr:d1' || fail "expected d1's rule to be left"
 
 # A new container: d1's address is free again, live's is not touched.
-start d2 d2 -- busybox sleep 600
+start d2 --network bridge d2 -- busybox sleep 600
 [ "$(addr_of d2)" = "$(addr_of d1)" ] || fail "d2 got $(addr_of d2), d1's $(addr_of d1) was not freed"
 in_ns nft list chain inet cowbox published | grep -q 'ctr:d1' && fail "d1's rule survived"
 in_ctr live busybox ping -c1 -W2 "$(addr_of d2)" >/dev/null || fail "live cannot reach d2"

@@ -154,7 +154,17 @@ static void test_mode_parse(void **state)
 {
 	struct cb_net_config cfg;
 	cb_net_config_init(&cfg);
+	assert_int_equal(cfg.mode, CB_NET_NONE);
+	/* -p alone turns bridge on; -p with none or host is refused. */
+	assert_int_equal(cb_net_config_finish(&cfg, NULL), 0);
+	assert_int_equal(cfg.mode, CB_NET_NONE);
+	assert_int_equal(cb_net_add_port(&cfg, "8080:80", NULL), 0);
+	assert_int_equal(cb_net_config_finish(&cfg, NULL), 0);
 	assert_int_equal(cfg.mode, CB_NET_BRIDGE);
+	assert_string_equal(cfg.network, CB_NET_DEFAULT_NAME);
+	assert_int_equal(cb_net_parse_mode("host", &cfg, NULL), 0);
+	assert_int_equal(cb_net_config_finish(&cfg, NULL), -EINVAL);
+	cb_net_config_init(&cfg);
 	assert_int_equal(cb_net_parse_mode("none", &cfg, NULL), 0);
 	assert_int_equal(cfg.mode, CB_NET_NONE);
 	assert_int_equal(cb_net_parse_mode("host", &cfg, NULL), 0);
