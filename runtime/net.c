@@ -815,11 +815,25 @@ out_del_bridge:
 	return r;
 }
 
+static bool valid_word(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > CB_NET_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f || s[i] == '#')
+			return false;
+	return true;
+}
+
 int cb_net_reserve(const struct cb_net_config *cfg, const char *id, struct cb_net_lease *ret,
 		   struct cb_error *err)
 {
-	if (!id || !id[0] || strlen(id) > CB_NET_ID_MAX || strchr(id, '\n'))
+	/* Both end up in the lease file and in /etc/hosts: one word each. */
+	if (!valid_word(id))
 		return cb_error_set(err, EINVAL, "network: bad container id");
+	if (cfg->name && !valid_word(cfg->name))
+		return cb_error_set(err, EINVAL, "network: bad container name %s", cfg->name);
 	struct cb_network n;
 	int r = cb_network_get(cfg->networks_dir, cfg->network, &n, err);
 	if (r < 0)
