@@ -31,6 +31,14 @@ static const struct cb_verb verbs[] = {
 	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
 	{"inspect", cmd_inspect, "show images as JSON", "inspect IMAGE..."},
 	{"mount", cmd_mount, "mount a container's rootfs and print its path", "mount CONTAINER"},
+	{"network", cmd_network, "manage bridge networks; move interfaces into containers",
+	 "network create [--subnet CIDR] NAME\n"
+	 "       cowbox network ls [-q] [--format json]\n"
+	 "       cowbox network inspect NAME...\n"
+	 "       cowbox network rm NAME...     (cowbox0: only its bridge and rules go)\n"
+	 "       cowbox network prune          (every network no container uses)\n"
+	 "       cowbox network move IFACE CONTAINER [--to CONTAINER2]\n"
+	 "  CONTAINER: a pid, a netns path (/proc/PID/ns/net, /run/netns/NAME), ns:PATH"},
 	{"rm", cmd_rm, "remove containers (unmounting them)", "rm [-f] CONTAINER..."},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
 	{"save", cmd_save, "write an image as an OCI layout tar or a docker-archive",
