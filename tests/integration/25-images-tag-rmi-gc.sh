@@ -58,3 +58,21 @@ zstd -q -c "$FIXTURES/busybox/rootfs.tar" | "$COWBOX" import --rootfs - zflat >/
 store_check
 ok images -q
 [ "$(echo "$out" | wc -l)" = 2 ] || fail "want 2 images: $out"
+
+# An image a container uses stays unless -f; its layers stay while the
+# container does, even through gc.
+rm -rf "$COWBOX_ROOT"
+ok import "$FIXTURES/busybox-gzip.oci" used:1
+ok create used:1
+cid=$out
+refuse "image sha256:[0-9a-f]+ is used by 1 container \(use -f\)" rmi used:1
+ok rmi -f used:1
+ok gc
+[ "$(ls "$COWBOX_ROOT/layers" | wc -l)" = 2 ] || fail "gc removed layers a container uses"
+ok mount "$cid"
+[ -x "$out/bin/busybox" ] || fail "container rootfs lost its layers"
+ok umount "$cid"
+ok rm "$cid"
+ok gc
+[ -z "$(ls "$COWBOX_ROOT/layers")" ] || fail "gc kept layers nothing uses"
+store_check
