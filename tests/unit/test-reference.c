@@ -52,6 +52,8 @@ static void test_refuse(void **state)
 	expect_ref("a//b", NULL);
 	expect_ref("-a", NULL);
 	expect_ref("localhost:5000/", NULL);
+	expect_ref("127.0.0.1:/x/y", NULL);
+	expect_ref("host:abc/x", NULL);
 }
 
 static void test_tags(void **state)
