@@ -45,4 +45,5 @@ bool cli_wants_help(int argc, char **argv);
 
 /* The verbs, one file each: tools/cmd-<verb>.c. */
 #define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)
+CB_VERB(run);
 CB_VERB(version);

@@ -14,6 +14,7 @@
 
 /* Keep sorted by name. */
 static const struct cb_verb verbs[] = {
+	{"run", cmd_run, "run a command in a root filesystem directory", "run --rootfs DIR [RUN OPTIONS] CMD [ARG...]"},
 	{"version", cmd_version, "print the version", "version"},
 };
 
