@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -31,6 +32,26 @@ static int move_mount_(int from_fd, const char *to)
 static int mount_setattr_(int fd, unsigned flags, struct mount_attr *attr)
 {
 	return (int)syscall(SYS_mount_setattr, fd, "", flags, attr, sizeof(*attr));
+}
+
+/* Mount a fresh fstype on name below the rootfs, never leaving it. */
+static int mount_in_root(int rootfd, const char *name, const char *fstype, unsigned long flags)
+{
+	int fd = cb_openat2(rootfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0,
+			    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd == -ENOENT) {
+		if (mkdirat(rootfd, name, 0555) < 0 && errno != EEXIST)
+			return -errno;
+		fd = cb_openat2(rootfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0,
+				RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	}
+	if (fd < 0)
+		return fd;
+	char path[40];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int r = mount(fstype, path, fstype, flags, NULL) < 0 ? -errno : 0;
+	close(fd);
+	return r;
 }
 
 static const char *const masked_paths[] = {
@@ -234,6 +255,17 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 
 	if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return cb_error_errno(err, errno, "bind rootfs %s", spec->rootfs);
+	/* proc and sysfs go in before the pivot: the kernel lets a user
+	 * namespace mount them only while a full instance is visible. The
+	 * mount points are resolved inside the rootfs (RESOLVE_IN_ROOT). */
+	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return cb_error_errno(err, errno, "open rootfs %s", spec->rootfs);
+	if ((r = mount_in_root(rootfd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0)
+		return cb_error_errno(err, -r, "mount /proc");
+	if ((r = mount_in_root(rootfd, "sys", "sysfs",
+			       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0)
+		return cb_error_errno(err, -r, "mount /sys");
 	if (chdir(spec->rootfs) < 0)
 		return cb_error_errno(err, errno, "chdir %s", spec->rootfs);
 	/* pivot_root(".", "."): the old root ends up stacked on the new one
@@ -245,10 +277,6 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 	if (chdir("/") < 0)
 		return cb_error_errno(err, errno, "chdir /");
 
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return cb_error_errno(err, errno, "mount /proc");
-	if (mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return cb_error_errno(err, errno, "mount /sys");
 	r = setup_dev(in_userns, host_dev_fds, err);
 	if (r < 0)
 		return r;
