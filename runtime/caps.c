@@ -149,3 +149,12 @@ int cb_caps_apply(uint64_t set, bool ambient)
 			return -errno;
 	return 0;
 }
+
+uint64_t cb_caps_current(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return 0;
+	return (uint64_t)data[0].permitted | ((uint64_t)data[1].permitted << 32);
+}

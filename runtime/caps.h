@@ -10,6 +10,10 @@ uint64_t cb_caps_default(void);
 /* Every capability this build knows (0..CAP_LAST_CAP of the headers). */
 uint64_t cb_caps_all(void);
 
+/* The calling process's permitted set (what --privileged can hand on:
+ * a root without CAP_SYS_RESOURCE cannot give it). */
+uint64_t cb_caps_current(void);
+
 /* "NET_ADMIN", "CAP_NET_ADMIN", "net_admin" into a capability number;
  * -EINVAL when unknown. "ALL" is not a capability: see cb_caps_edit(). */
 int cb_cap_from_name(const char *name);

@@ -98,11 +98,16 @@ static int make_mount_point(const char *path, bool dir)
 /* Write content to /dev/.<name> (the new /dev tmpfs), bind it over path,
  * then unlink the temporary name: the bind keeps the file alive and the
  * rootfs directory is not written. A missing or read-only /etc is skipped. */
-static int provide_file(const char *name, const char *path, const char *content,
+static int provide_file(const char *name, const char *path, const char *content, bool create,
 			struct cb_error *err)
 {
+	struct stat st;
+	if (!create && stat(path, &st) < 0)
+		return 0; /* the rootfs may be a shared image: do not add to it */
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), "/dev/.cowbox-%s", name);
+	if (content[0] == '\0' && !create)
+		return 0; /* nothing to say: leave the rootfs's own file */
 	int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return cb_error_errno(err, errno, "create %s", tmp);
@@ -287,9 +292,9 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 		 hostname);
 	char hostname_nl[300];
 	snprintf(hostname_nl, sizeof(hostname_nl), "%s\n", hostname);
-	if ((r = provide_file("hostname", "/etc/hostname", hostname_nl, err)) < 0 ||
-	    (r = provide_file("hosts", "/etc/hosts", hosts, err)) < 0 ||
-	    (r = provide_file("resolv", "/etc/resolv.conf", resolv, err)) < 0)
+	if ((r = provide_file("hostname", "/etc/hostname", hostname_nl, spec->create_etc_files, err)) < 0 ||
+	    (r = provide_file("hosts", "/etc/hosts", hosts, spec->create_etc_files, err)) < 0 ||
+	    (r = provide_file("resolv", "/etc/resolv.conf", resolv, spec->create_etc_files, err)) < 0)
 		return r;
 
 	for (size_t i = 0; i < spec->n_mounts; i++) {

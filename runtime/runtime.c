@@ -443,7 +443,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 	snprintf(hostname, sizeof(hostname), "%.*s", spec->hostname ? 64 : 12,
 		 spec->hostname ? spec->hostname : spec->id);
 	bool userns = spec->n_uidmap > 0;
-	uint64_t caps = spec->privileged ? cb_caps_all() : spec->caps;
+	uint64_t caps = spec->privileged ? cb_caps_all() & cb_caps_current() : spec->caps;
 
 	struct cb_container *c = calloc(1, sizeof(*c));
 	if (!c)

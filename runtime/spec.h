@@ -77,6 +77,11 @@ struct cb_spawn_spec {
 	struct cb_mount *mounts; /* owned */
 	size_t n_mounts;
 	bool read_only;		 /* --read-only: the rootfs mounted read-only */
+	/* Create /etc/hostname, /etc/hosts and /etc/resolv.conf in the rootfs
+	 * when missing (fine on an overlay's upper dir). Off by default: a
+	 * --rootfs directory may be a shared image and is not written; the
+	 * generated files are bound only over files that exist. */
+	bool create_etc_files;
 
 	/* Cgroup. */
 	bool no_cgroup;
