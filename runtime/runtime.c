@@ -706,6 +706,13 @@ int cb_runtime_run(const struct cb_spawn_spec *spec, struct cb_run_status *statu
 	sigset_t set, old;
 	forward_set(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	/* An ignored signal is dropped before it can be waited for (a shell
+	 * starts background jobs with SIGINT ignored): take them back to the
+	 * default while blocked, and hand the command the default too. */
+	struct sigaction saved_act[ELEMENTSOF(forwarded_signals)];
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+		sigaction(forwarded_signals[i], &dfl, &saved_act[i]);
 
 	struct cb_container *c = NULL;
 	int fail_code = 125, r;
@@ -757,6 +764,8 @@ out:
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 	cb_container_free(c);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+		sigaction(forwarded_signals[i], &saved_act[i], NULL);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
 }

@@ -9,13 +9,20 @@ CBVM=${CBVM:-/work/shared/vm/cbvm}
 [ -x "$CBVM" ] || skip "needs $CBVM (qemu VM with pure cgroup v2)"
 [ -e /dev/kvm ] || [ -n "${CBVM_SLOW_OK:-}" ] || say "no /dev/kvm: the VM runs emulated (slow)"
 here=$(cd "$(dirname "$0")" && pwd)
-script='set -e; for t in 50-run-basic 51-run-isolation 54-run-cgroup; do
-	d=$(mktemp -d /tmp/cbt.XXXXXX)
-	COWBOX='"$COWBOX"' FIXTURES=/nonexistent TESTTMP=$d bash '"$here"'/$t.sh || { echo "VMFAIL $t"; exit 1; }
-	echo "VMPASS $t"; rm -rf $d
-done; stat -f -c %T /sys/fs/cgroup'
+# The VM has its own /tmp: the script goes where both see it.
+script=$(mktemp /var/tmp/cbvm-run.XXXXXX)
+on_exit rm -f "$script"
+cat >"$script" <<S
+set -e
+stat -f -c %T /sys/fs/cgroup
+for t in 50-run-basic 51-run-isolation 54-run-cgroup; do
+	d=\$(mktemp -d /tmp/cbt.XXXXXX)
+	COWBOX=$COWBOX FIXTURES=/nonexistent TESTTMP=\$d bash $here/\$t.sh || { echo "VMFAIL \$t"; exit 1; }
+	echo "VMPASS \$t"
+done
+S
 set +e
-output=$("$CBVM" --timeout 600 -- bash -c "$script" 2>&1)
+output=$("$CBVM" --timeout 600 -- bash "$script" 2>&1)
 rc=$?
 set -e
 echo "$output" | grep -E 'VMPASS|VMFAIL|FAIL|cgroup|#' | head -40
