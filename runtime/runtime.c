@@ -172,13 +172,24 @@ struct child_args {
 	const struct cb_spawn_spec *spec;
 	const char *hostname;
 	int sock;
-	bool need_sync;
-	bool in_userns;
+	bool in_userns;	   /* wait for the id maps first */
+	bool v1_cgroup;	   /* wait for the cgroup v1 join before exec */
 	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
 	int ns_fds[7];	   /* setns targets for net, uts, ipc */
 	struct cb_seccomp *seccomp;
 	uint64_t caps;
 };
+
+/* Block until the parent says go (one byte); false when it went away. */
+static bool wait_parent(int sock)
+{
+	char c;
+	ssize_t n;
+	do
+		n = read(sock, &c, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1;
+}
 
 static _Noreturn void child_main(struct child_args *a)
 {
@@ -188,11 +199,9 @@ static _Noreturn void child_main(struct child_args *a)
 
 	/* Die with cowbox: a foreground container must not outlive it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (a->need_sync) {
-		char c;
-		if (read(a->sock, &c, 1) != 1)
-			_exit(125);
-	}
+	/* With a user namespace, wait for the maps before acting as root. */
+	if (a->in_userns && !wait_parent(a->sock))
+		_exit(125);
 	if (a->in_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		cb_error_errno(&err, errno, "become root in the user namespace");
 		child_fail(a->sock, 125, &err);
@@ -202,10 +211,6 @@ static _Noreturn void child_main(struct child_args *a)
 			cb_error_errno(&err, errno, "join namespace %s", spec->ns_path[i]);
 			child_fail(a->sock, 125, &err);
 		}
-	if (a->v1_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
-		cb_error_errno(&err, errno, "unshare cgroup namespace");
-		child_fail(a->sock, 125, &err);
-	}
 	umask(0);
 	if (spec->ns_create & CB_NS_MNT)
 		r = cb_mounts_setup(spec, a->hostname, a->in_userns, &err);
@@ -278,6 +283,17 @@ static _Noreturn void child_main(struct child_args *a)
 			cb_error_errno(&err, errno, "workdir %s", spec->workdir);
 			child_fail(a->sock, 125, &err);
 		}
+	}
+
+	/* On cgroup v1 the parent moves us into the container's cgroup while
+	 * we set up (a v1 migration waits for an RCU grace period, several
+	 * ms): wait for it here, before anything the limits must cover runs,
+	 * then make the cgroup namespace rooted at that cgroup. */
+	if (a->v1_cgroup && !wait_parent(a->sock))
+		_exit(125);
+	if (a->v1_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
+		cb_error_errno(&err, errno, "unshare cgroup namespace");
+		child_fail(a->sock, 125, &err);
 	}
 
 	/* Security, in the order that keeps each step possible. */
@@ -506,7 +522,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 		.spec = spec,
 		.hostname = hostname,
 		.sock = sock_child,
-		.need_sync = userns || v1,
+		.v1_cgroup = v1,
 		.in_userns = userns,
 		.v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
 		.seccomp = filter,
@@ -544,11 +560,17 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 			goto fail;
 		}
 	}
-	if (v1 && (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) < 0)
-		goto fail;
-	if (a.need_sync && write(sock_parent, "g", 1) != 1) {
+	if (userns && send(sock_parent, "u", 1, MSG_NOSIGNAL) != 1) {
 		r = cb_error_errno(err, errno, "start the container");
-		goto fail;
+		goto fail_child;
+	}
+	if (v1) {
+		if ((r = cb_cgroup_enter(&c->cgroup, c->pid, err)) < 0)
+			goto fail_child;
+		if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1) {
+			r = cb_error_errno(err, errno, "start the container");
+			goto fail_child;
+		}
 	}
 	r = read_reports(sock_parent, c, fail_exit_code, err);
 	if (r < 0)
@@ -557,6 +579,18 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 	*ret = c;
 	return 0;
 
+fail_child:
+	/* The child may have failed first (and so made our step fail): its
+	 * report is the one the user needs. */
+	if (c->pid > 0) {
+		struct cb_error child_err = {0};
+		kill(c->pid, SIGKILL);
+		if (read_reports(sock_parent, c, fail_exit_code, &child_err) < 0 && child_err.code) {
+			if (err)
+				*err = child_err;
+			r = -child_err.code;
+		}
+	}
 fail:
 	cb_seccomp_free(filter);
 	close_fds(ns_fds);
