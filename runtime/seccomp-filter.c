@@ -1,8 +1,19 @@
 #include "seccomp-filter.h"
 #include "caps.h"
+#include "fsutil.h"
 #include "macro.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -74,16 +85,100 @@ static const struct {
 	{"vm86old", -1},
 };
 
+/* The filter as the kernel takes it: a BPF program, so the child installs
+ * it with one system call and libseccomp runs only when a program has to
+ * be compiled (then cached, see below). */
 struct cb_seccomp {
-	scmp_filter_ctx ctx;
+	size_t len; /* instructions */
+	struct sock_filter prog[];
 };
 
 void cb_seccomp_free(struct cb_seccomp *f)
 {
-	if (!f)
-		return;
-	seccomp_release(f->ctx);
 	free(f);
+}
+
+#define MAX_INSNS 4096
+
+static int prog_from_bytes(const void *data, size_t size, struct cb_seccomp **ret)
+{
+	if (size == 0 || size % sizeof(struct sock_filter) || size > MAX_INSNS * sizeof(struct sock_filter))
+		return -EINVAL;
+	struct cb_seccomp *f = malloc(sizeof(*f) + size);
+	if (!f)
+		return -ENOMEM;
+	f->len = size / sizeof(struct sock_filter);
+	memcpy(f->prog, data, size);
+	*ret = f;
+	return 0;
+}
+
+/* Compile ctx to BPF through a memfd (libseccomp 2.5 exports only to an
+ * fd). */
+static int compile(scmp_filter_ctx ctx, struct cb_seccomp **ret)
+{
+	_cleanup_close_ int fd = memfd_create("cowbox-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return r;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	r = cb_read_fd(fd, MAX_INSNS * sizeof(struct sock_filter), &data, &len);
+	if (r < 0)
+		return r;
+	return prog_from_bytes(data, len, ret);
+}
+
+/* The default filter depends only on the table below and the capability
+ * set: name its compiled program by both, and keep it in /run/cowbox so
+ * the next container loads it without running libseccomp (which costs
+ * time and some 400 KB of memory per start). */
+static uint64_t table_hash(void)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (size_t i = 0; i < ELEMENTSOF(denied); i++) {
+		for (const char *p = denied[i].name; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ (uint64_t)(denied[i].cap + 2)) * 1099511628211ULL;
+	}
+	const struct scmp_version *v = seccomp_version();
+	if (v)
+		h = (h ^ (v->major * 10000 + v->minor * 100 + v->micro)) * 1099511628211ULL;
+	return h;
+}
+
+#define CACHE_DIR "/run/cowbox"
+
+static int cache_load(const char *name, struct cb_seccomp **ret)
+{
+	_cleanup_close_ int dfd = open(CACHE_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	/* Trust only what root wrote and nobody else may change. */
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022) || !S_ISREG(st.st_mode))
+		return -EPERM;
+	char buf[MAX_INSNS * sizeof(struct sock_filter)];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	return prog_from_bytes(buf, (size_t)n, ret);
+}
+
+static void cache_store(const char *name, const struct cb_seccomp *f)
+{
+	if (geteuid() != 0 || (mkdir(CACHE_DIR, 0700) < 0 && errno != EEXIST))
+		return;
+	_cleanup_close_ int dfd = open(CACHE_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0)
+		(void)cb_write_file_atomic_at(dfd, name, f->prog, f->len * sizeof(f->prog[0]), 0600);
 }
 
 static int build_default(scmp_filter_ctx ctx, uint64_t caps)
@@ -270,16 +365,23 @@ int cb_seccomp_build(const struct cb_spawn_spec *spec, uint64_t caps, struct cb_
 	*ret = NULL;
 	if (spec->privileged || spec->seccomp == CB_SECCOMP_UNCONFINED)
 		return 0;
+	char name[96];
+	snprintf(name, sizeof(name), "seccomp-%016" PRIx64 "-%016" PRIx64 "-%08x.bpf", table_hash(),
+		 caps, seccomp_arch_native());
+	if (spec->seccomp == CB_SECCOMP_DEFAULT && cache_load(name, ret) == 0)
+		return 0;
+
 	scmp_filter_ctx ctx = NULL;
+	int r;
 	if (spec->seccomp == CB_SECCOMP_PROFILE) {
-		int r = build_profile(spec->seccomp_profile, caps, &ctx, err);
+		r = build_profile(spec->seccomp_profile, caps, &ctx, err);
 		if (r < 0)
 			return r;
 	} else {
 		ctx = seccomp_init(SCMP_ACT_ALLOW);
 		if (!ctx)
 			return cb_error_set(err, ENOMEM, "seccomp: out of memory");
-		int r = build_default(ctx, caps);
+		r = build_default(ctx, caps);
 		if (r < 0) {
 			seccomp_release(ctx);
 			return cb_error_errno(err, -r, "seccomp: build default filter");
@@ -287,13 +389,12 @@ int cb_seccomp_build(const struct cb_spawn_spec *spec, uint64_t caps, struct cb_
 	}
 	/* No_new_privs is cowbox's own choice, set apart from the filter. */
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	struct cb_seccomp *f = malloc(sizeof(*f));
-	if (!f) {
-		seccomp_release(ctx);
-		return -ENOMEM;
-	}
-	f->ctx = ctx;
-	*ret = f;
+	r = compile(ctx, ret);
+	seccomp_release(ctx);
+	if (r < 0)
+		return cb_error_errno(err, -r, "seccomp: compile filter");
+	if (spec->seccomp == CB_SECCOMP_DEFAULT)
+		cache_store(name, *ret);
 	return 0;
 }
 
@@ -301,5 +402,6 @@ int cb_seccomp_load(struct cb_seccomp *filter)
 {
 	if (!filter)
 		return 0;
-	return seccomp_load(filter->ctx);
+	struct sock_fprog prog = {.len = (unsigned short)filter->len, .filter = filter->prog};
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
 }

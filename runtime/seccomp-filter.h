@@ -1,6 +1,8 @@
 /* The seccomp filter: podman's default deny list (docs/seccomp.md), or an
  * OCI/docker JSON profile. Built in the parent before clone (the profile
- * file is on the host), loaded by the child just before exec. */
+ * file is on the host), loaded by the child just before exec with one
+ * system call. The default filter is compiled with libseccomp once per
+ * capability set and cached in /run/cowbox (root-owned, 0600). */
 #pragma once
 
 #include <stdint.h>
@@ -8,7 +10,7 @@
 #include "error.h"
 #include "spec.h"
 
-struct cb_seccomp; /* an opaque libseccomp filter */
+struct cb_seccomp; /* a compiled BPF program */
 
 /* Build the filter spec asks for: NULL in *ret when seccomp is off
  * (unconfined or privileged). caps is the final capability set: rules the

@@ -3,6 +3,7 @@
  * `run IMAGE` mounts the image's rootfs and calls the same library. */
 #include "cli.h"
 #include "run-options.h"
+#include "cgroup.h"
 #include "runtime.h"
 
 #include <stdio.h>
@@ -40,6 +41,10 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		fprintf(stderr, "cowbox: container %s killed: out of memory\n", o.id);
 	}
 	ret = st.exit_code;
+	/* Cgroups left by a cowbox that was killed (SIGKILL cannot be
+	 * cleaned up after): empty ones older than a minute go now. */
+	if (!o.spec.no_cgroup)
+		cb_cgroup_prune(o.spec.cgroup_parent, 60);
 out:
 	run_options_release(&o);
 	return ret;
