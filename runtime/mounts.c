@@ -54,10 +54,16 @@ static int mount_in_root(int rootfd, const char *name, const char *fstype, unsig
 	return r;
 }
 
-static const char *const masked_paths[] = {
-	"/proc/acpi",	     "/proc/asound",	   "/proc/kcore",	"/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-	"/proc/scsi",	     "/sys/firmware",	   "/sys/devices/virtual/powercap",
+/* runc's masked paths; dirs get an empty read-only tmpfs, files /dev/null.
+ * Knowing which is which saves a failing mount per path. */
+static const struct {
+	const char *path;
+	bool dir;
+} masked_paths[] = {
+	{"/proc/acpi", true},	       {"/proc/asound", true},	     {"/proc/kcore", false},
+	{"/proc/keys", false},	       {"/proc/latency_stats", false}, {"/proc/timer_list", false},
+	{"/proc/timer_stats", false},  {"/proc/sched_debug", false},  {"/proc/scsi", true},
+	{"/sys/firmware", true},       {"/sys/devices/virtual/powercap", true},
 };
 static const char *const readonly_paths[] = {
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -173,15 +179,22 @@ static int setup_dev(bool in_userns, const int *host_dev_fds, struct cb_error *e
 	return 0;
 }
 
+static int mask_one(const char *p, bool dir)
+{
+	if (dir)
+		return mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
+	return mount("/dev/null", p, NULL, MS_BIND, NULL);
+}
+
 static int mask_paths(struct cb_error *err)
 {
 	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++) {
-		const char *p = masked_paths[i];
-		if (mount("/dev/null", p, NULL, MS_BIND, NULL) == 0 || errno == ENOENT)
+		const char *p = masked_paths[i].path;
+		bool dir = masked_paths[i].dir;
+		if (mask_one(p, dir) == 0 || errno == ENOENT)
 			continue;
-		if (errno == ENOTDIR &&
-		    mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "size=0") == 0)
+		/* A kernel where it is the other kind. */
+		if ((errno == ENOTDIR || errno == EINVAL) && mask_one(p, !dir) == 0)
 			continue;
 		return cb_error_errno(err, errno, "mask %s", p);
 	}

@@ -477,9 +477,13 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 	r = cb_seccomp_build(spec, caps, &filter, err);
 	if (r < 0)
 		goto fail;
+	/* On v2 the cgroup must exist for CLONE_INTO_CGROUP; on v1 it is
+	 * made after the clone, while the child sets up. */
+	bool v1 = false;
 	if (!spec->no_cgroup) {
-		r = cb_cgroup_create(spec, &c->cgroup, err);
-		if (r < 0)
+		if (cb_cgroup_detect() == 1)
+			v1 = true;
+		else if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0)
 			goto fail;
 	}
 	int pid_idx = cb_ns_index(CB_NS_PID);
@@ -512,7 +516,6 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 			flags |= ns_flags[i].flag;
 	if (userns)
 		flags |= CLONE_NEWUSER;
-	bool v1 = c->cgroup.version == 1;
 	if (v1)
 		flags &= ~(uint64_t)CLONE_NEWCGROUP; /* unshared after joining */
 	if (c->cgroup.version == 2)
@@ -565,7 +568,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 		goto fail_child;
 	}
 	if (v1) {
-		if ((r = cb_cgroup_enter(&c->cgroup, c->pid, err)) < 0)
+		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0 ||
+		    (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) < 0)
 			goto fail_child;
 		if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1) {
 			r = cb_error_errno(err, errno, "start the container");
