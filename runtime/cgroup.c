@@ -264,7 +264,13 @@ int cb_cgroup_create(const struct cb_spawn_spec *spec, struct cb_cgroup *cg, str
 		return -ENOMEM;
 	if (strstr(path, ".."))
 		return cb_error_set(err, EINVAL, "cgroup: bad path %s", path);
-	unsigned which = CB_CG_V1_MEMORY | CB_CG_V1_PIDS;
+	/* v2: one directory carries every controller. v1: a directory per
+	 * controller, each one more mkdir, migration and rmdir, so only those
+	 * with a limit to enforce, plus memory (accounting, the OOM report,
+	 * and the list of the container's processes). */
+	unsigned which = CB_CG_V1_MEMORY;
+	if (version == 2 || spec->pids_limit > 0)
+		which |= CB_CG_V1_PIDS;
 	if (spec->cpu_quota_us > 0)
 		which |= CB_CG_V1_CPU;
 	if (spec->cpuset_cpus)
