@@ -18,6 +18,9 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
 
 static int open_tree_(const char *path, unsigned flags)
 {
@@ -65,6 +68,25 @@ static const struct {
 	{"/proc/timer_stats", false},  {"/proc/sched_debug", false},  {"/proc/scsi", true},
 	{"/sys/firmware", true},       {"/sys/devices/virtual/powercap", true},
 };
+static int bind_host_sys(int rootfd)
+{
+	_cleanup_close_ int tree = open_tree_("/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		return -errno;
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+					      MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+	if (mount_setattr_(tree, AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+		return -errno;
+	_cleanup_close_ int target = cb_openat2(rootfd, "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW, 0,
+					       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (target < 0)
+		return target;
+	if (syscall(SYS_move_mount, tree, "", target, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
+
 static const char *const readonly_paths[] = {
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
@@ -281,8 +303,12 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 		return cb_error_errno(err, errno, "open rootfs %s", spec->rootfs);
 	if ((r = mount_in_root(rootfd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0)
 		return cb_error_errno(err, -r, "mount /proc");
-	if ((r = mount_in_root(rootfd, "sys", "sysfs",
-			       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0)
+	r = mount_in_root(rootfd, "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	if (r == -EPERM && in_userns)
+		/* A user namespace without its own network namespace may not
+		 * mount sysfs: bind the host's, read-only, as podman does. */
+		r = bind_host_sys(rootfd);
+	if (r < 0)
 		return cb_error_errno(err, -r, "mount /sys");
 	if (chdir(spec->rootfs) < 0)
 		return cb_error_errno(err, errno, "chdir %s", spec->rootfs);

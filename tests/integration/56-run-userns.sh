@@ -2,7 +2,8 @@
 # Proves: --userns MAP makes a user namespace whose uid and gid maps the
 # parent writes (several ranges; --gidmap apart); root inside is not root
 # outside: it cannot write a host-root-owned 0644 file bound in, and files
-# it creates on a volume belong to the mapped host uid.
+# it creates on a volume belong to the mapped host uid; /proc, /dev and
+# /sys work (with --net host too).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -32,5 +33,9 @@ ok run --rootfs "$ROOT" --userns 0:100000:65536 ps -o pid,comm
 [ "$(echo $out)" = "PID COMMAND 1 ps" ] || fail "proc in a user namespace: $out"
 ok run --rootfs "$ROOT" --userns 0:100000:65536 sh -c 'echo x >/dev/null && head -c1 /dev/zero | wc -c'
 [ "$out" = 1 ] || fail "/dev in a user namespace: $out"
+# Without its own network namespace a user namespace cannot mount sysfs:
+# the host's is bound read-only instead.
+ok run --rootfs "$ROOT" --userns 0:100000:65536 --net host sh -c 'ls /sys/class >/dev/null && echo ok'
+[ "$out" = ok ] || fail "--userns with --net host: $out"
 refuse 'expected CTR_ID:HOST_ID:COUNT' run --rootfs "$ROOT" --userns 0:1 true
 say "user namespace: ok"
