@@ -30,7 +30,8 @@ static bool has_words(const char *list, const char *const *words, size_t n)
 		const char *p = list;
 		bool found = false;
 		while ((p = strstr(p, words[i]))) {
-			if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' || !p[len])) {
+			if ((p == list || p[-1] == ' ') &&
+			    (p[len] == ' ' || p[len] == '\n' || !p[len])) {
 				found = true;
 				break;
 			}
@@ -210,7 +211,8 @@ static int write_limits(int fd, int version, unsigned which, const struct cb_spa
 		} else {
 			r = write_at(fd, "memory.limit_in_bytes", val);
 			if (r < 0)
-				return cb_error_errno(err, -r, "cgroup: set memory.limit_in_bytes %s", val);
+				return cb_error_errno(err, -r,
+						      "cgroup: set memory.limit_in_bytes %s", val);
 			(void)write_at(fd, "memory.memsw.limit_in_bytes", val);
 		}
 	}
@@ -235,7 +237,8 @@ static int write_limits(int fd, int version, unsigned which, const struct cb_spa
 				r = write_at(fd, "cpu.cfs_quota_us", val);
 			}
 			if (r < 0)
-				return cb_error_errno(err, -r, "cgroup: set cpu.cfs_quota_us %s", val);
+				return cb_error_errno(err, -r, "cgroup: set cpu.cfs_quota_us %s",
+						      val);
 		}
 	}
 	if (which & CB_CG_V1_CPUSET && spec->cpuset_cpus) {
@@ -244,7 +247,8 @@ static int write_limits(int fd, int version, unsigned which, const struct cb_spa
 		else if ((r = cpuset_copy_from_parent(fd, true)) >= 0)
 			r = write_at(fd, "cpuset.cpus", spec->cpuset_cpus);
 		if (r < 0)
-			return cb_error_errno(err, -r, "cgroup: set cpuset.cpus %s", spec->cpuset_cpus);
+			return cb_error_errno(err, -r, "cgroup: set cpuset.cpus %s",
+					      spec->cpuset_cpus);
 	}
 	return 0;
 }
@@ -254,8 +258,9 @@ int cb_cgroup_create(const struct cb_spawn_spec *spec, struct cb_cgroup *cg, str
 	*cg = (struct cb_cgroup){.v2_fd = -1};
 	int version = cb_cgroup_detect();
 	if (version < 0)
-		return cb_error_set(err, ENOENT,
-				    "cgroup: no cgroup hierarchy with memory and pids (use --no-cgroup)");
+		return cb_error_set(
+		    err, ENOENT,
+		    "cgroup: no cgroup hierarchy with memory and pids (use --no-cgroup)");
 	const char *parent = spec->cgroup_parent ? spec->cgroup_parent : "cowbox";
 	while (*parent == '/')
 		parent++;

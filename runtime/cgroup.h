@@ -13,7 +13,12 @@
 #include "error.h"
 #include "spec.h"
 
-enum { CB_CG_V1_MEMORY = 1 << 0, CB_CG_V1_PIDS = 1 << 1, CB_CG_V1_CPU = 1 << 2, CB_CG_V1_CPUSET = 1 << 3 };
+enum {
+	CB_CG_V1_MEMORY = 1 << 0,
+	CB_CG_V1_PIDS = 1 << 1,
+	CB_CG_V1_CPU = 1 << 2,
+	CB_CG_V1_CPUSET = 1 << 3
+};
 
 struct cb_cgroup {
 	int version;	  /* 1 or 2; 0: none made */

@@ -63,14 +63,22 @@ static const struct {
 	const char *path;
 	bool dir;
 } masked_paths[] = {
-	{"/proc/acpi", true},	       {"/proc/asound", true},	     {"/proc/kcore", false},
-	{"/proc/keys", false},	       {"/proc/latency_stats", false}, {"/proc/timer_list", false},
-	{"/proc/timer_stats", false},  {"/proc/sched_debug", false},  {"/proc/scsi", true},
-	{"/sys/firmware", true},       {"/sys/devices/virtual/powercap", true},
+    {"/proc/acpi", true},
+    {"/proc/asound", true},
+    {"/proc/kcore", false},
+    {"/proc/keys", false},
+    {"/proc/latency_stats", false},
+    {"/proc/timer_list", false},
+    {"/proc/timer_stats", false},
+    {"/proc/sched_debug", false},
+    {"/proc/scsi", true},
+    {"/sys/firmware", true},
+    {"/sys/devices/virtual/powercap", true},
 };
 static int bind_host_sys(int rootfd)
 {
-	_cleanup_close_ int tree = open_tree_("/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	_cleanup_close_ int tree =
+	    open_tree_("/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		return -errno;
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
@@ -78,7 +86,7 @@ static int bind_host_sys(int rootfd)
 	if (mount_setattr_(tree, AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
 		return -errno;
 	_cleanup_close_ int target = cb_openat2(rootfd, "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW, 0,
-					       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+						RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 	if (target < 0)
 		return target;
 	if (syscall(SYS_move_mount, tree, "", target, "",
@@ -88,14 +96,15 @@ static int bind_host_sys(int rootfd)
 }
 
 static const char *const readonly_paths[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 static const struct {
 	const char *name;
 	unsigned major, minor;
 } dev_nodes[] = {
-	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    {"null", 1, 3},   {"zero", 1, 5},	 {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 /* Make a mount point for a bind of a file or a directory at path (inside
@@ -164,8 +173,8 @@ static int setup_dev(bool in_userns, const int *host_dev_fds, struct cb_error *e
 	for (size_t i = 0; i < ELEMENTSOF(dev_nodes); i++) {
 		snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i].name);
 		if (!in_userns) {
-			if (mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) <
-			    0)
+			if (mknod(path, S_IFCHR | 0666,
+				  makedev(dev_nodes[i].major, dev_nodes[i].minor)) < 0)
 				return cb_error_errno(err, errno, "mknod %s", path);
 			continue;
 		}
@@ -191,9 +200,9 @@ static int setup_dev(bool in_userns, const int *host_dev_fds, struct cb_error *e
 	if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return cb_error_errno(err, errno, "mount /dev/mqueue");
 	static const char *const links[][2] = {
-		{"pts/ptmx", "/dev/ptmx"},	   {"/proc/self/fd", "/dev/fd"},
-		{"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"},
-		{"/proc/self/fd/2", "/dev/stderr"}, {"/proc/kcore", "/dev/core"},
+	    {"pts/ptmx", "/dev/ptmx"},		{"/proc/self/fd", "/dev/fd"},
+	    {"/proc/self/fd/0", "/dev/stdin"},	{"/proc/self/fd/1", "/dev/stdout"},
+	    {"/proc/self/fd/2", "/dev/stderr"}, {"/proc/kcore", "/dev/core"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(links); i++)
 		if (symlink(links[i][0], links[i][1]) < 0)
@@ -204,7 +213,8 @@ static int setup_dev(bool in_userns, const int *host_dev_fds, struct cb_error *e
 static int mask_one(const char *p, bool dir)
 {
 	if (dir)
-		return mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
+		return mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			     "size=0");
 	return mount("/dev/null", p, NULL, MS_BIND, NULL);
 }
 
@@ -227,7 +237,8 @@ static int mask_paths(struct cb_error *err)
 				continue;
 			return cb_error_errno(err, errno, "bind %s", p);
 		}
-		if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		if (mount(NULL, p, NULL,
+			  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  NULL) < 0)
 			return cb_error_errno(err, errno, "remount %s read-only", p);
 	}
@@ -240,8 +251,8 @@ static int remount_root_ro(struct cb_error *err)
 	struct statvfs sv;
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
 	if (statvfs("/", &sv) == 0)
-		flags |= sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME |
-				      ST_RELATIME);
+		flags |= sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME |
+				      ST_NODIRATIME | ST_RELATIME);
 	if (mount(NULL, "/", NULL, flags, NULL) < 0)
 		return cb_error_errno(err, errno, "remount / read-only");
 	return 0;
@@ -272,13 +283,15 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 		vol_fds[i] = -1;
 		if (m->type != CB_MOUNT_BIND)
 			continue;
-		vol_fds[i] = open_tree_(m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		vol_fds[i] =
+		    open_tree_(m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 		if (vol_fds[i] < 0)
 			return cb_error_errno(err, errno, "volume %s", m->source);
 		if (m->readonly) {
 			struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 			if (mount_setattr_(vol_fds[i], AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
-				return cb_error_errno(err, errno, "volume %s: read-only", m->source);
+				return cb_error_errno(err, errno, "volume %s: read-only",
+						      m->source);
 		}
 	}
 	int host_dev_fds[ELEMENTSOF(dev_nodes)];
@@ -331,9 +344,11 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 		 hostname);
 	char hostname_nl[300];
 	snprintf(hostname_nl, sizeof(hostname_nl), "%s\n", hostname);
-	if ((r = provide_file("hostname", "/etc/hostname", hostname_nl, spec->create_etc_files, err)) < 0 ||
+	if ((r = provide_file("hostname", "/etc/hostname", hostname_nl, spec->create_etc_files,
+			      err)) < 0 ||
 	    (r = provide_file("hosts", "/etc/hosts", hosts, spec->create_etc_files, err)) < 0 ||
-	    (r = provide_file("resolv", "/etc/resolv.conf", resolv, spec->create_etc_files, err)) < 0)
+	    (r = provide_file("resolv", "/etc/resolv.conf", resolv, spec->create_etc_files, err)) <
+		0)
 		return r;
 
 	for (size_t i = 0; i < spec->n_mounts; i++) {
@@ -372,7 +387,8 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 int cb_mounts_chroot(const struct cb_spawn_spec *spec, struct cb_error *err)
 {
 	if (spec->n_mounts || spec->read_only)
-		return cb_error_set(err, EINVAL, "volumes, tmpfs and --read-only need a mount namespace");
+		return cb_error_set(err, EINVAL,
+				    "volumes, tmpfs and --read-only need a mount namespace");
 	if (chroot(spec->rootfs) < 0)
 		return cb_error_errno(err, errno, "chroot %s", spec->rootfs);
 	if (chdir("/") < 0)

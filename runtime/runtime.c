@@ -50,13 +50,14 @@ struct cb_container {
 /* What the child sends up the socket: an error report, or the pty master
  * (in SCM_RIGHTS, with kind 'P'). EOF means exec succeeded. */
 struct report {
-	char kind;	/* 'E' error, 'P' pty */
-	int exit_code;	/* 125, 126 or 127 */
-	int code;	/* errno */
+	char kind;     /* 'E' error, 'P' pty */
+	int exit_code; /* 125, 126 or 127 */
+	int code;      /* errno */
 	char msg[512];
 };
 
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
+					SIGUSR1, SIGUSR2, SIGWINCH};
 
 static void forward_set(sigset_t *set)
 {
@@ -77,7 +78,8 @@ int cb_runtime_exit_code(int code, int status)
 
 static _Noreturn void child_fail(int sock, int exit_code, const struct cb_error *err)
 {
-	struct report rep = {.kind = 'E', .exit_code = exit_code, .code = err->code ? err->code : EIO};
+	struct report rep = {
+	    .kind = 'E', .exit_code = exit_code, .code = err->code ? err->code : EIO};
 	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
 	(void)!write(sock, &rep, sizeof(rep));
 	_exit(exit_code);
@@ -88,8 +90,8 @@ static int send_fd(int sock, int fd)
 	struct report rep = {.kind = 'P'};
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
 	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -127,7 +129,8 @@ static char **build_env(const struct cb_spawn_spec *spec, const char *hostname, 
 	size_t n = 0;
 	if (!cb_spawn_spec_getenv(spec, "PATH"))
 		env[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	if (!cb_spawn_spec_getenv(spec, "HOSTNAME") && asprintf(&env[n], "HOSTNAME=%s", hostname) > 0)
+	if (!cb_spawn_spec_getenv(spec, "HOSTNAME") &&
+	    asprintf(&env[n], "HOSTNAME=%s", hostname) > 0)
 		n++;
 	if (!cb_spawn_spec_getenv(spec, "HOME") && asprintf(&env[n], "HOME=%s", home) > 0)
 		n++;
@@ -277,9 +280,9 @@ static _Noreturn void child_main(struct child_args *a)
 		child_fail(a->sock, 125, &err);
 	}
 	if (spec->workdir) {
-		if (chdir(spec->workdir) < 0 && (errno != ENOENT ||
-						  cb_mkdirat_p(AT_FDCWD, spec->workdir, 0755) < 0 ||
-						  chdir(spec->workdir) < 0)) {
+		if (chdir(spec->workdir) < 0 &&
+		    (errno != ENOENT || cb_mkdirat_p(AT_FDCWD, spec->workdir, 0755) < 0 ||
+		     chdir(spec->workdir) < 0)) {
 			cb_error_errno(&err, errno, "workdir %s", spec->workdir);
 			child_fail(a->sock, 125, &err);
 		}
@@ -372,14 +375,15 @@ static int write_map(pid_t pid, const char *file, const struct cb_idmap *map, si
 }
 
 /* Read the child's reports until EOF (it exec'd) or an error report. */
-static int read_reports(int sock, struct cb_container *c, int *fail_exit_code,
-			struct cb_error *err)
+static int read_reports(int sock, struct cb_container *c, int *fail_exit_code, struct cb_error *err)
 {
 	for (;;) {
 		struct report rep;
 		char cbuf[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
 				    .msg_controllen = sizeof(cbuf)};
 		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
@@ -508,8 +512,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 		unsigned ns;
 		uint64_t flag;
 	} ns_flags[] = {
-		{CB_NS_PID, CLONE_NEWPID}, {CB_NS_MNT, CLONE_NEWNS},	   {CB_NS_UTS, CLONE_NEWUTS},
-		{CB_NS_IPC, CLONE_NEWIPC}, {CB_NS_NET, CLONE_NEWNET},	   {CB_NS_CGROUP, CLONE_NEWCGROUP},
+	    {CB_NS_PID, CLONE_NEWPID}, {CB_NS_MNT, CLONE_NEWNS},  {CB_NS_UTS, CLONE_NEWUTS},
+	    {CB_NS_IPC, CLONE_NEWIPC}, {CB_NS_NET, CLONE_NEWNET}, {CB_NS_CGROUP, CLONE_NEWCGROUP},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(ns_flags); i++)
 		if (spec->ns_create & ns_flags[i].ns)
@@ -522,21 +526,21 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 		flags |= CLONE_INTO_CGROUP;
 
 	struct child_args a = {
-		.spec = spec,
-		.hostname = hostname,
-		.sock = sock_child,
-		.v1_cgroup = v1,
-		.in_userns = userns,
-		.v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
-		.seccomp = filter,
-		.caps = caps,
+	    .spec = spec,
+	    .hostname = hostname,
+	    .sock = sock_child,
+	    .v1_cgroup = v1,
+	    .in_userns = userns,
+	    .v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
+	    .seccomp = filter,
+	    .caps = caps,
 	};
 	memcpy(a.ns_fds, ns_fds, sizeof(ns_fds));
 	struct clone_args ca = {
-		.flags = flags,
-		.pidfd = (uint64_t)(uintptr_t)&c->pidfd,
-		.exit_signal = SIGCHLD,
-		.cgroup = c->cgroup.version == 2 ? (uint64_t)c->cgroup.v2_fd : 0,
+	    .flags = flags,
+	    .pidfd = (uint64_t)(uintptr_t)&c->pidfd,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = c->cgroup.version == 2 ? (uint64_t)c->cgroup.v2_fd : 0,
 	};
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid < 0) {
@@ -589,7 +593,8 @@ fail_child:
 	if (c->pid > 0) {
 		struct cb_error child_err = {0};
 		kill(c->pid, SIGKILL);
-		if (read_reports(sock_parent, c, fail_exit_code, &child_err) < 0 && child_err.code) {
+		if (read_reports(sock_parent, c, fail_exit_code, &child_err) < 0 &&
+		    child_err.code) {
 			if (err)
 				*err = child_err;
 			r = -child_err.code;
@@ -629,8 +634,8 @@ static int finish(struct cb_container *c, const siginfo_t *si, struct cb_run_sta
 {
 	c->reaped = true;
 	struct cb_run_status st = {
-		.exit_code = cb_runtime_exit_code(si->si_code, si->si_status),
-		.term_signal = si->si_code == CLD_EXITED ? 0 : si->si_status,
+	    .exit_code = cb_runtime_exit_code(si->si_code, si->si_status),
+	    .term_signal = si->si_code == CLD_EXITED ? 0 : si->si_status,
 	};
 	if (st.exit_code == 128 + SIGKILL && cb_cgroup_oom_killed(&c->cgroup))
 		st.oom_killed = true;
@@ -686,9 +691,9 @@ static int relay_tty(struct cb_container *c, const struct cb_spawn_spec *spec, i
 	bool stdin_open = spec->interactive;
 	for (;;) {
 		struct pollfd p[3] = {
-			{.fd = sfd, .events = POLLIN},
-			{.fd = pty, .events = POLLIN},
-			{.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = pty, .events = POLLIN},
+		    {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
 		};
 		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)

@@ -21,9 +21,9 @@
 struct cb_container;
 
 struct cb_run_status {
-	int exit_code;	  /* the process's status, 128+N on signal N; 125/126/127 on failure */
-	int term_signal;  /* N when the process was killed by a signal, else 0 */
-	bool oom_killed;  /* the cgroup's memory limit killed it (exit_code 137) */
+	int exit_code;	 /* the process's status, 128+N on signal N; 125/126/127 on failure */
+	int term_signal; /* N when the process was killed by a signal, else 0 */
+	bool oom_killed; /* the cgroup's memory limit killed it (exit_code 137) */
 };
 
 /* Start spec's process. On success *ret owns the running container (its

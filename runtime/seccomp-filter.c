@@ -29,60 +29,60 @@ static const struct {
 	const char *name;
 	int cap;
 } denied[] = {
-	{"acct", CAP_SYS_PACCT},
-	{"add_key", -1},
-	{"bpf", CAP_SYS_ADMIN},
-	{"clock_adjtime", CAP_SYS_TIME},
-	{"clock_settime", CAP_SYS_TIME},
-	{"create_module", CAP_SYS_MODULE},
-	{"delete_module", CAP_SYS_MODULE},
-	{"finit_module", CAP_SYS_MODULE},
-	{"fsconfig", CAP_SYS_ADMIN},
-	{"fsmount", CAP_SYS_ADMIN},
-	{"fsopen", CAP_SYS_ADMIN},
-	{"fspick", CAP_SYS_ADMIN},
-	{"get_kernel_syms", CAP_SYS_MODULE},
-	{"init_module", CAP_SYS_MODULE},
-	{"ioperm", CAP_SYS_RAWIO},
-	{"iopl", CAP_SYS_RAWIO},
-	{"kcmp", CAP_SYS_PTRACE},
-	{"kexec_file_load", CAP_SYS_BOOT},
-	{"kexec_load", CAP_SYS_BOOT},
-	{"keyctl", -1},
-	{"lookup_dcookie", CAP_SYS_ADMIN},
-	{"mount", CAP_SYS_ADMIN},
-	{"mount_setattr", CAP_SYS_ADMIN},
-	{"move_mount", CAP_SYS_ADMIN},
-	{"name_to_handle_at", CAP_SYS_ADMIN},
-	{"nfsservctl", -1},
-	{"open_by_handle_at", CAP_DAC_READ_SEARCH},
-	{"open_tree", CAP_SYS_ADMIN},
-	{"perf_event_open", CAP_SYS_ADMIN},
-	{"pivot_root", CAP_SYS_ADMIN},
-	{"process_vm_readv", CAP_SYS_PTRACE},
-	{"process_vm_writev", CAP_SYS_PTRACE},
-	{"query_module", CAP_SYS_MODULE},
-	{"quotactl", CAP_SYS_ADMIN},
-	{"quotactl_fd", CAP_SYS_ADMIN},
-	{"reboot", CAP_SYS_BOOT},
-	{"request_key", -1},
-	{"setns", CAP_SYS_ADMIN},
-	{"settimeofday", CAP_SYS_TIME},
-	{"stime", CAP_SYS_TIME},
-	{"swapoff", CAP_SYS_ADMIN},
-	{"swapon", CAP_SYS_ADMIN},
-	{"syslog", CAP_SYSLOG},
-	{"sysfs", -1},
-	{"_sysctl", -1},
-	{"umount", CAP_SYS_ADMIN},
-	{"umount2", CAP_SYS_ADMIN},
-	{"unshare", CAP_SYS_ADMIN},
-	{"uselib", -1},
-	{"userfaultfd", -1},
-	{"ustat", -1},
-	{"vhangup", CAP_SYS_TTY_CONFIG},
-	{"vm86", -1},
-	{"vm86old", -1},
+    {"acct", CAP_SYS_PACCT},
+    {"add_key", -1},
+    {"bpf", CAP_SYS_ADMIN},
+    {"clock_adjtime", CAP_SYS_TIME},
+    {"clock_settime", CAP_SYS_TIME},
+    {"create_module", CAP_SYS_MODULE},
+    {"delete_module", CAP_SYS_MODULE},
+    {"finit_module", CAP_SYS_MODULE},
+    {"fsconfig", CAP_SYS_ADMIN},
+    {"fsmount", CAP_SYS_ADMIN},
+    {"fsopen", CAP_SYS_ADMIN},
+    {"fspick", CAP_SYS_ADMIN},
+    {"get_kernel_syms", CAP_SYS_MODULE},
+    {"init_module", CAP_SYS_MODULE},
+    {"ioperm", CAP_SYS_RAWIO},
+    {"iopl", CAP_SYS_RAWIO},
+    {"kcmp", CAP_SYS_PTRACE},
+    {"kexec_file_load", CAP_SYS_BOOT},
+    {"kexec_load", CAP_SYS_BOOT},
+    {"keyctl", -1},
+    {"lookup_dcookie", CAP_SYS_ADMIN},
+    {"mount", CAP_SYS_ADMIN},
+    {"mount_setattr", CAP_SYS_ADMIN},
+    {"move_mount", CAP_SYS_ADMIN},
+    {"name_to_handle_at", CAP_SYS_ADMIN},
+    {"nfsservctl", -1},
+    {"open_by_handle_at", CAP_DAC_READ_SEARCH},
+    {"open_tree", CAP_SYS_ADMIN},
+    {"perf_event_open", CAP_SYS_ADMIN},
+    {"pivot_root", CAP_SYS_ADMIN},
+    {"process_vm_readv", CAP_SYS_PTRACE},
+    {"process_vm_writev", CAP_SYS_PTRACE},
+    {"query_module", CAP_SYS_MODULE},
+    {"quotactl", CAP_SYS_ADMIN},
+    {"quotactl_fd", CAP_SYS_ADMIN},
+    {"reboot", CAP_SYS_BOOT},
+    {"request_key", -1},
+    {"setns", CAP_SYS_ADMIN},
+    {"settimeofday", CAP_SYS_TIME},
+    {"stime", CAP_SYS_TIME},
+    {"swapoff", CAP_SYS_ADMIN},
+    {"swapon", CAP_SYS_ADMIN},
+    {"syslog", CAP_SYSLOG},
+    {"sysfs", -1},
+    {"_sysctl", -1},
+    {"umount", CAP_SYS_ADMIN},
+    {"umount2", CAP_SYS_ADMIN},
+    {"unshare", CAP_SYS_ADMIN},
+    {"uselib", -1},
+    {"userfaultfd", -1},
+    {"ustat", -1},
+    {"vhangup", CAP_SYS_TTY_CONFIG},
+    {"vm86", -1},
+    {"vm86old", -1},
 };
 
 /* The filter as the kernel takes it: a BPF program, so the child installs
@@ -102,7 +102,8 @@ void cb_seccomp_free(struct cb_seccomp *f)
 
 static int prog_from_bytes(const void *data, size_t size, struct cb_seccomp **ret)
 {
-	if (size == 0 || size % sizeof(struct sock_filter) || size > MAX_INSNS * sizeof(struct sock_filter))
+	if (size == 0 || size % sizeof(struct sock_filter) ||
+	    size > MAX_INSNS * sizeof(struct sock_filter))
 		return -EINVAL;
 	struct cb_seccomp *f = malloc(sizeof(*f) + size);
 	if (!f)
@@ -178,7 +179,8 @@ static void cache_store(const char *name, const struct cb_seccomp *f)
 		return;
 	_cleanup_close_ int dfd = open(CACHE_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd >= 0)
-		(void)cb_write_file_atomic_at(dfd, name, f->prog, f->len * sizeof(f->prog[0]), 0600);
+		(void)cb_write_file_atomic_at(dfd, name, f->prog, f->len * sizeof(f->prog[0]),
+					      0600);
 }
 
 static int build_default(scmp_filter_ctx ctx, uint64_t caps)
@@ -197,12 +199,13 @@ static int build_default(scmp_filter_ctx ctx, uint64_t caps)
 		/* New namespaces need CAP_SYS_ADMIN: clone may not ask for
 		 * them, and clone3 (whose flags seccomp cannot read) says
 		 * ENOSYS so libc falls back to clone. */
-		static const unsigned long ns_flags[] = {CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,
-							 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
-							 CLONE_NEWCGROUP, 0x80 /* CLONE_NEWTIME */};
+		static const unsigned long ns_flags[] = {
+		    CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,	 CLONE_NEWUSER,
+		    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, 0x80 /* CLONE_NEWTIME */};
 		for (size_t i = 0; i < ELEMENTSOF(ns_flags); i++) {
-			int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-						 SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
+			int r =
+			    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+					     SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
 			if (r < 0)
 				return r;
 		}
@@ -243,10 +246,13 @@ static int parse_op(const char *s, enum scmp_compare *ret)
 		const char *name;
 		enum scmp_compare op;
 	} ops[] = {
-		{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-		{"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-		{"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-		{"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+	    {"SCMP_CMP_NE", SCMP_CMP_NE},
+	    {"SCMP_CMP_LT", SCMP_CMP_LT},
+	    {"SCMP_CMP_LE", SCMP_CMP_LE},
+	    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+	    {"SCMP_CMP_GE", SCMP_CMP_GE},
+	    {"SCMP_CMP_GT", SCMP_CMP_GT},
+	    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 	};
 	for (size_t i = 0; s && i < ELEMENTSOF(ops); i++)
 		if (strcmp(ops[i].name, s) == 0) {
@@ -263,12 +269,14 @@ static bool caps_fit(json_t *rule, uint64_t caps)
 	json_t *exc = json_object_get(json_object_get(rule, "excludes"), "caps");
 	size_t i;
 	json_t *v;
-	json_array_foreach(inc, i, v) {
+	json_array_foreach(inc, i, v)
+	{
 		int c = json_is_string(v) ? cb_cap_from_name(json_string_value(v)) : -1;
 		if (c < 0 || !(caps & BIT(c)))
 			return false;
 	}
-	json_array_foreach(exc, i, v) {
+	json_array_foreach(exc, i, v)
+	{
 		int c = json_is_string(v) ? cb_cap_from_name(json_string_value(v)) : -1;
 		if (c >= 0 && (caps & BIT(c)))
 			return false;
@@ -303,14 +311,15 @@ static int build_profile(const char *path, uint64_t caps, scmp_filter_ctx *ret_c
 	}
 	size_t i;
 	json_t *rule;
-	json_array_foreach(json_object_get(root, "syscalls"), i, rule) {
+	json_array_foreach(json_object_get(root, "syscalls"), i, rule)
+	{
 		if (!caps_fit(rule, caps))
 			continue;
 		uint32_t act;
 		if (parse_action(json_string_value(json_object_get(rule, "action")),
 				 json_object_get(rule, "errnoRet"), default_errno, &act) < 0) {
-			r = cb_error_set(err, EINVAL, "seccomp profile %s: syscalls[%zu]: bad action",
-					 path, i);
+			r = cb_error_set(err, EINVAL,
+					 "seccomp profile %s: syscalls[%zu]: bad action", path, i);
 			goto out;
 		}
 		if (act == def)
@@ -319,27 +328,31 @@ static int build_profile(const char *path, uint64_t caps, scmp_filter_ctx *ret_c
 		unsigned n_cmp = 0;
 		size_t j;
 		json_t *a;
-		json_array_foreach(json_object_get(rule, "args"), j, a) {
+		json_array_foreach(json_object_get(rule, "args"), j, a)
+		{
 			enum scmp_compare op;
 			if (n_cmp >= 6 ||
 			    parse_op(json_string_value(json_object_get(a, "op")), &op) < 0) {
 				r = cb_error_set(err, EINVAL,
-						 "seccomp profile %s: syscalls[%zu]: bad args", path, i);
+						 "seccomp profile %s: syscalls[%zu]: bad args",
+						 path, i);
 				goto out;
 			}
 			cmps[n_cmp++] = (struct scmp_arg_cmp){
-				.arg = (unsigned)json_integer_value(json_object_get(a, "index")),
-				.op = op,
-				.datum_a = (scmp_datum_t)json_integer_value(json_object_get(a, "value")),
-				.datum_b = (scmp_datum_t)json_integer_value(
-					json_object_get(a, "valueTwo")),
+			    .arg = (unsigned)json_integer_value(json_object_get(a, "index")),
+			    .op = op,
+			    .datum_a =
+				(scmp_datum_t)json_integer_value(json_object_get(a, "value")),
+			    .datum_b =
+				(scmp_datum_t)json_integer_value(json_object_get(a, "valueTwo")),
 			};
 		}
 		json_t *names = json_object_get(rule, "names");
 		json_t *one = json_object_get(rule, "name");
 		size_t k, count = json_is_array(names) ? json_array_size(names) : (one ? 1 : 0);
 		for (k = 0; k < count; k++) {
-			const char *name = json_string_value(names ? json_array_get(names, k) : one);
+			const char *name =
+			    json_string_value(names ? json_array_get(names, k) : one);
 			int nr = name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
 			if (nr == __NR_SCMP_ERROR)
 				continue; /* unknown here: docker skips it too */

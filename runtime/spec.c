@@ -14,11 +14,11 @@
 void cb_spawn_spec_init(struct cb_spawn_spec *spec)
 {
 	*spec = (struct cb_spawn_spec){
-		.ns_create = CB_NS_DEFAULT,
-		.cpu_period_us = 100000,
-		.caps = cb_caps_default(),
-		.no_new_privs = true,
-		.seccomp = CB_SECCOMP_DEFAULT,
+	    .ns_create = CB_NS_DEFAULT,
+	    .cpu_period_us = 100000,
+	    .caps = cb_caps_default(),
+	    .no_new_privs = true,
+	    .seccomp = CB_SECCOMP_DEFAULT,
 	};
 }
 
@@ -105,8 +105,8 @@ int cb_spawn_spec_add_env_file(struct cb_spawn_spec *spec, const char *path, str
 	return 0;
 }
 
-int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type,
-			    const char *source, const char *target, bool readonly)
+int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type, const char *source,
+			    const char *target, bool readonly)
 {
 	if (!target || target[0] != '/')
 		return -EINVAL;
@@ -138,11 +138,24 @@ int cb_parse_mem_size(const char *s, int64_t *ret_bytes)
 		return -EINVAL;
 	double mult = 1;
 	switch (tolower((unsigned char)*end)) {
-	case 'k': mult = 1024.0; end++; break;
-	case 'm': mult = 1024.0 * 1024; end++; break;
-	case 'g': mult = 1024.0 * 1024 * 1024; end++; break;
-	case 't': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
-	default: break;
+	case 'k':
+		mult = 1024.0;
+		end++;
+		break;
+	case 'm':
+		mult = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+		mult = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 't':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (tolower((unsigned char)*end) == 'b')
 		end++;
@@ -177,9 +190,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } ns_names[] = {
-	{"pid", CB_NS_PID},   {"mnt", CB_NS_MNT},	  {"mount", CB_NS_MNT},
-	{"uts", CB_NS_UTS},   {"ipc", CB_NS_IPC},	  {"net", CB_NS_NET},
-	{"network", CB_NS_NET}, {"cgroup", CB_NS_CGROUP}, {"user", CB_NS_USER},
+    {"pid", CB_NS_PID},	    {"mnt", CB_NS_MNT},	      {"mount", CB_NS_MNT},
+    {"uts", CB_NS_UTS},	    {"ipc", CB_NS_IPC},	      {"net", CB_NS_NET},
+    {"network", CB_NS_NET}, {"cgroup", CB_NS_CGROUP}, {"user", CB_NS_USER},
 };
 
 unsigned cb_ns_from_name(const char *name)

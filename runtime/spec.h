@@ -42,8 +42,8 @@ enum cb_mount_type { CB_MOUNT_BIND, CB_MOUNT_TMPFS };
 /* A volume (-v HOST:CTR[:ro]) or a tmpfs (--tmpfs PATH[:OPTIONS]). */
 struct cb_mount {
 	enum cb_mount_type type;
-	char *source;  /* host path (bind) or tmpfs options (may be NULL); owned */
-	char *target;  /* absolute path in the container; owned */
+	char *source; /* host path (bind) or tmpfs options (may be NULL); owned */
+	char *target; /* absolute path in the container; owned */
 	bool readonly;
 };
 
@@ -57,8 +57,8 @@ struct cb_spawn_spec {
 	const char *hostname; /* NULL: first 12 characters of id */
 
 	/* The process. */
-	char *const *argv;   /* argv[0] searched in the container's PATH; borrowed */
-	char **env;	     /* NULL-terminated K=V list; owned (cb_spawn_spec_add_env) */
+	char *const *argv; /* argv[0] searched in the container's PATH; borrowed */
+	char **env;	   /* NULL-terminated K=V list; owned (cb_spawn_spec_add_env) */
 	size_t n_env;
 	const char *workdir; /* NULL: "/" */
 	const char *user;    /* USER[:GROUP], names or numbers; NULL: root */
@@ -76,7 +76,7 @@ struct cb_spawn_spec {
 	/* Filesystem. */
 	struct cb_mount *mounts; /* owned */
 	size_t n_mounts;
-	bool read_only;		 /* --read-only: the rootfs mounted read-only */
+	bool read_only; /* --read-only: the rootfs mounted read-only */
 	/* Create /etc/hostname, /etc/hosts and /etc/resolv.conf in the rootfs
 	 * when missing (fine on an overlay's upper dir). Off by default: a
 	 * --rootfs directory may be a shared image and is not written; the
@@ -89,13 +89,13 @@ struct cb_spawn_spec {
 	int64_t memory;		   /* bytes; 0: no limit */
 	int64_t cpu_quota_us;	   /* per cpu_period_us; 0: no limit */
 	int64_t cpu_period_us;
-	int64_t pids_limit;	   /* 0: no limit */
-	const char *cpuset_cpus;   /* NULL: all */
+	int64_t pids_limit;	 /* 0: no limit */
+	const char *cpuset_cpus; /* NULL: all */
 
 	/* Security. */
-	uint64_t caps;		   /* capability bit set (bit n = capability n) */
-	bool privileged;	   /* all caps, no masks, no seccomp */
-	bool no_new_privs;	   /* default true */
+	uint64_t caps;	   /* capability bit set (bit n = capability n) */
+	bool privileged;   /* all caps, no masks, no seccomp */
+	bool no_new_privs; /* default true */
 	enum cb_seccomp_mode seccomp;
 	const char *seccomp_profile; /* path of a JSON profile when CB_SECCOMP_PROFILE */
 };
@@ -112,8 +112,8 @@ int cb_spawn_spec_add_env(struct cb_spawn_spec *spec, const char *kv);
 /* Append K=V lines of a file (`#` comments and blank lines skipped). */
 int cb_spawn_spec_add_env_file(struct cb_spawn_spec *spec, const char *path, struct cb_error *err);
 /* Append a mount; copies source and target. */
-int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type,
-			    const char *source, const char *target, bool readonly);
+int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type, const char *source,
+			    const char *target, bool readonly);
 /* Look up K in the spec's env; NULL when absent. */
 const char *cb_spawn_spec_getenv(const struct cb_spawn_spec *spec, const char *key);
 

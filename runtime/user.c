@@ -158,8 +158,8 @@ int cb_user_resolve(const char *spec, const char *passwd, const char *group,
 		else {
 			struct gr_query gq = {.name = gspec, .name_len = strlen(gspec), .u = &u};
 			if (!*gspec || !each_line(group, 4, gr_match, &gq))
-				return cb_error_set(err, ENOENT, "group %s: not found in /etc/group",
-						    gspec);
+				return cb_error_set(err, ENOENT,
+						    "group %s: not found in /etc/group", gspec);
 			u.gid = (gid_t)gq.gid;
 		}
 	}

@@ -10,50 +10,73 @@
 #include <string.h>
 
 enum {
-	OPT_ROOTFS = 256, OPT_NAME, OPT_RM, OPT_ENV_FILE, OPT_HOSTNAME, OPT_ENTRYPOINT, OPT_INIT,
-	OPT_READ_ONLY, OPT_TMPFS, OPT_NS, OPT_NO_NS, OPT_PID, OPT_NET, OPT_UTS, OPT_IPC, OPT_USERNS,
-	OPT_UIDMAP, OPT_GIDMAP, OPT_NO_CGROUP, OPT_CPUS, OPT_PIDS_LIMIT, OPT_CPUSET, OPT_CG_PARENT,
-	OPT_CAP_ADD, OPT_CAP_DROP, OPT_PRIVILEGED, OPT_SECURITY_OPT,
+	OPT_ROOTFS = 256,
+	OPT_NAME,
+	OPT_RM,
+	OPT_ENV_FILE,
+	OPT_HOSTNAME,
+	OPT_ENTRYPOINT,
+	OPT_INIT,
+	OPT_READ_ONLY,
+	OPT_TMPFS,
+	OPT_NS,
+	OPT_NO_NS,
+	OPT_PID,
+	OPT_NET,
+	OPT_UTS,
+	OPT_IPC,
+	OPT_USERNS,
+	OPT_UIDMAP,
+	OPT_GIDMAP,
+	OPT_NO_CGROUP,
+	OPT_CPUS,
+	OPT_PIDS_LIMIT,
+	OPT_CPUSET,
+	OPT_CG_PARENT,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_PRIVILEGED,
+	OPT_SECURITY_OPT,
 };
 
 static const struct option run_opts[] = {
-	{"rootfs", required_argument, NULL, OPT_ROOTFS},
-	{"name", required_argument, NULL, OPT_NAME},
-	{"rm", no_argument, NULL, OPT_RM},
-	{"detach", no_argument, NULL, 'd'},
-	{"interactive", no_argument, NULL, 'i'},
-	{"tty", no_argument, NULL, 't'},
-	{"env", required_argument, NULL, 'e'},
-	{"env-file", required_argument, NULL, OPT_ENV_FILE},
-	{"workdir", required_argument, NULL, 'w'},
-	{"user", required_argument, NULL, 'u'},
-	{"hostname", required_argument, NULL, OPT_HOSTNAME},
-	{"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
-	{"init", no_argument, NULL, OPT_INIT},
-	{"read-only", no_argument, NULL, OPT_READ_ONLY},
-	{"volume", required_argument, NULL, 'v'},
-	{"tmpfs", required_argument, NULL, OPT_TMPFS},
-	{"ns", required_argument, NULL, OPT_NS},
-	{"no-ns", required_argument, NULL, OPT_NO_NS},
-	{"pid", required_argument, NULL, OPT_PID},
-	{"net", required_argument, NULL, OPT_NET},
-	{"network", required_argument, NULL, OPT_NET},
-	{"uts", required_argument, NULL, OPT_UTS},
-	{"ipc", required_argument, NULL, OPT_IPC},
-	{"userns", required_argument, NULL, OPT_USERNS},
-	{"uidmap", required_argument, NULL, OPT_UIDMAP},
-	{"gidmap", required_argument, NULL, OPT_GIDMAP},
-	{"no-cgroup", no_argument, NULL, OPT_NO_CGROUP},
-	{"memory", required_argument, NULL, 'm'},
-	{"cpus", required_argument, NULL, OPT_CPUS},
-	{"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
-	{"cpuset-cpus", required_argument, NULL, OPT_CPUSET},
-	{"cgroup-parent", required_argument, NULL, OPT_CG_PARENT},
-	{"cap-add", required_argument, NULL, OPT_CAP_ADD},
-	{"cap-drop", required_argument, NULL, OPT_CAP_DROP},
-	{"privileged", no_argument, NULL, OPT_PRIVILEGED},
-	{"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
-	{0},
+    {"rootfs", required_argument, NULL, OPT_ROOTFS},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"rm", no_argument, NULL, OPT_RM},
+    {"detach", no_argument, NULL, 'd'},
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+    {"init", no_argument, NULL, OPT_INIT},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"volume", required_argument, NULL, 'v'},
+    {"tmpfs", required_argument, NULL, OPT_TMPFS},
+    {"ns", required_argument, NULL, OPT_NS},
+    {"no-ns", required_argument, NULL, OPT_NO_NS},
+    {"pid", required_argument, NULL, OPT_PID},
+    {"net", required_argument, NULL, OPT_NET},
+    {"network", required_argument, NULL, OPT_NET},
+    {"uts", required_argument, NULL, OPT_UTS},
+    {"ipc", required_argument, NULL, OPT_IPC},
+    {"userns", required_argument, NULL, OPT_USERNS},
+    {"uidmap", required_argument, NULL, OPT_UIDMAP},
+    {"gidmap", required_argument, NULL, OPT_GIDMAP},
+    {"no-cgroup", no_argument, NULL, OPT_NO_CGROUP},
+    {"memory", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET},
+    {"cgroup-parent", required_argument, NULL, OPT_CG_PARENT},
+    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+    {"privileged", no_argument, NULL, OPT_PRIVILEGED},
+    {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
+    {0},
 };
 
 /* --pid/--net/--uts/--ipc=host|ns:PATH (--net also none). */
@@ -110,7 +133,8 @@ static int parse_tmpfs(struct cb_spawn_spec *spec, const char *v)
 		return cli_error("out of memory");
 	if (target[0] != '/' || strstr(target, ".."))
 		return cli_error("--tmpfs %s: the path must be absolute", v);
-	if (cb_spawn_spec_add_mount(spec, CB_MOUNT_TMPFS, colon ? colon + 1 : NULL, target, false) < 0)
+	if (cb_spawn_spec_add_mount(spec, CB_MOUNT_TMPFS, colon ? colon + 1 : NULL, target, false) <
+	    0)
 		return cli_error("out of memory");
 	return 0;
 }
@@ -133,12 +157,14 @@ static int parse_security_opt(struct cb_spawn_spec *spec, const char *v)
 		spec->no_new_privs = true;
 		return 0;
 	}
-	if (strcmp(v, "no-new-privileges=false") == 0 || strcmp(v, "no-new-privileges:false") == 0) {
+	if (strcmp(v, "no-new-privileges=false") == 0 ||
+	    strcmp(v, "no-new-privileges:false") == 0) {
 		spec->no_new_privs = false;
 		return 0;
 	}
 	return cli_error("--security-opt %s: expected seccomp=unconfined|FILE or "
-			 "no-new-privileges[=true|false]", v);
+			 "no-new-privileges[=true|false]",
+			 v);
 }
 
 int run_options_parse(struct cb_run_options *o, int argc, char **argv)
@@ -155,12 +181,24 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 	/* "+": the first non-option is the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:", run_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_ROOTFS: o->rootfs = optarg; break;
-		case OPT_NAME: o->name = optarg; break;
-		case OPT_RM: o->rm = true; break;
-		case 'd': o->detach = true; break;
-		case 'i': spec->interactive = true; break;
-		case 't': spec->tty = true; break;
+		case OPT_ROOTFS:
+			o->rootfs = optarg;
+			break;
+		case OPT_NAME:
+			o->name = optarg;
+			break;
+		case OPT_RM:
+			o->rm = true;
+			break;
+		case 'd':
+			o->detach = true;
+			break;
+		case 'i':
+			spec->interactive = true;
+			break;
+		case 't':
+			spec->tty = true;
+			break;
 		case 'e':
 			if (cb_spawn_spec_add_env(spec, optarg) < 0)
 				return cli_error("-e %s: expected KEY=VALUE", optarg);
@@ -174,15 +212,24 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 				return cli_error("-w %s: the directory must be absolute", optarg);
 			spec->workdir = optarg;
 			break;
-		case 'u': spec->user = optarg; break;
+		case 'u':
+			spec->user = optarg;
+			break;
 		case OPT_HOSTNAME:
 			if (!*optarg || strlen(optarg) > 64)
-				return cli_error("--hostname %s: expected 1 to 64 characters", optarg);
+				return cli_error("--hostname %s: expected 1 to 64 characters",
+						 optarg);
 			spec->hostname = optarg;
 			break;
-		case OPT_ENTRYPOINT: o->entrypoint = optarg; break;
-		case OPT_INIT: spec->init = true; break;
-		case OPT_READ_ONLY: spec->read_only = true; break;
+		case OPT_ENTRYPOINT:
+			o->entrypoint = optarg;
+			break;
+		case OPT_INIT:
+			spec->init = true;
+			break;
+		case OPT_READ_ONLY:
+			spec->read_only = true;
+			break;
 		case 'v':
 			if ((r = parse_volume(spec, optarg)) != 0)
 				return r;
@@ -195,8 +242,9 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 		case OPT_NO_NS: {
 			unsigned mask;
 			if (cb_parse_ns_list(optarg, &mask) < 0)
-				return cli_error("--%s %s: expected a list of pid,mnt,uts,ipc,net,cgroup",
-						 c == OPT_NS ? "ns" : "no-ns", optarg);
+				return cli_error(
+				    "--%s %s: expected a list of pid,mnt,uts,ipc,net,cgroup",
+				    c == OPT_NS ? "ns" : "no-ns", optarg);
 			if (mask & CB_NS_USER)
 				return cli_error("--%s %s: use --userns MAP for a user namespace",
 						 c == OPT_NS ? "ns" : "no-ns", optarg);
@@ -232,35 +280,44 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 				return cli_error("--userns auto: not supported yet (give a MAP)");
 			r = cb_parse_idmap(optarg, spec->uidmap, &spec->n_uidmap);
 			if (r < 0)
-				return cli_error("--userns %s: expected CTR_ID:HOST_ID:COUNT[,...]%s",
-						 optarg, r == -E2BIG ? " (too many ranges)" : "");
+				return cli_error(
+				    "--userns %s: expected CTR_ID:HOST_ID:COUNT[,...]%s", optarg,
+				    r == -E2BIG ? " (too many ranges)" : "");
 			break;
 		case OPT_GIDMAP:
 			r = cb_parse_idmap(optarg, spec->gidmap, &spec->n_gidmap);
 			if (r < 0)
-				return cli_error("--gidmap %s: expected CTR_ID:HOST_ID:COUNT[,...]", optarg);
+				return cli_error("--gidmap %s: expected CTR_ID:HOST_ID:COUNT[,...]",
+						 optarg);
 			break;
-		case OPT_NO_CGROUP: spec->no_cgroup = true; break;
+		case OPT_NO_CGROUP:
+			spec->no_cgroup = true;
+			break;
 		case 'm':
 			if (cb_parse_mem_size(optarg, &v64) < 0 || v64 < 4096 * 64)
-				return cli_error("--memory %s: expected a size of at least 256k like 64m", optarg);
+				return cli_error(
+				    "--memory %s: expected a size of at least 256k like 64m",
+				    optarg);
 			spec->memory = v64;
 			break;
 		case OPT_CPUS:
 			if (cb_parse_cpus(optarg, spec->cpu_period_us, &spec->cpu_quota_us) < 0)
-				return cli_error("--cpus %s: expected a number of CPUs like 0.5", optarg);
+				return cli_error("--cpus %s: expected a number of CPUs like 0.5",
+						 optarg);
 			break;
 		case OPT_PIDS_LIMIT: {
 			char *end;
 			long long v = strtoll(optarg, &end, 10);
 			if (*end || end == optarg || v == 0 || v < -1)
-				return cli_error("--pids-limit %s: expected a positive number (or -1)", optarg);
+				return cli_error(
+				    "--pids-limit %s: expected a positive number (or -1)", optarg);
 			spec->pids_limit = v > 0 ? v : 0;
 			break;
 		}
 		case OPT_CPUSET:
 			if (!cb_cpuset_valid(optarg))
-				return cli_error("--cpuset-cpus %s: expected a list like 0-2,4", optarg);
+				return cli_error("--cpuset-cpus %s: expected a list like 0-2,4",
+						 optarg);
 			spec->cpuset_cpus = optarg;
 			break;
 		case OPT_CG_PARENT:
@@ -280,7 +337,9 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 				cap_drop[n_drop++] = optarg;
 			break;
 		}
-		case OPT_PRIVILEGED: spec->privileged = true; break;
+		case OPT_PRIVILEGED:
+			spec->privileged = true;
+			break;
 		case OPT_SECURITY_OPT:
 			if ((r = parse_security_opt(spec, optarg)) != 0)
 				return r;

@@ -12,7 +12,7 @@ struct cb_run_options {
 	const char *name;	   /* --name */
 	const char *entrypoint;	   /* --entrypoint */
 	bool rm, detach;
-	char **cmd;	/* the command after the options (image or rootfs first when asked) */
+	char **cmd; /* the command after the options (image or rootfs first when asked) */
 	int n_cmd;
 	char **argv_buf; /* owned: entrypoint + cmd when --entrypoint is given */
 	char id[65];	 /* a fresh container ID */

@@ -130,7 +130,8 @@ static void test_env(void **state)
 	assert_null(cb_spawn_spec_getenv(&spec, "CB_UNIT_UNSET"));
 	assert_int_equal(cb_spawn_spec_add_env(&spec, "=v"), -EINVAL);
 	assert_null(spec.env[spec.n_env]);
-	assert_int_equal(cb_spawn_spec_add_mount(&spec, CB_MOUNT_BIND, "/a", "rel", false), -EINVAL);
+	assert_int_equal(cb_spawn_spec_add_mount(&spec, CB_MOUNT_BIND, "/a", "rel", false),
+			 -EINVAL);
 	assert_int_equal(cb_spawn_spec_add_mount(&spec, CB_MOUNT_TMPFS, NULL, "/t", false), 0);
 	cb_spawn_spec_release(&spec);
 	assert_null(spec.env);
@@ -180,10 +181,10 @@ static void test_user(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mem_size), cmocka_unit_test(test_cpus),
-		cmocka_unit_test(test_ns_list),	 cmocka_unit_test(test_idmap),
-		cmocka_unit_test(test_cpuset),	 cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_env),	 cmocka_unit_test(test_user),
+	    cmocka_unit_test(test_mem_size), cmocka_unit_test(test_cpus),
+	    cmocka_unit_test(test_ns_list),  cmocka_unit_test(test_idmap),
+	    cmocka_unit_test(test_cpuset),   cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_env),	     cmocka_unit_test(test_user),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
