@@ -444,6 +444,11 @@ int cb_cgroup_destroy(struct cb_cgroup *cg)
 
 static void prune_dir(const char *dir, int min_age_s)
 {
+	/* A cgroup directory's link count is 2 plus its subdirectories: with
+	 * none, there is nothing to read. */
+	struct stat pst;
+	if (stat(dir, &pst) < 0 || pst.st_nlink <= 2)
+		return;
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	if (!d)
 		return;

@@ -5,8 +5,9 @@
 # a memory hog dies at --memory with exit 137 and the line
 # "cowbox: container <id> killed: out of memory"; a fork bomb stops at
 # --pids-limit; --cpus throttles (cpu.stat nr_throttled grows);
-# --cpuset-cpus pins; the cgroup is removed when the container ends;
-# --no-cgroup runs in the caller's cgroup.
+# --cpuset-cpus pins; the cgroup is removed when the container ends, and
+# one left by a killed cowbox by a later run; --no-cgroup runs in the
+# caller's cgroup.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -74,6 +75,19 @@ echo "$out" | grep -Eq ':\s+0$' || fail "--cpuset-cpus 0: $out"
 # Gone afterwards.
 left=$(find "$(dir memory)" "$(dir pids)" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)
 [ "$left" = 0 ] || fail "$left container cgroups left behind"
+
+# A cowbox killed with SIGKILL leaves its cgroup (its container dies with it,
+# PR_SET_PDEATHSIG); a later run removes it once it is a minute old.
+"$COWBOX" run --rootfs "$ROOT" --cgroup-parent "$P" sleep 30 &
+bg=$!
+d=$(wait_for "$(dir memory)/*/cgroup.procs") || fail "no cgroup for the killed run"
+d=${d%/cgroup.procs}
+kill -KILL $bg; wait $bg 2>/dev/null || true
+for i in $(seq 100); do [ -z "$(cat "$d/cgroup.procs")" ] && break; sleep 0.05; done
+[ -d "$d" ] || fail "expected the killed run's cgroup to remain"
+touch -d '2 hours ago' "$d"
+ok run --rootfs "$ROOT" --cgroup-parent "$P" true
+[ ! -d "$d" ] || fail "a killed run's cgroup was not pruned"
 
 # --no-cgroup stays in the caller's cgroup.
 ok run --rootfs "$ROOT" --no-cgroup --no-ns cgroup cat /proc/self/cgroup
