@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "caps.h"
+#include "seccomp-filter.h"
 #define ELEMENTS(x) (sizeof(x) / sizeof((x)[0]))
 #include "spec.h"
 #include "user.h"
@@ -178,13 +180,72 @@ static void test_user(void **state)
 	assert_int_equal(cb_user_resolve(":5", passwd, group, &u, &err), -EINVAL);
 }
 
+static char *write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/cb-unit-profile.XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_seccomp_profile(void **state)
+{
+	struct cb_spawn_spec spec;
+	struct cb_seccomp *f = NULL;
+	struct cb_error err = {0};
+	cb_spawn_spec_init(&spec);
+	spec.seccomp = CB_SECCOMP_UNCONFINED;
+	assert_int_equal(cb_seccomp_build(&spec, 0, &f, &err), 0);
+	assert_null(f);
+
+	char *good = write_tmp(
+	    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": ["
+	    "{\"names\": [\"read\", \"write\", \"no_such_call\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+	    "{\"names\": [\"mount\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": "
+	    "[\"CAP_SYS_ADMIN\"]}},"
+	    "{\"name\": \"personality\", \"action\": \"SCMP_ACT_ALLOW\", \"args\": "
+	    "[{\"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\"}]}]}");
+	spec.seccomp = CB_SECCOMP_PROFILE;
+	spec.seccomp_profile = good;
+	assert_int_equal(cb_seccomp_build(&spec, cb_caps_default(), &f, &err), 0);
+	assert_non_null(f);
+	cb_seccomp_free(f);
+	f = NULL;
+
+	char *bad = write_tmp("{\"defaultAction\": \"SCMP_ACT_NOPE\"}");
+	spec.seccomp_profile = bad;
+	assert_true(cb_seccomp_build(&spec, 0, &f, &err) < 0);
+	assert_non_null(strstr(err.msg, "bad defaultAction"));
+	assert_null(f);
+	cb_error_clear(&err);
+
+	char *broken = write_tmp("{\"defaultAction\": ");
+	spec.seccomp_profile = broken;
+	assert_true(cb_seccomp_build(&spec, 0, &f, &err) < 0);
+	assert_non_null(strstr(err.msg, "seccomp profile"));
+	unlink(good);
+	unlink(bad);
+	unlink(broken);
+	free(good);
+	free(bad);
+	free(broken);
+	cb_spawn_spec_release(&spec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_mem_size), cmocka_unit_test(test_cpus),
-	    cmocka_unit_test(test_ns_list),  cmocka_unit_test(test_idmap),
-	    cmocka_unit_test(test_cpuset),   cmocka_unit_test(test_caps),
-	    cmocka_unit_test(test_env),	     cmocka_unit_test(test_user),
+	    cmocka_unit_test(test_mem_size),
+	    cmocka_unit_test(test_cpus),
+	    cmocka_unit_test(test_ns_list),
+	    cmocka_unit_test(test_idmap),
+	    cmocka_unit_test(test_cpuset),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_user),
+	    cmocka_unit_test(test_seccomp_profile),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
