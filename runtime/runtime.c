@@ -40,6 +40,7 @@
 extern char **environ;
 
 struct cb_container {
+	struct cb_run_phases phases;
 	pid_t pid;
 	int pidfd;
 	int pty;
@@ -200,6 +201,7 @@ static _Noreturn void child_main(struct child_args *a)
 	struct cb_error err = {0};
 	int r;
 
+	uint64_t t_start = spec->record_phases ? cb_now_ns() : 0, t_mounts = 0;
 	/* Die with cowbox: a foreground container must not outlive it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* With a user namespace, wait for the maps before acting as root. */
@@ -222,6 +224,8 @@ static _Noreturn void child_main(struct child_args *a)
 	if (r < 0)
 		child_fail(a->sock, 125, &err);
 	umask(022);
+	if (spec->record_phases)
+		t_mounts = cb_now_ns();
 	if ((spec->ns_create & CB_NS_UTS) && sethostname(a->hostname, strlen(a->hostname)) < 0) {
 		cb_error_errno(&err, errno, "sethostname %s", a->hostname);
 		child_fail(a->sock, 125, &err);
@@ -345,6 +349,12 @@ static _Noreturn void child_main(struct child_args *a)
 		}
 	}
 
+	if (spec->record_phases) {
+		struct report rep = {.kind = 'T'};
+		uint64_t t[3] = {t_start, t_mounts, cb_now_ns()};
+		memcpy(rep.msg, t, sizeof(t));
+		(void)!send(a->sock, &rep, sizeof(rep), MSG_NOSIGNAL);
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
@@ -390,10 +400,20 @@ static int read_reports(int sock, struct cb_container *c, int *fail_exit_code, s
 			continue;
 		if (n < 0)
 			return cb_error_errno(err, errno, "read from the container");
-		if (n == 0)
+		if (n == 0) {
+			c->phases.exec_seen = cb_now_ns();
 			return 0;
+		}
 		if ((size_t)n < sizeof(rep))
 			return cb_error_set(err, EIO, "short report from the container");
+		if (rep.kind == 'T') {
+			uint64_t t[3];
+			memcpy(t, rep.msg, sizeof(t));
+			c->phases.child_start = t[0];
+			c->phases.mounts_done = t[1];
+			c->phases.exec = t[2];
+			continue;
+		}
 		if (rep.kind == 'P') {
 			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 			if (!cm || cm->cmsg_type != SCM_RIGHTS)
@@ -468,6 +488,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 	struct cb_container *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->phases.start = cb_now_ns();
 	c->pidfd = c->pty = -1;
 	c->cgroup.v2_fd = -1;
 
@@ -489,6 +510,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 			v1 = true;
 		else if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0)
 			goto fail;
+		else
+			c->phases.cgroup = cb_now_ns();
 	}
 	int pid_idx = cb_ns_index(CB_NS_PID);
 	if (ns_fds[pid_idx] >= 0) {
@@ -552,6 +575,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 		child_main(&a);
 	}
 	c->pid = (pid_t)pid;
+	c->phases.cloned = cb_now_ns();
 	closep(&sock_child);
 	close_fds(ns_fds);
 
@@ -575,6 +599,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_container **ret
 		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0 ||
 		    (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) < 0)
 			goto fail_child;
+		c->phases.cgroup = cb_now_ns();
 		if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1) {
 			r = cb_error_errno(err, errno, "start the container");
 			goto fail_child;
@@ -630,10 +655,17 @@ int cb_container_kill(struct cb_container *c, int sig)
 	return RET_NERRNO(syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0));
 }
 
+const struct cb_run_phases *cb_container_phases(const struct cb_container *c)
+{
+	return &c->phases;
+}
+
 static int finish(struct cb_container *c, const siginfo_t *si, struct cb_run_status *ret_status)
 {
 	c->reaped = true;
+	c->phases.exited = cb_now_ns();
 	struct cb_run_status st = {
+	    .phases = c->phases,
 	    .exit_code = cb_runtime_exit_code(si->si_code, si->si_status),
 	    .term_signal = si->si_code == CLD_EXITED ? 0 : si->si_status,
 	};
@@ -806,7 +838,10 @@ int cb_runtime_run(const struct cb_spawn_spec *spec, struct cb_run_status *statu
 out:
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+	bool spawned = c != NULL;
 	cb_container_free(c);
+	if (spawned)
+		status->phases.cleaned = cb_now_ns();
 	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
 		sigaction(forwarded_signals[i], &saved_act[i], NULL);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -20,10 +21,26 @@
 
 struct cb_container;
 
+/* Where the time of one start goes (CLOCK_MONOTONIC ns; 0 when a step
+ * was not reached or not recorded). The child's three are recorded only
+ * with spec->record_phases (one more message before exec). */
+struct cb_run_phases {
+	uint64_t start;	      /* cb_runtime_spawn() entered */
+	uint64_t cgroup;      /* parent: cgroup made, limited (and joined on v1) */
+	uint64_t cloned;      /* parent: clone3 returned */
+	uint64_t child_start; /* child: first step */
+	uint64_t mounts_done; /* child: filesystem ready, old root gone */
+	uint64_t exec;	      /* child: about to execve */
+	uint64_t exec_seen;   /* parent: the child exec'd (EOF on the socket) */
+	uint64_t exited;      /* parent: reaped */
+	uint64_t cleaned;     /* parent: cgroup removed, everything closed */
+};
+
 struct cb_run_status {
 	int exit_code;	 /* the process's status, 128+N on signal N; 125/126/127 on failure */
 	int term_signal; /* N when the process was killed by a signal, else 0 */
 	bool oom_killed; /* the cgroup's memory limit killed it (exit_code 137) */
+	struct cb_run_phases phases;
 };
 
 /* Start spec's process. On success *ret owns the running container (its
@@ -40,6 +57,8 @@ int cb_container_pidfd(const struct cb_container *c);
 int cb_container_pty(const struct cb_container *c);
 /* Send sig to the container's first process. */
 int cb_container_kill(struct cb_container *c, int sig);
+/* The phases recorded so far. */
+const struct cb_run_phases *cb_container_phases(const struct cb_container *c);
 
 /* Reap the container's first process (blocking) and fill *ret_status;
  * an OOM kill is reported as such. Does not free c. */

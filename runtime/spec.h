@@ -65,6 +65,7 @@ struct cb_spawn_spec {
 	bool tty;	     /* -t: a pty from the container's devpts */
 	bool interactive;    /* -i: keep stdin; without it stdin is /dev/null */
 	bool init;	     /* --init: cowbox reaps as pid 1 and forwards signals */
+	bool record_phases;  /* the child reports its timestamps (cb_run_phases) */
 
 	/* Namespaces. ns_create is what to make new; ns_path[i] (bit i of
 	 * CB_NS_*) joins an existing one instead (pid, net, uts, ipc only). */
