@@ -4,7 +4,8 @@
 # is not executable, 128+N when pid 1 (--init) reports a signal death; -e,
 # --env-file, -w and --hostname reach the process; a failed setup step is one
 # `cowbox: run: ...` line with exit 125; nothing (cgroup, mount) is left
-# behind and the rootfs directory is not changed.
+# behind and the rootfs directory is not changed; --log-level debug prints
+# the phases of the start.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -41,6 +42,12 @@ ok run --rootfs "$ROOT" -e A=1 -e B=two --env-file "$TESTTMP/env" -w /tmp --host
 	sh -c 'echo "$A $B $FROMFILE $SECOND $(pwd) $(hostname) $HOSTNAME $HOME"; cat /etc/hostname'
 [ "$out" = "1 two yes 2 /tmp box1 box1 /root
 box1" ] || fail "env/workdir/hostname: got '$out'"
+
+# --log-level debug shows where the time went, each step after the clone.
+cb --log-level debug run --rootfs "$ROOT" true
+[ "$rc" = 0 ] || fail "debug run: $rc $err"
+echo "$err" | grep -Eq 'ms since start: cgroup [0-9.-]+, cloned [0-9.]+, child [0-9.]+, mounts [0-9.]+, exec [0-9.]+, exec seen [0-9.]+, exited [0-9.]+, cleaned [0-9.]+$' ||
+	fail "no phase line: $err"
 
 refuse '^cowbox: run: bind rootfs /nonexistent-rootfs: No such file or directory$' \
 	run --rootfs /nonexistent-rootfs true
