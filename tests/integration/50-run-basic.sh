@@ -44,7 +44,7 @@ ok run --rootfs "$ROOT" -e A=1 -e B=two --env-file "$TESTTMP/env" -w /tmp --host
 box1" ] || fail "env/workdir/hostname: got '$out'"
 
 # --log-level debug shows where the time went, each step after the clone.
-cb --log-level debug run --rootfs "$ROOT" true
+cb --log-level debug run --rootfs "$ROOT" echo
 [ "$rc" = 0 ] || fail "debug run: $rc $err"
 echo "$err" | grep -Eq 'ms since start: cgroup [0-9.-]+, cloned [0-9.]+, child [0-9.]+, mounts [0-9.]+, exec [0-9.]+, exec seen [0-9.]+, exited [0-9.]+, cleaned [0-9.]+$' ||
 	fail "no phase line: $err"
