@@ -400,7 +400,9 @@ static void kill_procs(const char *dir)
  * noticing it. */
 static int rmdir_retry(const char *dir)
 {
-	for (int i = 0; i < 200; i++) {
+	/* Up to ~10 s: a large OOM-killed process on a slow machine takes a
+	 * while to give its memory back. */
+	for (int i = 0; i < 2000; i++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)

@@ -42,12 +42,15 @@ cb run --rootfs "$ROOT" --cgroup-parent "$P" --memory 32m sh /hog.sh
 [ "$rc" = 137 ] || fail "memory hog: exit $rc, want 137 ($err)"
 echo "$err" | grep -Eq '^cowbox: container [0-9a-f]{64} killed: out of memory$' || fail "no OOM line: $err"
 
-# The limit is written where the kernel reads it.
-"$COWBOX" run --rootfs "$ROOT" --cgroup-parent "$P" --memory 48m --pids-limit 10 sleep 2 &
+# The limit is written where the kernel reads it (polled: the directory
+# shows up before its limits are written).
+# wait_value GLOB VALUE: until a container's file GLOB reads VALUE (or 10 s)
+wait_value() { for i in $(seq 200); do for f in $1; do [ "$(cat "$f" 2>/dev/null)" = "$2" ] && return 0; done; sleep 0.05; done; return 1; }
+"$COWBOX" run --rootfs "$ROOT" --cgroup-parent "$P" --memory 48m --pids-limit 10 sleep 3 &
 bg=$!
-if [ $V = 2 ]; then f=$(wait_for "$(dir memory)/*/memory.max") && want=$((48*1024*1024)) && [ "$(cat $f)" = $want ] || fail "memory.max: $(cat $f 2>&1)"
-else f=$(wait_for "$(dir memory)/*/memory.limit_in_bytes") && [ "$(cat $f)" = $((48*1024*1024)) ] || fail "memory.limit_in_bytes: $(cat $f 2>&1)"; fi
-pidf=$(wait_for "$(dir pids)/*/pids.max") && [ "$(cat $pidf)" = 10 ] || fail "pids.max"
+if [ $V = 2 ]; then mem="$(dir memory)/*/memory.max"; else mem="$(dir memory)/*/memory.limit_in_bytes"; fi
+wait_value "$mem" $((48*1024*1024)) || fail "memory limit: $(cat $mem 2>&1)"
+wait_value "$(dir pids)/*/pids.max" 10 || fail "pids.max: $(cat $(dir pids)/*/pids.max 2>&1)"
 wait $bg || fail "sleep in a cgroup failed"
 
 # Pids: a fork bomb stops at the limit.
