@@ -396,7 +396,9 @@ static int read_reports(int sock, struct cb_container *c, int *fail_exit_code, s
 				    .msg_control = cbuf,
 				    .msg_controllen = sizeof(cbuf)};
 		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
+		/* ECONNRESET: the child exited with our "go" byte unread; the
+		 * error is reported once, and its report is still queued. */
+		if (n < 0 && (errno == EINTR || errno == ECONNRESET))
 			continue;
 		if (n < 0)
 			return cb_error_errno(err, errno, "read from the container");
