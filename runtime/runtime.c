@@ -235,7 +235,13 @@ static _Noreturn void child_main(struct child_args *a)
 		child_fail(a->sock, 125, &err);
 	}
 
-	/* Standard input and the terminal. */
+	/* Standard input and output, and the terminal. */
+	for (int fd = 0; fd < 3; fd++)
+		if (spec->stdio[fd] >= 0 && spec->stdio[fd] != fd &&
+		    dup2(spec->stdio[fd], fd) < 0) {
+			cb_error_errno(&err, errno, "stdio fd %d", fd);
+			child_fail(a->sock, 125, &err);
+		}
 	if (spec->tty) {
 		int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 		int unlock = 0;
@@ -264,7 +270,7 @@ static _Noreturn void child_main(struct child_args *a)
 			}
 		if (slave > 2)
 			close(slave);
-	} else if (!spec->interactive) {
+	} else if (!spec->interactive && spec->stdio[0] < 0) {
 		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			dup2(fd, 0);

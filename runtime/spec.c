@@ -19,6 +19,7 @@ void cb_spawn_spec_init(struct cb_spawn_spec *spec)
 	    .caps = cb_caps_default(),
 	    .no_new_privs = true,
 	    .seccomp = CB_SECCOMP_DEFAULT,
+	    .stdio = {-1, -1, -1},
 	};
 }
 

@@ -66,6 +66,11 @@ struct cb_spawn_spec {
 	bool interactive;    /* -i: keep stdin; without it stdin is /dev/null */
 	bool init;	     /* --init: cowbox reaps as pid 1 and forwards signals */
 	bool record_phases;  /* the child reports its timestamps (cb_run_phases) */
+	/* The process's stdin, stdout, stderr: fds of the caller (a
+	 * supervisor's log pipe), or -1 to inherit cowbox's (the default).
+	 * Ignored for what -t replaces with the pty. Pass them close-on-exec:
+	 * the child keeps only the copies on 0-2. */
+	int stdio[3];
 
 	/* Namespaces. ns_create is what to make new; ns_path[i] (bit i of
 	 * CB_NS_*) joins an existing one instead (pid, net, uts, ipc only). */

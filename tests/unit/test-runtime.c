@@ -118,6 +118,10 @@ static void test_env(void **state)
 {
 	struct cb_spawn_spec spec;
 	cb_spawn_spec_init(&spec);
+	assert_int_equal(spec.stdio[0], -1);
+	assert_int_equal(spec.stdio[2], -1);
+	assert_int_equal(spec.ns_create, CB_NS_DEFAULT);
+	assert_true(spec.no_new_privs);
 	assert_int_equal(cb_spawn_spec_add_env(&spec, "A=1"), 0);
 	assert_int_equal(cb_spawn_spec_add_env(&spec, "B=x=y"), 0);
 	assert_int_equal(cb_spawn_spec_add_env(&spec, "A=2"), 0);
