@@ -64,6 +64,7 @@ CB_VERB(mount);
 CB_VERB(network);
 CB_VERB(pull);
 CB_VERB(rm);
+CB_VERB(run);
 CB_VERB(rmi);
 CB_VERB(save);
 CB_VERB(tag);

@@ -48,6 +48,7 @@ static const struct cb_verb verbs[] = {
 	 "       [--authfile FILE] REF"},
 	{"rm", cmd_rm, "remove containers (unmounting them)", "rm [-f] CONTAINER..."},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
+	{"run", cmd_run, "run a command in a root filesystem directory", "run --rootfs DIR [RUN OPTIONS] CMD [ARG...]"},
 	{"save", cmd_save, "write an image as an OCI layout tar or a docker-archive",
 	 "save [--format oci|docker] [--compression gzip|zstd|none] -o FILE IMAGE"},
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
