@@ -47,6 +47,15 @@ bool cli_wants_help(int argc, char **argv);
  * <root>/networks and <run>/net[-<netns inode>]; both freed by the caller. */
 int cli_net_dirs(struct cb_cli *cli, char **ret_networks_dir, char **ret_run_dir);
 
+/* Parse global options and run the verb of argv from table; what main()
+ * of each binary returns. */
+int cli_main(int argc, char **argv, const struct cb_verb *table, size_t n);
+/* The name of a log level ("error", "warn", "info", "debug"). */
+const char *cli_log_level_name(enum cb_log_level level);
+/* Run the verb in cowbox-registry, next to this binary (never returns on
+ * success). */
+int cli_exec_registry(struct cb_cli *cli, int argc, char **argv);
+
 /* The verbs, one file each: tools/cmd-<verb>.c. */
 #define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)
 CB_VERB(check);

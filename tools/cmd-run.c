@@ -1,7 +1,9 @@
-/* cowbox run --rootfs DIR [RUN OPTIONS] CMD [ARG...]: launch a command in
- * a root filesystem directory and wait for it. The store-backed
- * `run IMAGE` mounts the image's rootfs and calls the same library. */
+/* cowbox run [RUN OPTIONS] IMAGE [CMD [ARG...]]: make a container from an
+ * image, mount its rootfs, run the command, wait; --rm removes it after.
+ * cowbox run --rootfs DIR [RUN OPTIONS] CMD [ARG...]: the same launcher on
+ * any root filesystem directory, with no store at all. */
 #include "cli.h"
+#include "launch.h"
 #include "run-options.h"
 #include "cgroup.h"
 #include "runtime.h"
@@ -15,23 +17,43 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	int ret = run_options_parse(&o, argc, argv);
 	if (ret != 0)
 		goto out;
-	if (!o.rootfs) {
-		ret = cli_error("run: IMAGE needs the image store; use --rootfs DIR for now");
-		goto out;
-	}
 	if (o.detach) {
 		ret = cli_error("run: -d is not supported yet");
 		goto out;
 	}
-	if (!o.spec.argv || !o.spec.argv[0]) {
+	struct cb_error err = {0};
+	struct cb_store *s = NULL;
+	struct cli_launch launch = {0};
+	if (!o.rootfs) {
+		if (o.n_cmd < 1) {
+			ret = cli_usage("run", true);
+			goto out;
+		}
+		if (!(s = cli_store(cli))) {
+			ret = EXIT_COWBOX;
+			goto out;
+		}
+		int r = cli_launch_prepare(cli, s, o.cmd[0], &o, o.cmd + 1, &launch, &err);
+		if (r < 0) {
+			ret = cli_fail(&err, r, "run %s", o.cmd[0]);
+			goto out;
+		}
+		/* The spec outlives the launch record: keep the ID in o. */
+		snprintf(o.id, sizeof(o.id), "%s", launch.ctr->id);
+		o.spec.id = o.id;
+	} else if (!o.spec.argv || !o.spec.argv[0]) {
 		ret = cli_error("run --rootfs %s: no command given", o.rootfs);
 		goto out;
 	}
-	cli_log(cli, CB_LOG_DEBUG, "run: container %s", o.id);
+	cli_log(cli, CB_LOG_DEBUG, "run: container %s", o.spec.id);
 	o.spec.record_phases = cli->log_level >= CB_LOG_DEBUG;
-	struct cb_error err = {0};
 	struct cb_run_status st;
 	int r = cb_runtime_run(&o.spec, &st, &err);
+	if (launch.ctr) {
+		struct cb_error ferr = {0};
+		if (cli_launch_finish(cli, s, &launch, o.rm, &ferr) < 0)
+			cli_fail(&ferr, -ferr.code, "run: container %.12s", o.id);
+	}
 	if (r < 0) {
 		cli_fail(&err, r, "run");
 		ret = st.exit_code;
@@ -39,7 +61,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (st.oom_killed) {
 		fflush(stdout);
-		fprintf(stderr, "cowbox: container %s killed: out of memory\n", o.id);
+		fprintf(stderr, "cowbox: container %s killed: out of memory\n", o.spec.id);
 	}
 	ret = st.exit_code;
 	if (o.spec.record_phases) {

@@ -1,0 +1,149 @@
+#include "launch.h"
+#include "fsutil.h"
+#include "images.h"
+#include "macro.h"
+#include "resolve.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+/* docker: --entrypoint replaces Entrypoint and drops the image's Cmd;
+ * arguments after IMAGE replace Cmd. */
+static int build_argv(const struct cb_image_config *cfg, const struct cb_run_options *o,
+		      char *const *user_cmd, char ***ret)
+{
+	char *one[2] = {(char *)o->entrypoint, NULL};
+	char *const *ep = o->entrypoint ? (o->entrypoint[0] ? one : NULL) : cfg->entrypoint;
+	char *const *cmd = user_cmd && user_cmd[0] ? user_cmd : o->entrypoint ? NULL : cfg->cmd;
+	size_t n_ep = strv_len(ep), n_cmd = strv_len(cmd);
+	char **argv = calloc(n_ep + n_cmd + 1, sizeof(char *));
+	if (!argv)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_ep; i++)
+		argv[i] = ep[i];
+	for (size_t i = 0; i < n_cmd; i++)
+		argv[n_ep + i] = cmd[i];
+	*ret = argv;
+	return 0;
+}
+
+/* The image's Env first, then -e/--env-file over it; PATH when neither
+ * sets one (docker does the same). */
+static int build_env(struct cb_spawn_spec *spec, const struct cb_image_config *cfg)
+{
+	char **cli_env = spec->env;
+	size_t n_cli = spec->n_env;
+	spec->env = NULL;
+	spec->n_env = 0;
+	int r = 0;
+	for (char **e = cfg->env; r >= 0 && e && *e; e++)
+		r = cb_spawn_spec_add_env(spec, *e);
+	for (size_t i = 0; r >= 0 && i < n_cli; i++)
+		r = cb_spawn_spec_add_env(spec, cli_env[i]);
+	if (r >= 0 && !cb_spawn_spec_getenv(spec, "PATH"))
+		r = cb_spawn_spec_add_env(spec, DEFAULT_PATH);
+	for (size_t i = 0; i < n_cli; i++)
+		free(cli_env[i]);
+	free(cli_env);
+	return r;
+}
+
+int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
+		       struct cb_run_options *o, char *const *user_cmd, struct cli_launch *l,
+		       struct cb_error *err)
+{
+	memset(l, 0, sizeof(*l));
+	l->t_begin = cb_now_ns();
+	char id[CB_DIGEST_SIZE];
+	int r = cb_image_resolve(s, image, id, err);
+	if (r < 0)
+		return r;
+	struct cb_image *img = NULL;
+	r = cb_images_get(s, id, &img, err);
+	if (r < 0)
+		return r;
+	r = cb_image_load_config(s, id, &l->cfg, err);
+	if (r >= 0)
+		r = build_argv(&l->cfg, o, user_cmd, &l->argv);
+	if (r >= 0 && !l->argv[0])
+		r = cb_error_set(err, EINVAL, "%s: no command given and the image has none",
+				 image);
+	if (r < 0) {
+		cb_image_free(img);
+		goto out_release;
+	}
+	struct cb_container_options copts = {
+		.name = o->name,
+		.image_name = image,
+		.cmd = user_cmd && user_cmd[0] ? user_cmd : NULL,
+		.is_volatile = o->rm,
+	};
+	r = cb_container_create(s, img, &copts, &l->ctr, err);
+	cb_image_free(img);
+	if (r < 0)
+		goto out_release;
+	l->t_created = cb_now_ns();
+	enum cb_driver_kind kind = CB_DRIVER_AUTO;
+	if (cli->storage_driver && (r = cb_driver_parse(cli->storage_driver, &kind)) < 0) {
+		cb_error_set(err, EINVAL, "--storage-driver %s: unknown", cli->storage_driver);
+		goto out_remove;
+	}
+	r = cb_container_mount(s, l->ctr->id, kind, &l->rootfs, err);
+	if (r < 0)
+		goto out_remove;
+	l->t_mounted = cb_now_ns();
+
+	struct cb_spawn_spec *spec = &o->spec;
+	spec->id = l->ctr->id;
+	spec->rootfs = l->rootfs;
+	spec->argv = l->argv;
+	spec->create_etc_files = true; /* the upper dir takes them */
+	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
+		spec->workdir = l->cfg.working_dir;
+	if (!spec->user && l->cfg.user && l->cfg.user[0])
+		spec->user = l->cfg.user;
+	r = build_env(spec, &l->cfg);
+	if (r < 0) {
+		cb_error_errno(err, r, "environment");
+		goto out_unmount;
+	}
+	return 0;
+out_unmount:
+	cb_container_unmount(s, l->ctr->id, CB_UNMOUNT_LAZY, NULL);
+out_remove:
+	cb_container_remove(s, l->ctr->id, CB_REMOVE_FORCE, NULL);
+out_release:
+	cb_container_free(l->ctr);
+	free(l->rootfs);
+	free(l->argv);
+	cb_config_release(&l->cfg);
+	memset(l, 0, sizeof(*l));
+	return r;
+}
+
+int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch *l, bool remove,
+		      struct cb_error *err)
+{
+	int r = 0;
+	if (l->ctr) {
+		r = remove ? cb_container_remove(s, l->ctr->id, CB_REMOVE_FORCE, err)
+			   : cb_container_unmount(s, l->ctr->id, 0, err);
+	}
+	cb_container_free(l->ctr);
+	free(l->rootfs);
+	free(l->argv);
+	cb_config_release(&l->cfg);
+	memset(l, 0, sizeof(*l));
+	return r;
+}
