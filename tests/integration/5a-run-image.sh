@@ -1,0 +1,41 @@
+#!/bin/bash
+# Proves: `cowbox run IMAGE` takes the process from the image config with
+# docker's rules (Cmd, Entrypoint, --entrypoint, args after IMAGE, Env
+# under -e, WorkingDir under -w), runs it in the image's copy-on-write
+# rootfs, returns its exit code, and --rm leaves no container, mount or
+# layer change behind; without --rm the container stays with its changes.
+. "$(dirname "$0")/lib.sh"
+
+ok import "$FIXTURES/busybox-gzip.oci" bb
+# The fixture's config: Cmd ["sh"], WorkingDir /root, Env with PATH.
+ok run --rm bb sh -c pwd
+[ "$out" = /root ] || fail "WorkingDir not used: $out"
+ok run --rm -w /tmp bb sh -c pwd
+[ "$out" = /tmp ] || fail "-w not used: $out"
+ok run --rm -e FOO=bar bb sh -c 'echo $FOO:$PATH'
+[ "$out" = "bar:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ] || fail "env: $out"
+ok run --rm --entrypoint /bin/echo bb hello world
+[ "$out" = "hello world" ] || fail "--entrypoint: $out"
+ok run --rm bb
+[ "$out" = "" ] || fail "default Cmd sh with stdin closed: $out"
+cb run --rm bb sh -c 'exit 7'
+[ "$rc" = 7 ] || fail "exit code $rc, want 7"
+cb run --rm bb nosuchcommand
+[ "$rc" = 127 ] || fail "missing command: rc $rc, want 127"
+refuse "run nosuchimage: nosuchimage: no such image" run --rm nosuchimage true
+
+# The hostname is the short container ID.
+ok run --rm bb hostname
+[[ $out =~ ^[0-9a-f]{12}$ ]] || fail "hostname: $out"
+
+# The rootfs is the image's, copy-on-write: a change stays in the container.
+ok run --name keep bb sh -c 'echo changed > /etc/motd-new; rm /etc/passwd'
+ok diff keep
+echo "$out" | grep -qx "A /etc/motd-new" || fail "diff lacks the new file: $out"
+echo "$out" | grep -qx "D /etc/passwd" || fail "diff lacks the deletion: $out"
+ok run --rm bb cat /etc/passwd
+echo "$out" | grep -q '^root:' || fail "another container saw the change"
+ok rm keep
+[ -z "$(ls "$COWBOX_ROOT/containers" | grep -v '^\.')" ] || fail "containers left: $(ls "$COWBOX_ROOT/containers")"
+grep -q "$COWBOX_ROOT" /proc/self/mountinfo && fail "a mount is left"
+store_check
