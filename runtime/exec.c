@@ -1,0 +1,283 @@
+#include "exec.h"
+#include "caps.h"
+#include "fsutil.h"
+#include "macro.h"
+#include "runtime.h"
+#include "seccomp-filter.h"
+#include "user.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct report {
+	int exit_code;
+	int code;
+	char msg[512];
+};
+
+static const struct {
+	unsigned ns;
+	int flag;
+	const char *name;
+} ns_table[] = {
+	{CB_NS_USER, CLONE_NEWUSER, "user"}, {CB_NS_MNT, CLONE_NEWNS, "mnt"},
+	{CB_NS_PID, CLONE_NEWPID, "pid"},    {CB_NS_UTS, CLONE_NEWUTS, "uts"},
+	{CB_NS_IPC, CLONE_NEWIPC, "ipc"},    {CB_NS_NET, CLONE_NEWNET, "net"},
+	{CB_NS_CGROUP, CLONE_NEWCGROUP, "cgroup"},
+};
+
+static _Noreturn void fail(int fd, int exit_code, const struct cb_error *err)
+{
+	struct report rep = {.exit_code = exit_code, .code = err->code ? err->code : EIO};
+	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
+	(void)!write(fd, &rep, sizeof(rep));
+	_exit(exit_code);
+}
+
+/* The setns flags for the asked namespaces the caller does not share. */
+static int ns_flags(pid_t pid, unsigned ns, struct cb_error *err)
+{
+	int flags = 0;
+	for (size_t i = 0; i < ELEMENTSOF(ns_table); i++) {
+		if (!(ns & ns_table[i].ns))
+			continue;
+		char path[64];
+		struct stat theirs, ours;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
+		if (stat(path, &theirs) < 0)
+			return cb_error_errno(err, errno, "namespace %s", path);
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
+		if (stat(path, &ours) < 0)
+			return cb_error_errno(err, errno, "namespace %s", path);
+		if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)
+			flags |= ns_table[i].flag;
+	}
+	return flags;
+}
+
+/* Where a hierarchy of /proc/PID/cgroup is mounted: v1 "memory" or
+ * "cpu,cpuacct" or "name=systemd" under /sys/fs/cgroup; the v2 one ("")
+ * at /sys/fs/cgroup/unified on a hybrid machine, else /sys/fs/cgroup. */
+static void hierarchy_dir(const char *controllers, char *buf, size_t size)
+{
+	if (controllers[0]) {
+		const char *eq = strncmp(controllers, "name=", 5) == 0 ? controllers + 5 : controllers;
+		snprintf(buf, size, "/sys/fs/cgroup/%s", eq);
+		return;
+	}
+	struct statfs sf;
+	if (statfs("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+		snprintf(buf, size, "/sys/fs/cgroup/unified");
+	else
+		snprintf(buf, size, "/sys/fs/cgroup");
+}
+
+/* Move the calling process into cgroup in every hierarchy where pid is. */
+static int join_cgroup(pid_t pid, const char *cgroup, struct cb_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	int r = cb_read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL);
+	if (r < 0)
+		return cb_error_errno(err, -r, "read %s", path);
+	while (*cgroup == '/')
+		cgroup++;
+	int joined = 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		/* ID:CONTROLLERS:PATH */
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || c2[1] != '/' || strcmp(c2 + 2, cgroup) != 0)
+			continue;
+		*c2 = '\0';
+		char dir[256], procs[1024];
+		hierarchy_dir(c1 + 1, dir, sizeof(dir));
+		snprintf(procs, sizeof(procs), "%s/%s/cgroup.procs", dir, cgroup);
+		_cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			return cb_error_errno(err, errno, "join cgroup %s", procs);
+		joined++;
+	}
+	if (!joined)
+		return cb_error_set(err, ENOENT, "join cgroup %s: the container is not in it", cgroup);
+	return 0;
+}
+
+static char *read_small(const char *path)
+{
+	char *data = NULL;
+	if (cb_read_file_at(AT_FDCWD, path, 4 << 20, &data, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+/* In the container's namespaces: user, workdir, security, exec. */
+static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_seccomp *filter,
+				     uint64_t caps, int fd)
+{
+	const struct cb_spawn_spec *spec = x->proc;
+	struct cb_error err = {0};
+	int r;
+	_cleanup_free_ char *passwd = read_small("/etc/passwd");
+	_cleanup_free_ char *group = read_small("/etc/group");
+	struct cb_user user;
+	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0)
+		fail(fd, 125, &err);
+	const char *dir = spec->workdir ? spec->workdir : "/";
+	if (chdir(dir) < 0) {
+		cb_error_errno(&err, errno, "workdir %s", dir);
+		fail(fd, 125, &err);
+	}
+	if (!spec->no_new_privs && (r = cb_seccomp_load(filter)) < 0) {
+		cb_error_errno(&err, -r, "load seccomp filter");
+		fail(fd, 125, &err);
+	}
+	if ((r = cb_caps_apply_bounding(caps)) < 0) {
+		cb_error_errno(&err, -r, "drop capabilities from the bounding set");
+		fail(fd, 125, &err);
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(user.n_groups, user.groups) < 0 ||
+	    setresgid(user.gid, user.gid, user.gid) < 0 ||
+	    setresuid(user.uid, user.uid, user.uid) < 0 || prctl(PR_SET_KEEPCAPS, 0) < 0) {
+		cb_error_errno(&err, errno, "switch to user %u:%u", user.uid, user.gid);
+		fail(fd, 125, &err);
+	}
+	if ((r = cb_caps_apply(caps, false)) < 0) {
+		cb_error_errno(&err, -r, "set capabilities");
+		fail(fd, 125, &err);
+	}
+	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		cb_error_errno(&err, errno, "set no_new_privs");
+		fail(fd, 125, &err);
+	}
+	if (spec->no_new_privs && (r = cb_seccomp_load(filter)) < 0) {
+		cb_error_errno(&err, -r, "load seccomp filter");
+		fail(fd, 125, &err);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (spec->env)
+		environ = spec->env;
+	execvp(spec->argv[0], spec->argv);
+	int e = errno;
+	cb_error_errno(&err, e, "exec %s", spec->argv[0]);
+	fail(fd, e == ENOENT || e == ENOTDIR ? 127 : 126, &err);
+}
+
+static int wait_code(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 125;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags,
+				 struct cb_seccomp *filter, uint64_t caps, int fd)
+{
+	struct cb_error err = {0};
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (!x->proc->interactive) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			close(null);
+		}
+	}
+	if (x->cgroup && join_cgroup(x->pid, x->cgroup, &err) < 0)
+		fail(fd, 125, &err);
+	if (flags && setns(x->pidfd, flags) < 0) {
+		cb_error_errno(&err, errno, "join the namespaces of pid %d", (int)x->pid);
+		fail(fd, 125, &err);
+	}
+	if (flags & CLONE_NEWPID) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			cb_error_errno(&err, errno, "fork into the pid namespace");
+			fail(fd, 125, &err);
+		}
+		if (pid > 0) {
+			close(fd);
+			_exit(wait_code(pid));
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	}
+	setup_and_exec(x, filter, caps, fd);
+}
+
+int cb_exec_run(const struct cb_exec_spec *x, int *ret_exit_code, struct cb_error *err)
+{
+	*ret_exit_code = 125;
+	const struct cb_spawn_spec *spec = x->proc;
+	if (!spec->argv || !spec->argv[0])
+		return cb_error_set(err, EINVAL, "no command given");
+	if (spec->tty)
+		return cb_error_set(err, ENOTSUP, "-t is not supported yet");
+	int flags = ns_flags(x->pid, x->ns, err);
+	if (flags < 0)
+		return flags;
+	uint64_t caps = spec->privileged ? cb_caps_all() & cb_caps_current() : spec->caps;
+	struct cb_seccomp *filter = NULL;
+	int r = cb_seccomp_build(spec, caps, &filter, err);
+	if (r < 0)
+		return r;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		cb_seccomp_free(filter);
+		return cb_error_errno(err, errno, "pipe");
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = cb_error_errno(err, errno, "fork");
+		close(p[0]);
+		close(p[1]);
+		cb_seccomp_free(filter);
+		return r;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		exec_child(x, flags, filter, caps, p[1]);
+	}
+	close(p[1]);
+	cb_seccomp_free(filter);
+	/* Signals a terminal sends reach the command through the process
+	 * group; cowbox only waits for it. */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	struct report rep;
+	ssize_t n;
+	do
+		n = read(p[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	int code = wait_code(pid);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (n == (ssize_t)sizeof(rep)) {
+		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		*ret_exit_code = rep.exit_code;
+		return cb_error_set(err, rep.code, "%s", rep.msg);
+	}
+	*ret_exit_code = code;
+	return 0;
+}
