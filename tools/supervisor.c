@@ -75,8 +75,12 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	closep(&errfd);
 	cb_store_free(cli->store);
 	cli->store = NULL;
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
+	/* The container inherits ignored signals: a shell starts background
+	 * jobs with SIGINT and SIGQUIT ignored. setsid() already keeps the
+	 * terminal's signals away. */
+	static const int defaults[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+		signal(defaults[i], SIG_DFL);
 
 	struct cb_error err = {0};
 	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
