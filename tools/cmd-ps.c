@@ -117,7 +117,8 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 		struct cb_state st;
 		if (cli_state_get(cli, s, ctr, &st) < 0)
 			st = (struct cb_state){.status = CB_STATE_CREATED};
-		if (all || st.status == CB_STATE_RUNNING) {
+		/* REMOVED: a --rm container cleaned up just now. */
+		if ((all && st.status != CB_STATE_REMOVED) || st.status == CB_STATE_RUNNING) {
 			char status[96], created[64], image[CB_DIGEST_SIZE];
 			status_text(&st, now, status, sizeof(status));
 			human_duration(now - ctr->created, created, sizeof(created));
