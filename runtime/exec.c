@@ -33,10 +33,10 @@ static const struct {
 	int flag;
 	const char *name;
 } ns_table[] = {
-	{CB_NS_USER, CLONE_NEWUSER, "user"}, {CB_NS_MNT, CLONE_NEWNS, "mnt"},
-	{CB_NS_PID, CLONE_NEWPID, "pid"},    {CB_NS_UTS, CLONE_NEWUTS, "uts"},
-	{CB_NS_IPC, CLONE_NEWIPC, "ipc"},    {CB_NS_NET, CLONE_NEWNET, "net"},
-	{CB_NS_CGROUP, CLONE_NEWCGROUP, "cgroup"},
+    {CB_NS_USER, CLONE_NEWUSER, "user"},       {CB_NS_MNT, CLONE_NEWNS, "mnt"},
+    {CB_NS_PID, CLONE_NEWPID, "pid"},	       {CB_NS_UTS, CLONE_NEWUTS, "uts"},
+    {CB_NS_IPC, CLONE_NEWIPC, "ipc"},	       {CB_NS_NET, CLONE_NEWNET, "net"},
+    {CB_NS_CGROUP, CLONE_NEWCGROUP, "cgroup"},
 };
 
 static _Noreturn void fail(int fd, int exit_code, const struct cb_error *err)
@@ -74,7 +74,8 @@ static int ns_flags(pid_t pid, unsigned ns, struct cb_error *err)
 static void hierarchy_dir(const char *controllers, char *buf, size_t size)
 {
 	if (controllers[0]) {
-		const char *eq = strncmp(controllers, "name=", 5) == 0 ? controllers + 5 : controllers;
+		const char *eq =
+		    strncmp(controllers, "name=", 5) == 0 ? controllers + 5 : controllers;
 		snprintf(buf, size, "/sys/fs/cgroup/%s", eq);
 		return;
 	}
@@ -113,7 +114,8 @@ static int join_cgroup(pid_t pid, const char *cgroup, struct cb_error *err)
 		joined++;
 	}
 	if (!joined)
-		return cb_error_set(err, ENOENT, "join cgroup %s: the container is not in it", cgroup);
+		return cb_error_set(err, ENOENT, "join cgroup %s: the container is not in it",
+				    cgroup);
 	return 0;
 }
 
@@ -189,8 +191,8 @@ static int wait_code(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags,
-				 struct cb_seccomp *filter, uint64_t caps, int fd)
+static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct cb_seccomp *filter,
+				 uint64_t caps, int fd)
 {
 	struct cb_error err = {0};
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

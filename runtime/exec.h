@@ -23,8 +23,8 @@
 #include "spec.h"
 
 struct cb_exec_spec {
-	pid_t pid;  /* the container's first process */
-	int pidfd;  /* a pidfd of it */
+	pid_t pid;   /* the container's first process */
+	int pidfd;   /* a pidfd of it */
 	unsigned ns; /* CB_NS_* to join; those the caller already shares are skipped */
 	/* The container's cgroup below each hierarchy's root ("cowbox/<id>"):
 	 * join every hierarchy where pid is in it. NULL: stay in the

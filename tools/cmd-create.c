@@ -35,10 +35,10 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	struct cb_container_options copts = {
-		.name = o.name,
-		.is_volatile = o.rm,
-		.cmd = o.n_cmd > 1 ? o.cmd + 1 : NULL,
-		.run_json = run_json,
+	    .name = o.name,
+	    .is_volatile = o.rm,
+	    .cmd = o.n_cmd > 1 ? o.cmd + 1 : NULL,
+	    .run_json = run_json,
 	};
 	struct cb_store *s = cli_store(cli);
 	if (!s) {

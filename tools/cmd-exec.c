@@ -43,14 +43,14 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_NS = 256, OPT_NO_CGROUP };
 	static const struct option opts[] = {
-		{"interactive", no_argument, NULL, 'i'},
-		{"tty", no_argument, NULL, 't'},
-		{"env", required_argument, NULL, 'e'},
-		{"user", required_argument, NULL, 'u'},
-		{"workdir", required_argument, NULL, 'w'},
-		{"ns", required_argument, NULL, OPT_NS},
-		{"no-cgroup", no_argument, NULL, OPT_NO_CGROUP},
-		{0},
+	    {"interactive", no_argument, NULL, 'i'},
+	    {"tty", no_argument, NULL, 't'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"workdir", required_argument, NULL, 'w'},
+	    {"ns", required_argument, NULL, OPT_NS},
+	    {"no-cgroup", no_argument, NULL, OPT_NO_CGROUP},
+	    {0},
 	};
 	bool interactive = false, tty = false, no_cgroup = false;
 	const char *user = NULL, *workdir = NULL;
@@ -76,7 +76,8 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 			break;
 		case 'w':
 			if (optarg[0] != '/')
-				return cli_error("exec -w %s: the directory must be absolute", optarg);
+				return cli_error("exec -w %s: the directory must be absolute",
+						 optarg);
 			workdir = optarg;
 			break;
 		case OPT_NS:
@@ -128,11 +129,11 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	spec->interactive = interactive;
 	spec->tty = false;
 	struct cb_exec_spec x = {
-		.pid = st.pid,
-		.pidfd = pidfd,
-		.ns = ns,
-		.cgroup = no_cgroup || !st.cgroup[0] ? NULL : st.cgroup,
-		.proc = spec,
+	    .pid = st.pid,
+	    .pidfd = pidfd,
+	    .ns = ns,
+	    .cgroup = no_cgroup || !st.cgroup[0] ? NULL : st.cgroup,
+	    .proc = spec,
 	};
 	struct cb_error err = {0};
 	int code = 125;

@@ -70,10 +70,10 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256 };
 	static const struct option opts[] = {
-		{"all", no_argument, NULL, 'a'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{0},
+	    {"all", no_argument, NULL, 'a'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {0},
 	};
 	bool all = false, quiet = false, json = false;
 	int c;
@@ -123,10 +123,9 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 			status_text(&st, now, status, sizeof(status));
 			human_duration(now - ctr->created, created, sizeof(created));
 			snprintf(image, sizeof(image), "%s",
-				 ctr->image_name ? ctr->image_name
-						 : ctr->image + (strncmp(ctr->image, "sha256:", 7)
-									? 0
-									: 7));
+				 ctr->image_name
+				     ? ctr->image_name
+				     : ctr->image + (strncmp(ctr->image, "sha256:", 7) ? 0 : 7));
 			_cleanup_free_ char *cmd = command_text(ctr, &st);
 			if (json) {
 				json_t *o = json_object(), *names = json_array();

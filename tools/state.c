@@ -237,7 +237,7 @@ void cb_state_prune(int min_age_s)
 		if (de->d_type != DT_DIR || strlen(de->d_name) != 64)
 			continue;
 		_cleanup_close_ int fd =
-			openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		    openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct stat sst;
 		if (fd < 0 || fstatat(fd, "state", &sst, 0) < 0 || now - sst.st_mtime < min_age_s)
 			continue;

@@ -36,8 +36,8 @@ struct cb_state {
 	uint64_t pid_start;
 	pid_t supervisor;
 	uint64_t supervisor_start;
-	char cgroup[512]; /* below each hierarchy's root; "" without one */
-	char **argv;	  /* owned; NULL-terminated, may be NULL */
+	char cgroup[512];     /* below each hierarchy's root; "" without one */
+	char **argv;	      /* owned; NULL-terminated, may be NULL */
 	char *user, *workdir; /* owned; may be NULL */
 	int exit_code;
 	bool oom;

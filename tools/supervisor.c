@@ -55,7 +55,8 @@ static void send_report(int fd, int exit_code, const struct cb_error *err)
 	struct report rep = {.ok = err == NULL, .exit_code = exit_code};
 	if (err) {
 		rep.code = err->code ? err->code : EIO;
-		snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
+		snprintf(rep.msg, sizeof(rep.msg), "%s",
+			 err->msg[0] ? err->msg : strerror(rep.code));
 	}
 	(void)!write(fd, &rep, sizeof(rep));
 }
@@ -66,7 +67,8 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	const char *id = o->spec.id;
 	setsid();
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int errfd = openat(dirfd, "supervisor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int errfd =
+	    openat(dirfd, "supervisor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
@@ -78,7 +80,8 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	/* The container inherits ignored signals: a shell starts background
 	 * jobs with SIGINT and SIGQUIT ignored. setsid() already keeps the
 	 * terminal's signals away. */
-	static const int defaults[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	static const int defaults[] = {SIGINT,	SIGTERM, SIGHUP,  SIGQUIT,
+				       SIGUSR1, SIGUSR2, SIGWINCH};
 	for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
 		signal(defaults[i], SIG_DFL);
 
@@ -92,12 +95,12 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 		return CLI_SUPERVISOR_DONE;
 	}
 	struct cb_state st = {
-		.status = CB_STATE_RUNNING,
-		.supervisor = getpid(),
-		.supervisor_start = cb_proc_start_time(getpid()),
-		.argv = (char **)o->spec.argv,
-		.user = (char *)o->spec.user,
-		.workdir = (char *)o->spec.workdir,
+	    .status = CB_STATE_RUNNING,
+	    .supervisor = getpid(),
+	    .supervisor_start = cb_proc_start_time(getpid()),
+	    .argv = (char **)o->spec.argv,
+	    .user = (char *)o->spec.user,
+	    .workdir = (char *)o->spec.workdir,
 	};
 	cgroup_path(&o->spec, st.cgroup, sizeof(st.cgroup));
 	o->spec.stdio[0] = devnull;
@@ -284,8 +287,8 @@ int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_contai
 	return 0;
 }
 
-int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *verb,
-			 const char *what, struct cb_container **ret_ctr, struct cb_state *ret_st)
+int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *verb, const char *what,
+			 struct cb_container **ret_ctr, struct cb_state *ret_st)
 {
 	struct cb_error err = {0};
 	char id[CB_CONTAINER_ID_SIZE];

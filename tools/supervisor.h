@@ -43,8 +43,8 @@ int cli_state_wait_unsupervised(const char *id);
  * its state (cli_state_get). On failure prints "cowbox: VERB WHAT: why"
  * and returns EXIT_COWBOX; 0 on success (free with cb_container_free and
  * cb_state_release). */
-int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *verb,
-			 const char *what, struct cb_container **ret_ctr, struct cb_state *ret_st);
+int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *verb, const char *what,
+			 struct cb_container **ret_ctr, struct cb_state *ret_st);
 
 /* Send sig to a running container's first process (its pid checked
  * against its start time). With wait_ms >= 0, wait that long for it to
