@@ -8,21 +8,34 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <termios.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
 extern char **environ;
 
+/* Up the socket: an error ('E'), or the pty master ('P', SCM_RIGHTS). EOF
+ * means the command exec'd. */
 struct report {
+	char kind;
 	int exit_code;
 	int code;
 	char msg[512];
@@ -41,7 +54,8 @@ static const struct {
 
 static _Noreturn void fail(int fd, int exit_code, const struct cb_error *err)
 {
-	struct report rep = {.exit_code = exit_code, .code = err->code ? err->code : EIO};
+	struct report rep = {
+	    .kind = 'E', .exit_code = exit_code, .code = err->code ? err->code : EIO};
 	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
 	(void)!write(fd, &rep, sizeof(rep));
 	_exit(exit_code);
@@ -127,6 +141,48 @@ static char *read_small(const char *path)
 	return data;
 }
 
+static int send_fd(int sock, int fd)
+{
+	struct report rep = {.kind = 'P'};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* -t: a pty from the devpts this process sees (the container's when it
+ * joined its mount namespace); the master goes up the socket, the slave
+ * becomes the controlling terminal and 0-2. */
+static int open_tty(int sock, struct cb_error *err)
+{
+	_cleanup_close_ int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int unlock = 0;
+	if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return cb_error_errno(err, errno, "open /dev/pts/ptmx");
+	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		return cb_error_errno(err, errno, "open the pty");
+	int r = send_fd(sock, master);
+	if (r < 0)
+		return cb_error_errno(err, -r, "send the pty");
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		return cb_error_errno(err, errno, "make the pty the controlling terminal");
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return cb_error_errno(err, errno, "dup the pty");
+	if (slave <= 2)
+		(void)TAKE_FD(slave);
+	return 0;
+}
+
 /* In the container's namespaces: user, workdir, security, exec. */
 static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_seccomp *filter,
 				     uint64_t caps, int fd)
@@ -134,6 +190,8 @@ static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_sec
 	const struct cb_spawn_spec *spec = x->proc;
 	struct cb_error err = {0};
 	int r;
+	if (spec->tty && (r = open_tty(fd, &err)) < 0)
+		fail(fd, 125, &err);
 	_cleanup_free_ char *passwd = read_small("/etc/passwd");
 	_cleanup_free_ char *group = read_small("/etc/group");
 	struct cb_user user;
@@ -196,7 +254,7 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 {
 	struct cb_error err = {0};
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (!x->proc->interactive) {
+	if (!x->proc->interactive && !x->proc->tty) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);
@@ -224,14 +282,106 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 	setup_and_exec(x, filter, caps, fd);
 }
 
+/* Read reports until EOF (the command exec'd) or an error; a pty master
+ * lands in *pty. */
+static int read_reports(int sock, int *pty, int *exit_code, struct cb_error *err)
+{
+	for (;;) {
+		struct report rep;
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cb_error_errno(err, errno, "read from the container");
+		if (n == 0)
+			return 0;
+		if ((size_t)n < sizeof(rep))
+			return cb_error_set(err, EIO, "short report from the container");
+		if (rep.kind == 'P') {
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			if (cm && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(pty, CMSG_DATA(cm), sizeof(int));
+			continue;
+		}
+		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		*exit_code = rep.exit_code;
+		return cb_error_set(err, rep.code, "%s", rep.msg);
+	}
+}
+
+static void sync_winsize(int pty)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(pty, TIOCSWINSZ, &ws);
+}
+
+/* Copy between the caller's terminal and the pty until the command's
+ * side closes. */
+static void relay_tty(int pty, bool interactive)
+{
+	struct termios saved;
+	bool raw = false;
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		struct termios tio = saved;
+		cfmakeraw(&tio);
+		raw = tcsetattr(STDIN_FILENO, TCSANOW, &tio) == 0;
+	}
+	sync_winsize(pty);
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	bool in_open = interactive;
+	char buf[8192];
+	for (;;) {
+		struct pollfd p[3] = {{.fd = pty, .events = POLLIN},
+				      {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+				      {.fd = sfd, .events = POLLIN}};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(pty, buf, sizeof(buf));
+			if (n <= 0)
+				break; /* EIO: the last slave fd closed */
+			if (cb_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+				break;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				in_open = false;
+				(void)!write(pty, "\x04", 1);
+			} else
+				(void)cb_write_all(pty, buf, (size_t)n);
+		}
+		if (p[2].revents & POLLIN) {
+			struct signalfd_siginfo ssi;
+			if (read(sfd, &ssi, sizeof(ssi)) == sizeof(ssi))
+				sync_winsize(pty);
+		}
+	}
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 int cb_exec_run(const struct cb_exec_spec *x, int *ret_exit_code, struct cb_error *err)
 {
 	*ret_exit_code = 125;
 	const struct cb_spawn_spec *spec = x->proc;
 	if (!spec->argv || !spec->argv[0])
 		return cb_error_set(err, EINVAL, "no command given");
-	if (spec->tty)
-		return cb_error_set(err, ENOTSUP, "-t is not supported yet");
 	int flags = ns_flags(x->pid, x->ns, err);
 	if (flags < 0)
 		return flags;
@@ -241,9 +391,9 @@ int cb_exec_run(const struct cb_exec_spec *x, int *ret_exit_code, struct cb_erro
 	if (r < 0)
 		return r;
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) {
 		cb_seccomp_free(filter);
-		return cb_error_errno(err, errno, "pipe");
+		return cb_error_errno(err, errno, "socketpair");
 	}
 	fflush(stdout);
 	fflush(stderr);
@@ -266,19 +416,18 @@ int cb_exec_run(const struct cb_exec_spec *x, int *ret_exit_code, struct cb_erro
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
-	struct report rep;
-	ssize_t n;
-	do
-		n = read(p[0], &rep, sizeof(rep));
-	while (n < 0 && errno == EINTR);
+	int pty = -1, fail_code = 125;
+	r = read_reports(p[0], &pty, &fail_code, err);
 	close(p[0]);
+	if (r >= 0 && pty >= 0)
+		relay_tty(pty, spec->interactive);
+	closep(&pty);
 	int code = wait_code(pid);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
-	if (n == (ssize_t)sizeof(rep)) {
-		rep.msg[sizeof(rep.msg) - 1] = '\0';
-		*ret_exit_code = rep.exit_code;
-		return cb_error_set(err, rep.code, "%s", rep.msg);
+	if (r < 0) {
+		*ret_exit_code = fail_code;
+		return r;
 	}
 	*ret_exit_code = code;
 	return 0;

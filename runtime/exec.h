@@ -30,9 +30,10 @@ struct cb_exec_spec {
 	 * join every hierarchy where pid is in it. NULL: stay in the
 	 * caller's (--no-cgroup, the debugger case). */
 	const char *cgroup;
-	/* argv, env (used as is), user, workdir (NULL: "/"), interactive;
-	 * caps, privileged, no_new_privs, seccomp as the container's. tty is
-	 * not supported. */
+	/* argv, env (used as is), user, workdir (NULL: "/"), interactive,
+	 * tty (a pty from the devpts it sees: the container's when it joins
+	 * the mount namespace; the caller's terminal in raw mode meanwhile);
+	 * caps, privileged, no_new_privs, seccomp as the container's. */
 	const struct cb_spawn_spec *proc;
 };
 

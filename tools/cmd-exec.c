@@ -95,8 +95,6 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (argc - optind < 2)
 		return cli_usage("exec", true);
-	if (tty)
-		return cli_error("exec -t: not supported yet");
 	const char *what = argv[optind];
 	struct cb_store *s = cli_store(cli);
 	if (!s)
@@ -127,7 +125,7 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	spec->user = user ? user : st.user;
 	spec->workdir = workdir ? workdir : st.workdir;
 	spec->interactive = interactive;
-	spec->tty = false;
+	spec->tty = tty;
 	struct cb_exec_spec x = {
 	    .pid = st.pid,
 	    .pidfd = pidfd,

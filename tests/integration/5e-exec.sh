@@ -6,7 +6,7 @@
 # runs in the container's pid namespace (not pid 1), with its environment
 # plus -e, its security context (CapEff, CapBnd, NoNewPrivs, Seccomp as
 # the container's), -u, -w; its exit code (and 127 for a missing command)
-# comes back; exec into a stopped container is refused.
+# comes back; -t gives a pty; exec into a stopped container is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 
@@ -62,5 +62,14 @@ cb exec "$n" sh -c 'exit 7'
 cb exec "$n" nosuchcommand
 [ "$rc" = 127 ] || fail "exec of a missing command: $rc, want 127"
 echo "$err" | grep -q "exec $n: exec nosuchcommand" || fail "missing command error: $err"
+# -t: a pty of the container's own devpts; the exit code still comes back.
+if command -v script >/dev/null; then
+	set +e
+	tout=$(script -qec "'$COWBOX' exec -t '$n' sh -c 'tty; exit 3'" /dev/null </dev/null)
+	trc=$?
+	set -e
+	[ "$trc" = 3 ] || fail "exec -t: rc $trc, want 3 ($tout)"
+	echo "$tout" | tr -d '\r' | grep -Eqx '/dev/pts/[0-9]+' || fail "exec -t: no pty: $tout"
+fi
 ok stop -t 1 "$n"
 refuse "exec $n: container is not running" exec "$n" true
