@@ -1,69 +1,80 @@
-/* cowbox create [--name NAME] [--rm] IMAGE [CMD [ARG...]]: a container
- * whose rootfs is the image's layers plus an empty upper dir; prints its
- * ID. Nothing is copied or mounted (that is start's job). */
+/* cowbox create [RUN OPTIONS] IMAGE [CMD [ARG...]]: a container whose
+ * rootfs is the image's layers plus an empty upper dir; prints its ID.
+ * Nothing is copied or mounted (that is start's job). The RUN OPTIONS are
+ * kept as typed in container.json's "run" object, and `start` parses them
+ * again. */
 #include "cli.h"
 #include "container.h"
 #include "images.h"
 #include "import.h"
+#include "launch.h"
 #include "resolve.h"
+#include "run-options.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 int cmd_create(struct cb_cli *cli, int argc, char **argv)
 {
-	enum { OPT_RM = 256 };
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"rm", no_argument, NULL, OPT_RM},
-		{0},
-	};
-	struct cb_container_options o = {0};
-	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			o.name = optarg;
-			break;
-		case OPT_RM:
-			o.is_volatile = true;
-			break;
-		default:
-			return cli_usage("create", true);
-		}
+	_cleanup_free_ char *run_json = NULL, *name = NULL;
+	struct cb_run_options o;
+	int ret = run_options_parse(&o, argc, argv);
+	if (ret != 0)
+		goto out;
+	if (o.rootfs || o.detach) {
+		ret = cli_error("create: %s is for run", o.rootfs ? "--rootfs" : "-d");
+		goto out;
 	}
-	if (optind >= argc)
-		return cli_usage("create", true);
-	const char *what = argv[optind];
-	if (optind + 1 < argc)
-		o.cmd = argv + optind + 1;
+	if (o.n_cmd < 1) {
+		ret = cli_usage("create", true);
+		goto out;
+	}
+	const char *what = o.cmd[0];
+	if (cli_run_json_encode(argv + 1, (int)(o.cmd - argv - 1), &run_json) < 0) {
+		ret = cli_error("create: out of memory");
+		goto out;
+	}
+	struct cb_container_options copts = {
+	    .name = o.name,
+	    .is_volatile = o.rm,
+	    .cmd = o.n_cmd > 1 ? o.cmd + 1 : NULL,
+	    .run_json = run_json,
+	};
 	struct cb_store *s = cli_store(cli);
-	if (!s)
-		return EXIT_COWBOX;
+	if (!s) {
+		ret = EXIT_COWBOX;
+		goto out;
+	}
 	struct cb_error err = {0};
 	char id[CB_DIGEST_SIZE];
 	int r = cb_image_resolve(s, what, id, &err);
-	if (r < 0)
-		return cli_fail(&err, r, "create");
+	if (r < 0) {
+		ret = cli_fail(&err, r, "create");
+		goto out;
+	}
 	struct cb_image *img = NULL;
 	r = cb_images_get(s, id, &img, &err);
-	if (r < 0)
-		return cli_fail(&err, r, "create %s", what);
-	_cleanup_free_ char *name = NULL;
+	if (r < 0) {
+		ret = cli_fail(&err, r, "create %s", what);
+		goto out;
+	}
 	if (!cb_digest_valid(what) && cb_import_normalize_name(what, &name, NULL) >= 0) {
 		bool named = false;
 		for (char **n = img->names; n && *n; n++)
 			named = named || strcmp(*n, name) == 0;
 		if (named)
-			o.image_name = name;
+			copts.image_name = name;
 	}
 	struct cb_container *ctr = NULL;
-	r = cb_container_create(s, img, &o, &ctr, &err);
+	r = cb_container_create(s, img, &copts, &ctr, &err);
 	cb_image_free(img);
-	if (r < 0)
-		return cli_fail(&err, r, "create %s", what);
+	if (r < 0) {
+		ret = cli_fail(&err, r, "create %s", what);
+		goto out;
+	}
 	printf("%s\n", ctr->id);
 	cb_container_free(ctr);
-	return 0;
+out:
+	run_options_release(&o);
+	return ret;
 }

@@ -1,5 +1,7 @@
 /* cowbox run [RUN OPTIONS] IMAGE [CMD [ARG...]]: make a container from an
  * image, mount its rootfs, run the command, wait; --rm removes it after.
+ * With -d a supervisor (tools/supervisor.c) owns the container and this
+ * prints its ID.
  * cowbox run --rootfs DIR [RUN OPTIONS] CMD [ARG...]: the same launcher on
  * any root filesystem directory, with no store at all. */
 #include "cli.h"
@@ -7,18 +9,40 @@
 #include "run-options.h"
 #include "cgroup.h"
 #include "runtime.h"
+#include "supervisor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
+/* run -d: hand the container to its supervisor and print the full ID. */
+static int run_detached(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l)
+{
+	struct cb_error err = {0};
+	char id[CB_CONTAINER_ID_SIZE];
+	snprintf(id, sizeof(id), "%s", l->ctr->id);
+	int code = 125;
+	int r = cli_supervise(cli, o, l, o->rm, &code, &err);
+	cli_launch_release(l);
+	if (r == CLI_SUPERVISOR_DONE)
+		return 0;
+	if (r < 0) {
+		cli_fail(&err, r, "run %s", o->cmd[0]);
+		return code;
+	}
+	printf("%s\n", id);
+	return 0;
+}
+
 int cmd_run(struct cb_cli *cli, int argc, char **argv)
 {
+	_cleanup_free_ char *run_json = NULL;
 	struct cb_run_options o;
 	int ret = run_options_parse(&o, argc, argv);
 	if (ret != 0)
 		goto out;
-	if (o.detach) {
-		ret = cli_error("run: -d is not supported yet");
+	if (o.detach && (o.rootfs || o.spec.tty || o.spec.interactive)) {
+		ret = cli_error("run -d: %s", o.rootfs ? "needs an IMAGE (not --rootfs)"
+							 : "-t and -i need an attached terminal");
 		goto out;
 	}
 	struct cb_error err = {0};
@@ -33,9 +57,19 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 			ret = EXIT_COWBOX;
 			goto out;
 		}
-		int r = cli_launch_prepare(cli, s, o.cmd[0], &o, o.cmd + 1, &launch, &err);
+		/* The options as typed: start and exec parse them again. */
+		if (cli_run_json_encode(argv + 1, (int)(o.cmd - argv - 1), &run_json) < 0) {
+			ret = cli_error("run: out of memory");
+			goto out;
+		}
+		int r = cli_launch_prepare(cli, s, o.cmd[0], &o, o.cmd + 1, run_json, &launch,
+					   &err);
 		if (r < 0) {
 			ret = cli_fail(&err, r, "run %s", o.cmd[0]);
+			goto out;
+		}
+		if (o.detach) {
+			ret = run_detached(cli, &o, &launch);
 			goto out;
 		}
 		/* The spec outlives the launch record: keep the ID in o. */

@@ -20,21 +20,28 @@ static const struct cb_verb verbs[] = {
 	{"commit", cmd_commit, "make a container's changes a new image",
 	 "commit [--format oci|docker] [--compression zstd|gzip] [-m MESSAGE] CONTAINER NAME[:TAG]"},
 	{"create", cmd_create, "create a container (prints its ID)",
-	 "create [--name NAME] [--rm] IMAGE [CMD [ARG...]]"},
+	 "create [RUN OPTIONS] IMAGE [CMD [ARG...]]\n"
+	 "  (the RUN OPTIONS of run, kept for start; see docs/commands/create.md)"},
 	{"df", cmd_df, "show the disk space of images, layers and containers",
 	 "df [--format json]"},
 	{"diff", cmd_diff, "list a container's changes (A added, C changed, D deleted)",
 	 "diff CONTAINER"},
+	{"exec", cmd_exec, "run a command in a running container",
+	 "exec [-i] [-t] [-e K=V] [-u USER[:GROUP]] [-w DIR] [--ns LIST] [--no-cgroup] CONTAINER CMD "
+	 "[ARG...]"},
 	{"gc", cmd_gc, "remove layers, blobs and leftovers nothing refers to", "gc"},
 	{"images", cmd_images, "list images", "images [-q] [--format json]"},
 	{"import", cmd_import, "import a docker-save tar, an OCI layout or a rootfs tar",
 	 "import [-q] [--platform OS/ARCH] [--max-entries N] [--max-size BYTES] FILE|- [NAME[:TAG]]\n"
 	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
 	{"inspect", cmd_inspect, "show images as JSON", "inspect IMAGE..."},
+	{"kill", cmd_kill, "send a signal to running containers (default KILL)",
+	 "kill [-s SIGNAL] CONTAINER..."},
 	{"login", cli_exec_registry, "log in to a registry",
 	 "login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=false] "
 	 "[--authfile FILE] REGISTRY"},
 	{"logout", cli_exec_registry, "remove a registry's credentials", "logout [--authfile FILE] REGISTRY"},
+	{"logs", cmd_logs, "print what a detached container wrote", "logs CONTAINER"},
 	{"mount", cmd_mount, "mount a container's rootfs and print its path", "mount CONTAINER"},
 	{"network", cmd_network, "manage bridge networks; move interfaces into containers",
 	 "network create [--subnet CIDR] NAME\n"
@@ -44,10 +51,11 @@ static const struct cb_verb verbs[] = {
 	 "       cowbox network prune          (every network no container uses)\n"
 	 "       cowbox network move IFACE CONTAINER [--to CONTAINER2]\n"
 	 "  CONTAINER: a pid, a netns path (/proc/PID/ns/net, /run/netns/NAME), ns:PATH"},
+	{"ps", cmd_ps, "list running containers (all with -a)", "ps [-a] [-q] [--format json]"},
 	{"pull", cli_exec_registry, "download an image from a registry",
 	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] [--limit-rate RATE]\n"
 	 "       [--authfile FILE] REF"},
-	{"rm", cmd_rm, "remove containers (unmounting them)", "rm [-f] CONTAINER..."},
+	{"rm", cmd_rm, "remove containers (-f: kill a running one first)", "rm [-f] CONTAINER..."},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
 	{"run", cmd_run, "run a command in a new container",
 	 "run [RUN OPTIONS] IMAGE [CMD [ARG...]]\n"
@@ -55,9 +63,15 @@ static const struct cb_verb verbs[] = {
 	 "  (see docs/commands/run.md for the RUN OPTIONS)"},
 	{"save", cmd_save, "write an image as an OCI layout tar or a docker-archive",
 	 "save [--format oci|docker] [--compression gzip|zstd|none] -o FILE IMAGE"},
+	{"start", cmd_start, "start created containers (detached; -a: attached, its exit code)",
+	 "start [-a] CONTAINER..."},
+	{"stop", cmd_stop, "stop running containers (SIGTERM, SIGKILL after SECS)",
+	 "stop [-t SECS] CONTAINER..."},
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
 	{"umount", cmd_umount, "unmount containers' rootfs", "umount [-f] CONTAINER..."},
 	{"version", cmd_version, "print the version", "version"},
+	{"wait", cmd_wait, "wait for containers to exit and print their exit codes",
+	 "wait CONTAINER..."},
 };
 
 

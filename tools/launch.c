@@ -5,7 +5,10 @@
 #include "resolve.h"
 #include "store.h"
 
+#include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -59,9 +62,41 @@ static int build_env(struct cb_spawn_spec *spec, const struct cb_image_config *c
 	return r;
 }
 
+/* Mount l->ctr's rootfs and point o->spec at it (l->argv and l->cfg are
+ * filled). On failure the rootfs is unmounted again. */
+static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
+			  struct cli_launch *l, struct cb_error *err)
+{
+	enum cb_driver_kind kind = CB_DRIVER_AUTO;
+	if (cli->storage_driver && cb_driver_parse(cli->storage_driver, &kind) < 0)
+		return cb_error_set(err, EINVAL, "--storage-driver %s: unknown",
+				    cli->storage_driver);
+	int r = cb_container_mount(s, l->ctr->id, kind, &l->rootfs, err);
+	if (r < 0)
+		return r;
+	l->t_mounted = cb_now_ns();
+
+	struct cb_spawn_spec *spec = &o->spec;
+	spec->id = l->ctr->id;
+	spec->rootfs = l->rootfs;
+	spec->argv = l->argv;
+	spec->create_etc_files = true; /* the upper dir takes them */
+	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
+		spec->workdir = l->cfg.working_dir;
+	if (!spec->user && l->cfg.user && l->cfg.user[0])
+		spec->user = l->cfg.user;
+	r = build_env(spec, &l->cfg);
+	if (r < 0) {
+		cb_error_errno(err, r, "environment");
+		cb_container_unmount(s, l->ctr->id, CB_UNMOUNT_LAZY, NULL);
+		return r;
+	}
+	return 0;
+}
+
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
-		       struct cb_run_options *o, char *const *user_cmd, struct cli_launch *l,
-		       struct cb_error *err)
+		       struct cb_run_options *o, char *const *user_cmd, const char *run_json,
+		       struct cli_launch *l, struct cb_error *err)
 {
 	memset(l, 0, sizeof(*l));
 	l->t_begin = cb_now_ns();
@@ -88,47 +123,99 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 		.image_name = image,
 		.cmd = user_cmd && user_cmd[0] ? user_cmd : NULL,
 		.is_volatile = o->rm,
+		.run_json = run_json,
 	};
 	r = cb_container_create(s, img, &copts, &l->ctr, err);
 	cb_image_free(img);
 	if (r < 0)
 		goto out_release;
 	l->t_created = cb_now_ns();
-	enum cb_driver_kind kind = CB_DRIVER_AUTO;
-	if (cli->storage_driver && (r = cb_driver_parse(cli->storage_driver, &kind)) < 0) {
-		cb_error_set(err, EINVAL, "--storage-driver %s: unknown", cli->storage_driver);
-		goto out_remove;
-	}
-	r = cb_container_mount(s, l->ctr->id, kind, &l->rootfs, err);
+	r = mount_and_fill(cli, s, o, l, err);
 	if (r < 0)
 		goto out_remove;
-	l->t_mounted = cb_now_ns();
-
-	struct cb_spawn_spec *spec = &o->spec;
-	spec->id = l->ctr->id;
-	spec->rootfs = l->rootfs;
-	spec->argv = l->argv;
-	spec->create_etc_files = true; /* the upper dir takes them */
-	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
-		spec->workdir = l->cfg.working_dir;
-	if (!spec->user && l->cfg.user && l->cfg.user[0])
-		spec->user = l->cfg.user;
-	r = build_env(spec, &l->cfg);
-	if (r < 0) {
-		cb_error_errno(err, r, "environment");
-		goto out_unmount;
-	}
 	return 0;
-out_unmount:
-	cb_container_unmount(s, l->ctr->id, CB_UNMOUNT_LAZY, NULL);
 out_remove:
 	cb_container_remove(s, l->ctr->id, CB_REMOVE_FORCE, NULL);
 out_release:
+	cli_launch_release(l);
+	return r;
+}
+
+int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
+			struct cb_run_options *o, struct cli_launch *l, struct cb_error *err)
+{
+	memset(l, 0, sizeof(*l));
+	l->t_begin = cb_now_ns();
+	int r = cb_container_get(s, id, &l->ctr, err);
+	if (r >= 0)
+		r = cb_image_load_config(s, l->ctr->image, &l->cfg, err);
+	if (r >= 0)
+		r = build_argv(&l->cfg, o, l->ctr->cmd, &l->argv);
+	if (r >= 0 && !l->argv[0])
+		r = cb_error_set(err, EINVAL, "no command given and the image has none");
+	if (r >= 0)
+		r = mount_and_fill(cli, s, o, l, err);
+	if (r < 0)
+		cli_launch_release(l);
+	return r;
+}
+
+void cli_launch_release(struct cli_launch *l)
+{
 	cb_container_free(l->ctr);
 	free(l->rootfs);
 	free(l->argv);
 	cb_config_release(&l->cfg);
 	memset(l, 0, sizeof(*l));
+}
+
+/* {"args":[...],"cwd":"..."}: the RUN OPTIONS as typed, parsed again by
+ * start and exec, so every option (present or future) round-trips without
+ * a field-by-field schema. */
+int cli_run_json_encode(char *const *args, int n, char **ret_json)
+{
+	json_t *j = json_object(), *a = json_array();
+	if (!j || !a) {
+		json_decref(j);
+		json_decref(a);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_string(args[i]));
+	json_object_set_new(j, "args", a);
+	char cwd[4096];
+	if (getcwd(cwd, sizeof(cwd)))
+		json_object_set_new(j, "cwd", json_string(cwd));
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	*ret_json = text;
+	return 0;
+}
+
+int cli_run_options_load(const char *verb, const char *run_json, struct cb_run_options *o,
+			 char ***ret_argv)
+{
+	json_t *j = run_json ? json_loads(run_json, 0, NULL) : json_object();
+	json_t *a = json_object_get(j, "args");
+	size_t n = json_array_size(a);
+	char **argv = calloc(n + 2, sizeof(char *));
+	if (!argv) {
+		json_decref(j);
+		return cli_error("%s: out of memory", verb);
+	}
+	argv[0] = strdup(verb);
+	for (size_t i = 0; i < n; i++)
+		argv[i + 1] = strdup(json_string_value(json_array_get(a, i)) ?: "");
+	json_decref(j);
+	*ret_argv = argv;
+	int saved = optind;
+	optind = 0;
+	int r = run_options_parse(o, (int)n + 1, argv);
+	optind = saved;
+	if (r == 0 && o->n_cmd > 0)
+		r = cli_error("%s: stored options end in an operand %s", verb, o->cmd[0]);
 	return r;
 }
 
@@ -140,10 +227,6 @@ int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch 
 		r = remove ? cb_container_remove(s, l->ctr->id, CB_REMOVE_FORCE, err)
 			   : cb_container_unmount(s, l->ctr->id, 0, err);
 	}
-	cb_container_free(l->ctr);
-	free(l->rootfs);
-	free(l->argv);
-	cb_config_release(&l->cfg);
-	memset(l, 0, sizeof(*l));
+	cli_launch_release(l);
 	return r;
 }

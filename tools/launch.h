@@ -28,8 +28,23 @@ struct cli_launch {
  * rootfs, argv, env, workdir, user. user_cmd is what followed IMAGE on the
  * command line. On failure nothing is left in the store. */
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
-		       struct cb_run_options *o, char *const *user_cmd, struct cli_launch *l,
-		       struct cb_error *err);
+		       struct cb_run_options *o, char *const *user_cmd, const char *run_json,
+		       struct cli_launch *l, struct cb_error *err);
+/* The same for a container that exists (`start`): its recorded command,
+ * its image's config; mounts it. On failure it is left as it was. */
+int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
+			struct cb_run_options *o, struct cli_launch *l, struct cb_error *err);
+/* Free l without touching the store (the supervisor unmounts later). */
+void cli_launch_release(struct cli_launch *l);
+
+/* The RUN OPTIONS args[0..n) as the container.json "run" object
+ * ({"args":[...],"cwd":DIR}); caller frees. */
+int cli_run_json_encode(char *const *args, int n, char **ret_json);
+/* Parse a stored "run" object (NULL: no options) into o as `verb` would;
+ * *ret_argv owns the strings o points into (free with strv_free after
+ * run_options_release). Returns 0 or an exit code after printing. */
+int cli_run_options_load(const char *verb, const char *run_json, struct cb_run_options *o,
+			 char ***ret_argv);
 
 /* Unmount the rootfs; with remove, remove the container too. Frees l. */
 int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch *l, bool remove,

@@ -1,0 +1,434 @@
+#include "exec.h"
+#include "caps.h"
+#include "fsutil.h"
+#include "macro.h"
+#include "runtime.h"
+#include "seccomp-filter.h"
+#include "user.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <stdbool.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+extern char **environ;
+
+/* Up the socket: an error ('E'), or the pty master ('P', SCM_RIGHTS). EOF
+ * means the command exec'd. */
+struct report {
+	char kind;
+	int exit_code;
+	int code;
+	char msg[512];
+};
+
+static const struct {
+	unsigned ns;
+	int flag;
+	const char *name;
+} ns_table[] = {
+    {CB_NS_USER, CLONE_NEWUSER, "user"},       {CB_NS_MNT, CLONE_NEWNS, "mnt"},
+    {CB_NS_PID, CLONE_NEWPID, "pid"},	       {CB_NS_UTS, CLONE_NEWUTS, "uts"},
+    {CB_NS_IPC, CLONE_NEWIPC, "ipc"},	       {CB_NS_NET, CLONE_NEWNET, "net"},
+    {CB_NS_CGROUP, CLONE_NEWCGROUP, "cgroup"},
+};
+
+static _Noreturn void fail(int fd, int exit_code, const struct cb_error *err)
+{
+	struct report rep = {
+	    .kind = 'E', .exit_code = exit_code, .code = err->code ? err->code : EIO};
+	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
+	(void)!write(fd, &rep, sizeof(rep));
+	_exit(exit_code);
+}
+
+/* The setns flags for the asked namespaces the caller does not share. */
+static int ns_flags(pid_t pid, unsigned ns, struct cb_error *err)
+{
+	int flags = 0;
+	for (size_t i = 0; i < ELEMENTSOF(ns_table); i++) {
+		if (!(ns & ns_table[i].ns))
+			continue;
+		char path[64];
+		struct stat theirs, ours;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_table[i].name);
+		if (stat(path, &theirs) < 0)
+			return cb_error_errno(err, errno, "namespace %s", path);
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_table[i].name);
+		if (stat(path, &ours) < 0)
+			return cb_error_errno(err, errno, "namespace %s", path);
+		if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)
+			flags |= ns_table[i].flag;
+	}
+	return flags;
+}
+
+/* Where a hierarchy of /proc/PID/cgroup is mounted: v1 "memory" or
+ * "cpu,cpuacct" or "name=systemd" under /sys/fs/cgroup; the v2 one ("")
+ * at /sys/fs/cgroup/unified on a hybrid machine, else /sys/fs/cgroup. */
+static void hierarchy_dir(const char *controllers, char *buf, size_t size)
+{
+	if (controllers[0]) {
+		const char *eq =
+		    strncmp(controllers, "name=", 5) == 0 ? controllers + 5 : controllers;
+		snprintf(buf, size, "/sys/fs/cgroup/%s", eq);
+		return;
+	}
+	struct statfs sf;
+	if (statfs("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+		snprintf(buf, size, "/sys/fs/cgroup/unified");
+	else
+		snprintf(buf, size, "/sys/fs/cgroup");
+}
+
+/* Move the calling process into cgroup in every hierarchy where pid is. */
+static int join_cgroup(pid_t pid, const char *cgroup, struct cb_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	int r = cb_read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL);
+	if (r < 0)
+		return cb_error_errno(err, -r, "read %s", path);
+	while (*cgroup == '/')
+		cgroup++;
+	int joined = 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		/* ID:CONTROLLERS:PATH */
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || c2[1] != '/' || strcmp(c2 + 2, cgroup) != 0)
+			continue;
+		*c2 = '\0';
+		char dir[256], procs[1024];
+		hierarchy_dir(c1 + 1, dir, sizeof(dir));
+		snprintf(procs, sizeof(procs), "%s/%s/cgroup.procs", dir, cgroup);
+		_cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			return cb_error_errno(err, errno, "join cgroup %s", procs);
+		joined++;
+	}
+	if (!joined)
+		return cb_error_set(err, ENOENT, "join cgroup %s: the container is not in it",
+				    cgroup);
+	return 0;
+}
+
+static char *read_small(const char *path)
+{
+	char *data = NULL;
+	if (cb_read_file_at(AT_FDCWD, path, 4 << 20, &data, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+static int send_fd(int sock, int fd)
+{
+	struct report rep = {.kind = 'P'};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* -t: a pty from the devpts this process sees (the container's when it
+ * joined its mount namespace); the master goes up the socket, the slave
+ * becomes the controlling terminal and 0-2. */
+static int open_tty(int sock, struct cb_error *err)
+{
+	_cleanup_close_ int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int unlock = 0;
+	if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return cb_error_errno(err, errno, "open /dev/pts/ptmx");
+	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		return cb_error_errno(err, errno, "open the pty");
+	int r = send_fd(sock, master);
+	if (r < 0)
+		return cb_error_errno(err, -r, "send the pty");
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		return cb_error_errno(err, errno, "make the pty the controlling terminal");
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return cb_error_errno(err, errno, "dup the pty");
+	if (slave <= 2)
+		(void)TAKE_FD(slave);
+	return 0;
+}
+
+/* In the container's namespaces: user, workdir, security, exec. */
+static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_seccomp *filter,
+				     uint64_t caps, int fd)
+{
+	const struct cb_spawn_spec *spec = x->proc;
+	struct cb_error err = {0};
+	int r;
+	if (spec->tty && (r = open_tty(fd, &err)) < 0)
+		fail(fd, 125, &err);
+	_cleanup_free_ char *passwd = read_small("/etc/passwd");
+	_cleanup_free_ char *group = read_small("/etc/group");
+	struct cb_user user;
+	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0)
+		fail(fd, 125, &err);
+	const char *dir = spec->workdir ? spec->workdir : "/";
+	if (chdir(dir) < 0) {
+		cb_error_errno(&err, errno, "workdir %s", dir);
+		fail(fd, 125, &err);
+	}
+	if (!spec->no_new_privs && (r = cb_seccomp_load(filter)) < 0) {
+		cb_error_errno(&err, -r, "load seccomp filter");
+		fail(fd, 125, &err);
+	}
+	if ((r = cb_caps_apply_bounding(caps)) < 0) {
+		cb_error_errno(&err, -r, "drop capabilities from the bounding set");
+		fail(fd, 125, &err);
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(user.n_groups, user.groups) < 0 ||
+	    setresgid(user.gid, user.gid, user.gid) < 0 ||
+	    setresuid(user.uid, user.uid, user.uid) < 0 || prctl(PR_SET_KEEPCAPS, 0) < 0) {
+		cb_error_errno(&err, errno, "switch to user %u:%u", user.uid, user.gid);
+		fail(fd, 125, &err);
+	}
+	if ((r = cb_caps_apply(caps, false)) < 0) {
+		cb_error_errno(&err, -r, "set capabilities");
+		fail(fd, 125, &err);
+	}
+	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		cb_error_errno(&err, errno, "set no_new_privs");
+		fail(fd, 125, &err);
+	}
+	if (spec->no_new_privs && (r = cb_seccomp_load(filter)) < 0) {
+		cb_error_errno(&err, -r, "load seccomp filter");
+		fail(fd, 125, &err);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (spec->env)
+		environ = spec->env;
+	execvp(spec->argv[0], spec->argv);
+	int e = errno;
+	cb_error_errno(&err, e, "exec %s", spec->argv[0]);
+	fail(fd, e == ENOENT || e == ENOTDIR ? 127 : 126, &err);
+}
+
+static int wait_code(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 125;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct cb_seccomp *filter,
+				 uint64_t caps, int fd)
+{
+	struct cb_error err = {0};
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (!x->proc->interactive && !x->proc->tty) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			close(null);
+		}
+	}
+	if (x->cgroup && join_cgroup(x->pid, x->cgroup, &err) < 0)
+		fail(fd, 125, &err);
+	if (flags && setns(x->pidfd, flags) < 0) {
+		cb_error_errno(&err, errno, "join the namespaces of pid %d", (int)x->pid);
+		fail(fd, 125, &err);
+	}
+	if (flags & CLONE_NEWPID) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			cb_error_errno(&err, errno, "fork into the pid namespace");
+			fail(fd, 125, &err);
+		}
+		if (pid > 0) {
+			close(fd);
+			_exit(wait_code(pid));
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	}
+	setup_and_exec(x, filter, caps, fd);
+}
+
+/* Read reports until EOF (the command exec'd) or an error; a pty master
+ * lands in *pty. */
+static int read_reports(int sock, int *pty, int *exit_code, struct cb_error *err)
+{
+	for (;;) {
+		struct report rep;
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cb_error_errno(err, errno, "read from the container");
+		if (n == 0)
+			return 0;
+		if ((size_t)n < sizeof(rep))
+			return cb_error_set(err, EIO, "short report from the container");
+		if (rep.kind == 'P') {
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			if (cm && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(pty, CMSG_DATA(cm), sizeof(int));
+			continue;
+		}
+		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		*exit_code = rep.exit_code;
+		return cb_error_set(err, rep.code, "%s", rep.msg);
+	}
+}
+
+static void sync_winsize(int pty)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(pty, TIOCSWINSZ, &ws);
+}
+
+/* Copy between the caller's terminal and the pty until the command's
+ * side closes. */
+static void relay_tty(int pty, bool interactive)
+{
+	struct termios saved;
+	bool raw = false;
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		struct termios tio = saved;
+		cfmakeraw(&tio);
+		raw = tcsetattr(STDIN_FILENO, TCSANOW, &tio) == 0;
+	}
+	sync_winsize(pty);
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	bool in_open = interactive;
+	char buf[8192];
+	for (;;) {
+		struct pollfd p[3] = {{.fd = pty, .events = POLLIN},
+				      {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+				      {.fd = sfd, .events = POLLIN}};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(pty, buf, sizeof(buf));
+			if (n <= 0)
+				break; /* EIO: the last slave fd closed */
+			if (cb_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+				break;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				in_open = false;
+				(void)!write(pty, "\x04", 1);
+			} else
+				(void)cb_write_all(pty, buf, (size_t)n);
+		}
+		if (p[2].revents & POLLIN) {
+			struct signalfd_siginfo ssi;
+			if (read(sfd, &ssi, sizeof(ssi)) == sizeof(ssi))
+				sync_winsize(pty);
+		}
+	}
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+int cb_exec_run(const struct cb_exec_spec *x, int *ret_exit_code, struct cb_error *err)
+{
+	*ret_exit_code = 125;
+	const struct cb_spawn_spec *spec = x->proc;
+	if (!spec->argv || !spec->argv[0])
+		return cb_error_set(err, EINVAL, "no command given");
+	int flags = ns_flags(x->pid, x->ns, err);
+	if (flags < 0)
+		return flags;
+	uint64_t caps = spec->privileged ? cb_caps_all() & cb_caps_current() : spec->caps;
+	struct cb_seccomp *filter = NULL;
+	int r = cb_seccomp_build(spec, caps, &filter, err);
+	if (r < 0)
+		return r;
+	int p[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) {
+		cb_seccomp_free(filter);
+		return cb_error_errno(err, errno, "socketpair");
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = cb_error_errno(err, errno, "fork");
+		close(p[0]);
+		close(p[1]);
+		cb_seccomp_free(filter);
+		return r;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		exec_child(x, flags, filter, caps, p[1]);
+	}
+	close(p[1]);
+	cb_seccomp_free(filter);
+	/* Signals a terminal sends reach the command through the process
+	 * group; cowbox only waits for it. */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	int pty = -1, fail_code = 125;
+	r = read_reports(p[0], &pty, &fail_code, err);
+	close(p[0]);
+	if (r >= 0 && pty >= 0)
+		relay_tty(pty, spec->interactive);
+	closep(&pty);
+	int code = wait_code(pid);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (r < 0) {
+		*ret_exit_code = fail_code;
+		return r;
+	}
+	*ret_exit_code = code;
+	return 0;
+}

@@ -1,0 +1,75 @@
+#!/bin/bash
+# Proves: `exec` enters a running container: by default every namespace
+# it has (compared by /proc/self/ns/* inode with the container's first
+# process) and its cgroup; `--ns LIST` joins only those (the others stay
+# the caller's); `--no-cgroup` stays in the caller's cgroup; the command
+# runs in the container's pid namespace (not pid 1), with its environment
+# plus -e, its security context (CapEff, CapBnd, NoNewPrivs, Seccomp as
+# the container's), -u, -w; its exit code (and 127 for a missing command)
+# comes back; -t gives a pty; exec into a stopped container is refused.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lifecycle-lib.sh"
+
+ok import "$FIXTURES/busybox-gzip.oci" bb
+n=$(uniq_name)
+ok run -d --name "$n" -e FROMRUN=1 --cap-drop NET_RAW bb sleep 100
+id=$out; lc_track "$id"
+pid=$(state_of "$id" pid)
+ns_of() { for x in pid mnt uts ipc net cgroup; do printf '%s=%s ' $x "$(stat -Lc %i "$1/ns/$x")"; done; }
+ctr_ns=$(ns_of "/proc/$pid")
+host_ns=$(ns_of /proc/self)
+
+# The exec'd shell prints its own view; compare inodes (read through
+# /proc/self inside the container, which is its own pid ns's procfs).
+ok exec "$n" sh -c 'for x in pid mnt uts ipc net cgroup; do printf "%s=%s " $x $(stat -Lc %i /proc/self/ns/$x); done'
+[ "$out" = "$ctr_ns" ] || fail "exec: ns '$out', container '$ctr_ns'"
+ok exec --ns uts,net "$n" sh -c 'for x in pid mnt uts ipc net cgroup; do printf "%s=%s " $x $(stat -Lc %i /proc/self/ns/$x); done'
+want=""
+for x in pid mnt uts ipc net cgroup; do
+	case $x in uts|net) src=$ctr_ns ;; *) src=$host_ns ;; esac
+	want="$want$x=$(echo "$src" | tr ' ' '\n' | grep "^$x=" | cut -d= -f2) "
+done
+[ "$out" = "$want" ] || fail "exec --ns uts,net: '$out', want '$want'"
+
+# pid namespace: the command is in it, not pid 1.
+ok exec "$n" sh -c 'echo $$; cat /proc/1/cmdline | tr "\0" " "'
+[ "$(echo "$out" | head -1)" != 1 ] || fail "exec'd command is pid 1"
+[ "$(echo "$out" | tail -1)" = "sleep 100 " ] || fail "exec does not see the container's pid 1: $out"
+
+# cgroup: joined by default, not with --no-cgroup. Without the cgroup
+# namespace /proc/self/cgroup shows the full paths the host sees.
+ok exec --ns pid,mnt "$n" sh -c 'cat /proc/self/cgroup'
+cg_in=$out
+ok exec --no-cgroup --ns pid,mnt "$n" sh -c 'cat /proc/self/cgroup'
+cg_out=$out
+ctr_cg=$(cat "/proc/$pid/cgroup")
+[ "$cg_in" = "$ctr_cg" ] || fail "exec is not in the container's cgroup: '$cg_in' vs '$ctr_cg'"
+echo "$cg_out" | grep -q "$id" && fail "exec --no-cgroup joined the container's cgroup: $cg_out"
+[ "$cg_out" = "$(cat /proc/self/cgroup)" ] || fail "exec --no-cgroup is not in the caller's cgroup: $cg_out"
+
+# Environment, user, workdir, security context.
+ok exec -e FOO=bar -u 1000:1000 -w /tmp "$n" sh -c 'echo $FROMRUN $FOO $(id -u):$(id -g) $(pwd)'
+[ "$out" = "1 bar 1000:1000 /tmp" ] || fail "exec -e -u -w: $out"
+for f in CapEff CapBnd NoNewPrivs Seccomp; do
+	want=$(grep "^$f:" "/proc/$pid/status")
+	ok exec "$n" grep "^$f:" /proc/self/status
+	[ "$out" = "$want" ] || fail "exec $f: '$out', container '$want'"
+done
+
+# Exit codes.
+cb exec "$n" sh -c 'exit 7'
+[ "$rc" = 7 ] || fail "exec exit code $rc, want 7"
+cb exec "$n" nosuchcommand
+[ "$rc" = 127 ] || fail "exec of a missing command: $rc, want 127"
+echo "$err" | grep -q "exec $n: exec nosuchcommand" || fail "missing command error: $err"
+# -t: a pty of the container's own devpts; the exit code still comes back.
+if command -v script >/dev/null; then
+	set +e
+	tout=$(script -qec "'$COWBOX' exec -t '$n' sh -c 'tty; exit 3'" /dev/null </dev/null)
+	trc=$?
+	set -e
+	[ "$trc" = 3 ] || fail "exec -t: rc $trc, want 3 ($tout)"
+	echo "$tout" | tr -d '\r' | grep -Eqx '/dev/pts/[0-9]+' || fail "exec -t: no pty: $tout"
+fi
+ok stop -t 1 "$n"
+refuse "exec $n: container is not running" exec "$n" true

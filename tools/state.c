@@ -1,0 +1,252 @@
+#include "state.h"
+#include "fsutil.h"
+#include "macro.h"
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const status_names[] = {"created", "running", "exited", "removed"};
+
+const char *cb_state_status_name(enum cb_state_status s)
+{
+	return s < ELEMENTSOF(status_names) ? status_names[s] : "unknown";
+}
+
+void cb_state_release(struct cb_state *st)
+{
+	if (!st)
+		return;
+	strv_free(st->argv);
+	free(st->user);
+	free(st->workdir);
+	*st = (struct cb_state){0};
+}
+
+/* /run/cowbox for root (where the seccomp cache lives too), else
+ * $XDG_RUNTIME_DIR/cowbox. */
+static int base_dir(char **ret)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char *p = NULL;
+	if (geteuid() == 0 || !xdg || xdg[0] != '/')
+		p = strdup("/run/cowbox");
+	else if (asprintf(&p, "%s/cowbox", xdg) < 0)
+		p = NULL;
+	if (!p)
+		return -ENOMEM;
+	*ret = p;
+	return 0;
+}
+
+int cb_state_dir(const char *id, char **ret_path)
+{
+	_cleanup_free_ char *base = NULL;
+	int r = base_dir(&base);
+	if (r < 0)
+		return r;
+	if (asprintf(ret_path, "%s/%s", base, id) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int cb_state_open(const char *id, bool create, int *ret_dirfd)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r = cb_state_dir(id, &dir);
+	if (r < 0)
+		return r;
+	if (create && (r = cb_mkdirat_p(AT_FDCWD, dir, 0700)) < 0)
+		return r;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	*ret_dirfd = fd;
+	return 0;
+}
+
+int cb_state_remove(const char *id)
+{
+	_cleanup_free_ char *base = NULL;
+	int r = base_dir(&base);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return cb_rm_rf_at(fd, id);
+}
+
+static const char *const ns_names[] = {"pid", "mnt", "uts", "ipc", "net", "cgroup", "user"};
+
+int cb_state_write(int dirfd, const struct cb_state *st)
+{
+	json_t *j = json_object(), *ns = json_object(), *argv = json_array();
+	if (!j || !ns || !argv) {
+		json_decref(j);
+		json_decref(ns);
+		json_decref(argv);
+		return -ENOMEM;
+	}
+	json_object_set_new(j, "status", json_string(cb_state_status_name(st->status)));
+	json_object_set_new(j, "pid", json_integer(st->pid));
+	json_object_set_new(j, "pid_start", json_integer((json_int_t)st->pid_start));
+	json_object_set_new(j, "supervisor", json_integer(st->supervisor));
+	json_object_set_new(j, "supervisor_start", json_integer((json_int_t)st->supervisor_start));
+	json_object_set_new(j, "cgroup", json_string(st->cgroup));
+	if (st->pid > 0)
+		for (size_t i = 0; i < ELEMENTSOF(ns_names); i++) {
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)st->pid, ns_names[i]);
+			json_object_set_new(ns, ns_names[i], json_string(p));
+		}
+	json_object_set_new(j, "ns", ns);
+	for (char **a = st->argv; a && *a; a++)
+		json_array_append_new(argv, json_string(*a));
+	json_object_set_new(j, "argv", argv);
+	if (st->user)
+		json_object_set_new(j, "user", json_string(st->user));
+	if (st->workdir)
+		json_object_set_new(j, "workdir", json_string(st->workdir));
+	json_object_set_new(j, "exit_code", json_integer(st->exit_code));
+	json_object_set_new(j, "oom", json_boolean(st->oom));
+	json_object_set_new(j, "started", json_integer(st->started));
+	json_object_set_new(j, "finished", json_integer(st->finished));
+	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	int r = cb_write_file_atomic_at(dirfd, "state", text, strlen(text), 0600);
+	free(text);
+	return r;
+}
+
+static char *dup_str(json_t *j, const char *key)
+{
+	const char *s = json_string_value(json_object_get(j, key));
+	return s ? strdup(s) : NULL;
+}
+
+int cb_state_read(int dirfd, struct cb_state *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = cb_read_file_at(dirfd, "state", 1 << 20, &text, NULL);
+	if (r < 0)
+		return r;
+	json_t *j = json_loads(text, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return -EBADMSG;
+	}
+	struct cb_state st = {0};
+	const char *status = json_string_value(json_object_get(j, "status"));
+	for (size_t i = 0; status && i < ELEMENTSOF(status_names); i++)
+		if (strcmp(status, status_names[i]) == 0)
+			st.status = (enum cb_state_status)i;
+	st.pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+	st.pid_start = (uint64_t)json_integer_value(json_object_get(j, "pid_start"));
+	st.supervisor = (pid_t)json_integer_value(json_object_get(j, "supervisor"));
+	st.supervisor_start = (uint64_t)json_integer_value(json_object_get(j, "supervisor_start"));
+	snprintf(st.cgroup, sizeof(st.cgroup), "%s",
+		 json_string_value(json_object_get(j, "cgroup")) ?: "");
+	json_t *argv = json_object_get(j, "argv");
+	size_t n = json_array_size(argv);
+	if (n) {
+		st.argv = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; st.argv && i < n; i++)
+			st.argv[i] = strdup(json_string_value(json_array_get(argv, i)) ?: "");
+	}
+	st.user = dup_str(j, "user");
+	st.workdir = dup_str(j, "workdir");
+	st.exit_code = (int)json_integer_value(json_object_get(j, "exit_code"));
+	st.oom = json_is_true(json_object_get(j, "oom"));
+	st.started = json_integer_value(json_object_get(j, "started"));
+	st.finished = json_integer_value(json_object_get(j, "finished"));
+	json_decref(j);
+	*ret = st;
+	return 0;
+}
+
+int cb_state_open_lock(int dirfd)
+{
+	int fd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+bool cb_state_supervised(int dirfd)
+{
+	_cleanup_close_ int fd = openat(dirfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		return false; /* closing fd drops our probe */
+	return errno == EWOULDBLOCK;
+}
+
+uint64_t cb_proc_start_time(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_free_ char *text = NULL;
+	if (pid <= 0 || cb_read_file_at(AT_FDCWD, path, 4096, &text, NULL) < 0)
+		return 0;
+	/* The command name may hold spaces and parentheses: fields start
+	 * after the last ')'. starttime is field 22, the 20th after it. */
+	char *p = strrchr(text, ')');
+	if (!p)
+		return 0;
+	p++;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+int cb_proc_open_checked(pid_t pid, uint64_t start)
+{
+	if (pid <= 0)
+		return -ESRCH;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -errno;
+	/* The pidfd pins the process: checking after opening it is race-free. */
+	if (start && cb_proc_start_time(pid) != start) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+void cb_state_prune(int min_age_s)
+{
+	_cleanup_free_ char *base = NULL;
+	if (base_dir(&base) < 0)
+		return;
+	_cleanup_closedir_ DIR *d = opendir(base);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || strlen(de->d_name) != 64)
+			continue;
+		_cleanup_close_ int fd =
+		    openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat sst;
+		if (fd < 0 || fstatat(fd, "state", &sst, 0) < 0 || now - sst.st_mtime < min_age_s)
+			continue;
+		struct cb_state st;
+		if (cb_state_read(fd, &st) < 0)
+			continue;
+		bool gone = st.status == CB_STATE_REMOVED && !cb_state_supervised(fd);
+		cb_state_release(&st);
+		if (gone)
+			cb_rm_rf_at(dirfd(d), de->d_name);
+	}
+}

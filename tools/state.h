@@ -1,0 +1,72 @@
+/* The run-time state of a container the store knows: one directory per
+ * container under /run/cowbox/<id>/ (root) or $XDG_RUNTIME_DIR/cowbox/<id>/:
+ *
+ *   state           JSON, replaced atomically (temp file + rename):
+ *                   {"status":"created|running|exited|removed","pid":N,
+ *                    "pid_start":T,"supervisor":N,"supervisor_start":T,
+ *                    "cgroup":"cowbox/<id>","ns":{"pid":"/proc/N/ns/pid",...},
+ *                    "argv":[...],"user":"...","workdir":"...",
+ *                    "exit_code":N,"oom":bool,"started":S,"finished":S}
+ *   lock            flock'd (exclusive) by the supervisor for its whole
+ *                   life: `wait` blocks on it (shared), and a state that says
+ *                   running while nobody holds it is stale (killed supervisor)
+ *   log             the container's stdout and stderr, for `logs`
+ *   supervisor.log  the supervisor's own stderr
+ *
+ * T is the process's start time (field 22 of /proc/PID/stat, clock ticks
+ * since boot): a pid whose start time differs is a reused pid. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum cb_state_status {
+	CB_STATE_CREATED,
+	CB_STATE_RUNNING,
+	CB_STATE_EXITED,
+	CB_STATE_REMOVED, /* --rm: the container is gone; kept for `wait` */
+};
+
+struct cb_state {
+	enum cb_state_status status;
+	pid_t pid;
+	uint64_t pid_start;
+	pid_t supervisor;
+	uint64_t supervisor_start;
+	char cgroup[512];     /* below each hierarchy's root; "" without one */
+	char **argv;	      /* owned; NULL-terminated, may be NULL */
+	char *user, *workdir; /* owned; may be NULL */
+	int exit_code;
+	bool oom;
+	int64_t started, finished; /* unix seconds; 0: not yet */
+};
+void cb_state_release(struct cb_state *st);
+const char *cb_state_status_name(enum cb_state_status s);
+
+/* The state directory of id ("/run/cowbox/<id>"); caller frees. */
+int cb_state_dir(const char *id, char **ret_path);
+/* Open (with create, make) the state directory of id. -ENOENT when absent. */
+int cb_state_open(const char *id, bool create, int *ret_dirfd);
+/* Read the state; -ENOENT when there is none yet. */
+int cb_state_read(int dirfd, struct cb_state *ret);
+/* Replace the state file atomically. */
+int cb_state_write(int dirfd, const struct cb_state *st);
+/* Remove id's state directory (a missing one is fine). */
+int cb_state_remove(const char *id);
+
+/* Open the lock file (O_CLOEXEC) of a state directory. */
+int cb_state_open_lock(int dirfd);
+/* True when a supervisor holds dirfd's lock. */
+bool cb_state_supervised(int dirfd);
+
+/* Start time of pid from /proc/PID/stat; 0 when it is gone. */
+uint64_t cb_proc_start_time(pid_t pid);
+/* A pidfd for pid when it still is the process that started at start;
+ * -ESRCH when it is gone or the pid was reused. */
+int cb_proc_open_checked(pid_t pid, uint64_t start);
+
+/* Remove "removed" states nobody holds that are older than min_age_s. */
+void cb_state_prune(int min_age_s);

@@ -1,0 +1,325 @@
+#include "supervisor.h"
+#include "cgroup.h"
+#include "fsutil.h"
+#include "macro.h"
+#include "runtime.h"
+#include "store.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* What the supervisor tells `run -d` once the container exec'd or failed. */
+struct report {
+	int ok;
+	int exit_code;
+	int code;
+	char msg[CB_ERROR_MAX];
+};
+
+static void cgroup_path(const struct cb_spawn_spec *spec, char *buf, size_t size)
+{
+	const char *parent = spec->cgroup_parent ? spec->cgroup_parent : "cowbox";
+	while (*parent == '/')
+		parent++;
+	if (spec->no_cgroup)
+		buf[0] = '\0';
+	else
+		snprintf(buf, size, "%s/%s", parent, spec->id);
+}
+
+/* Unmount the container (remove it with remove) through a store opened
+ * here: the inherited one shares its lock files' open descriptions (and
+ * so their flocks) with the cowbox that forked us. */
+static void release_rootfs(struct cb_cli *cli, const char *id, bool remove)
+{
+	struct cb_store *s = cli_store(cli);
+	struct cb_error err = {0};
+	if (!s)
+		return;
+	int r = remove ? cb_container_remove(s, id, CB_REMOVE_FORCE, &err)
+		       : cb_container_unmount(s, id, CB_UNMOUNT_LAZY, &err);
+	if (r < 0 && r != -ENOENT)
+		cli_fail(&err, r, "supervisor: container %.12s", id);
+}
+
+static void send_report(int fd, int exit_code, const struct cb_error *err)
+{
+	struct report rep = {.ok = err == NULL, .exit_code = exit_code};
+	if (err) {
+		rep.code = err->code ? err->code : EIO;
+		snprintf(rep.msg, sizeof(rep.msg), "%s",
+			 err->msg[0] ? err->msg : strerror(rep.code));
+	}
+	(void)!write(fd, &rep, sizeof(rep));
+}
+
+static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool remove, int dirfd,
+			   int logfd, int report_fd)
+{
+	const char *id = o->spec.id;
+	setsid();
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int errfd =
+	    openat(dirfd, "supervisor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(errfd >= 0 ? errfd : devnull, STDERR_FILENO);
+	}
+	closep(&errfd);
+	cb_store_free(cli->store);
+	cli->store = NULL;
+	/* The container inherits ignored signals: a shell starts background
+	 * jobs with SIGINT and SIGQUIT ignored. setsid() already keeps the
+	 * terminal's signals away. */
+	static const int defaults[] = {SIGINT,	SIGTERM, SIGHUP,  SIGQUIT,
+				       SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+		signal(defaults[i], SIG_DFL);
+
+	struct cb_error err = {0};
+	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		cb_error_set(&err, EBUSY, "container %.12s is already running", id);
+		send_report(report_fd, 125, &err);
+		close(report_fd);
+		closep(&devnull);
+		return CLI_SUPERVISOR_DONE;
+	}
+	struct cb_state st = {
+	    .status = CB_STATE_RUNNING,
+	    .supervisor = getpid(),
+	    .supervisor_start = cb_proc_start_time(getpid()),
+	    .argv = (char **)o->spec.argv,
+	    .user = (char *)o->spec.user,
+	    .workdir = (char *)o->spec.workdir,
+	};
+	cgroup_path(&o->spec, st.cgroup, sizeof(st.cgroup));
+	o->spec.stdio[0] = devnull;
+	o->spec.stdio[1] = logfd;
+	o->spec.stdio[2] = logfd;
+	struct cb_proc *proc = NULL;
+	int fail_code = 125;
+	int r = cb_runtime_spawn(&o->spec, &proc, &fail_code, &err);
+	if (r < 0) {
+		st.status = remove ? CB_STATE_REMOVED : CB_STATE_EXITED;
+		st.exit_code = fail_code;
+		st.finished = time(NULL);
+		release_rootfs(cli, id, remove);
+		cb_state_write(dirfd, &st);
+		send_report(report_fd, fail_code, &err);
+		close(report_fd);
+		closep(&devnull);
+		return CLI_SUPERVISOR_DONE;
+	}
+	st.pid = cb_proc_pid(proc);
+	st.pid_start = cb_proc_start_time(st.pid);
+	st.started = time(NULL);
+	if ((r = cb_state_write(dirfd, &st)) < 0)
+		cli_fail(NULL, r, "supervisor: container %.12s: write state", id);
+	send_report(report_fd, 0, NULL);
+	close(report_fd);
+
+	struct cb_run_status rs = {.exit_code = 125};
+	r = cb_proc_wait(proc, &rs, &err);
+	if (r < 0)
+		cli_fail(&err, r, "supervisor: container %.12s: wait", id);
+	cb_proc_free(proc); /* removes the cgroup */
+	if (rs.oom_killed) {
+		char line[160];
+		int n = snprintf(line, sizeof(line), "cowbox: container %s killed: out of memory\n",
+				 id);
+		(void)!write(logfd, line, (size_t)n);
+	}
+	closep(&devnull);
+	release_rootfs(cli, id, remove);
+	st.status = remove ? CB_STATE_REMOVED : CB_STATE_EXITED;
+	st.exit_code = rs.exit_code;
+	st.oom = rs.oom_killed;
+	st.finished = time(NULL);
+	if ((r = cb_state_write(dirfd, &st)) < 0)
+		cli_fail(NULL, r, "supervisor: container %.12s: write state", id);
+	return CLI_SUPERVISOR_DONE;
+}
+
+int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l, bool remove,
+		  int *ret_exit_code, struct cb_error *err)
+{
+	const char *id = l->ctr->id;
+	*ret_exit_code = 125;
+	_cleanup_close_ int dirfd = -1, logfd = -1;
+	int r = cb_state_open(id, true, &dirfd);
+	if (r < 0)
+		return cb_error_errno(err, -r, "state of container %.12s", id);
+	if (cb_state_supervised(dirfd))
+		return cb_error_set(err, EBUSY, "container %.12s is already running", id);
+	logfd = openat(dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return cb_error_errno(err, errno, "log of container %.12s", id);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return cb_error_errno(err, errno, "pipe");
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = cb_error_errno(err, errno, "fork the supervisor");
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		return supervisor_main(cli, o, remove, dirfd, logfd, p[1]);
+	}
+	close(p[1]);
+	struct report rep;
+	ssize_t n;
+	do
+		n = read(p[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n != (ssize_t)sizeof(rep))
+		return cb_error_set(err, EIO, "the supervisor of container %.12s died", id);
+	if (!rep.ok) {
+		*ret_exit_code = rep.exit_code;
+		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		return cb_error_set(err, rep.code, "%s", rep.msg);
+	}
+	*ret_exit_code = 0;
+	return 0;
+}
+
+int cli_state_wait_unsupervised(const char *id)
+{
+	_cleanup_close_ int dirfd = -1;
+	int r = cb_state_open(id, false, &dirfd);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	_cleanup_close_ int lock = openat(dirfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (lock < 0)
+		return errno == ENOENT ? 0 : -errno;
+	while (flock(lock, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* Kill what is left of a container whose supervisor died, and wait (a
+ * little) for it to go. */
+static void kill_leftover(const struct cb_state *st)
+{
+	_cleanup_close_ int pidfd = cb_proc_open_checked(st->pid, st->pid_start);
+	if (pidfd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	(void)poll(&p, 1, 5000);
+}
+
+int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
+		  struct cb_state *ret)
+{
+	_cleanup_close_ int dirfd = -1;
+	int r = cb_state_open(ctr->id, false, &dirfd);
+	if (r == -ENOENT) {
+		*ret = (struct cb_state){.status = CB_STATE_CREATED};
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	struct cb_state st;
+	r = cb_state_read(dirfd, &st);
+	if (r == -ENOENT) {
+		*ret = (struct cb_state){.status = CB_STATE_CREATED};
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (st.status != CB_STATE_RUNNING || cb_state_supervised(dirfd)) {
+		*ret = st;
+		return 0;
+	}
+	/* Stale: the supervisor is gone. Take its lock so one command repairs
+	 * it, and look again under it. */
+	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		*ret = st;
+		return 0;
+	}
+	cb_state_release(&st);
+	if ((r = cb_state_read(dirfd, &st)) < 0)
+		return r;
+	if (st.status == CB_STATE_RUNNING) {
+		cli_log(cli, CB_LOG_INFO, "container %.12s: its supervisor is gone: cleaning up",
+			ctr->id);
+		kill_leftover(&st);
+		if (st.cgroup[0]) {
+			struct cb_cgroup cg = {.version = cb_cgroup_detect(),
+					       .path = strdup(st.cgroup),
+					       .v2_fd = -1,
+					       .v1_mask = ~0u};
+			if (cg.version > 0 && cg.path)
+				cb_cgroup_destroy(&cg);
+			else
+				free(cg.path);
+		}
+		struct cb_error err = {0};
+		r = ctr->is_volatile ? cb_container_remove(s, ctr->id, CB_REMOVE_FORCE, &err)
+				     : cb_container_unmount(s, ctr->id, CB_UNMOUNT_LAZY, &err);
+		if (r < 0 && r != -ENOENT)
+			cli_fail(&err, r, "container %.12s", ctr->id);
+		st.status = ctr->is_volatile ? CB_STATE_REMOVED : CB_STATE_EXITED;
+		st.exit_code = 128 + SIGKILL;
+		st.finished = time(NULL);
+		if ((r = cb_state_write(dirfd, &st)) < 0)
+			cli_fail(NULL, r, "container %.12s: write state", ctr->id);
+	}
+	*ret = st;
+	return 0;
+}
+
+int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *verb, const char *what,
+			 struct cb_container **ret_ctr, struct cb_state *ret_st)
+{
+	struct cb_error err = {0};
+	char id[CB_CONTAINER_ID_SIZE];
+	struct cb_container *ctr = NULL;
+	int r = cb_container_resolve(s, what, id, &err);
+	if (r >= 0)
+		r = cb_container_get(s, id, &ctr, &err);
+	if (r < 0)
+		return cli_fail(&err, r, "%s %s", verb, what);
+	r = cli_state_get(cli, s, ctr, ret_st);
+	if (r < 0) {
+		cb_container_free(ctr);
+		return cli_fail(NULL, r, "%s %s: state", verb, what);
+	}
+	*ret_ctr = ctr;
+	return 0;
+}
+
+int cli_container_signal(const struct cb_state *st, int sig, int wait_ms)
+{
+	_cleanup_close_ int pidfd = cb_proc_open_checked(st->pid, st->pid_start);
+	if (pidfd < 0)
+		return pidfd;
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		return -errno;
+	if (wait_ms < 0)
+		return 0;
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	int n;
+	do
+		n = poll(&p, 1, wait_ms);
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? 1 : 0;
+}

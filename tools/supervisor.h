@@ -1,0 +1,52 @@
+/* Detached containers (`run -d`, `start` without -a): a per-container
+ * supervisor that is cowbox itself, forked and setsid'd, with no helper
+ * binary and no shell. It holds the state directory's lock for its whole
+ * life (tools/state.h), spawns the container with stdout and stderr to the
+ * log file, records the pid and its start time, reaps it, keeps its exit
+ * status, removes its cgroup and unmounts its rootfs (removes it with
+ * --rm). docs/runtime.md says why a supervisor and not pidfds alone. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "cli.h"
+#include "container.h"
+#include "launch.h"
+#include "run-options.h"
+#include "state.h"
+
+/* What cli_supervise() returns in the supervisor process once the
+ * container has ended and everything is cleaned: the caller frees its
+ * memory and returns 0 without printing anything. */
+#define CLI_SUPERVISOR_DONE 1
+
+/* Start o->spec (already pointed at l's mounted rootfs) under a new
+ * supervisor. In the caller: 0 once the container has exec'd, or < 0 with
+ * err set and *ret_exit_code 125/126/127 (the supervisor has cleaned up:
+ * unmounted, or removed with remove). In the supervisor:
+ * CLI_SUPERVISOR_DONE. */
+int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l, bool remove,
+		  int *ret_exit_code, struct cb_error *err);
+
+/* The state of ctr, repaired when stale: a state that says running while
+ * no supervisor holds its lock (the supervisor was killed) has what is
+ * left of the container killed, its cgroup removed, its rootfs unmounted
+ * (removed when volatile), and becomes exited (137). No state: created. */
+int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
+		  struct cb_state *ret);
+
+/* Wait (blocking) until no supervisor holds id's state; 0 at once when
+ * none does. */
+int cli_state_wait_unsupervised(const char *id);
+
+/* Resolve what (an ID, a name or a unique ID prefix), read its record and
+ * its state (cli_state_get). On failure prints "cowbox: VERB WHAT: why"
+ * and returns EXIT_COWBOX; 0 on success (free with cb_container_free and
+ * cb_state_release). */
+int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *verb, const char *what,
+			 struct cb_container **ret_ctr, struct cb_state *ret_st);
+
+/* Send sig to a running container's first process (its pid checked
+ * against its start time). With wait_ms >= 0, wait that long for it to
+ * exit: 1 when it did, 0 when it still runs. -ESRCH when it is gone. */
+int cli_container_signal(const struct cb_state *st, int sig, int wait_ms);
