@@ -73,7 +73,8 @@ struct boot_shared {
 
 struct bench_opts {
 	unsigned n, parallel;
-	const char *network; /* none, host */
+	const char *network;	   /* none, host */
+	const char *cgroup_parent; /* NULL: the launcher's default (cowbox) */
 	bool json;
 	const char *plot;
 	const char *image;
@@ -144,6 +145,7 @@ static void bench_spec_init(struct cb_run_options *o, const struct bench_opts *b
 	o->spec.record_phases = true;
 	o->spec.stdio[0] = -1;
 	o->spec.stdio[1] = o->spec.stdio[2] = devnull;
+	o->spec.cgroup_parent = bo->cgroup_parent;
 	if (bo->network && strcmp(bo->network, "host") == 0)
 		o->spec.ns_create &= ~(unsigned)CB_NS_NET;
 }
@@ -245,12 +247,18 @@ static void raise_nofile(void)
 	}
 }
 
-static json_t *summary_json(const struct bench_summary *m)
+/* A summary as JSON; unit names the keys ("ns": "median_ns"...). */
+static json_t *summary_json(const struct bench_summary *m, const char *unit)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "n", (json_int_t)m->n, "min_ns",
-			 (json_int_t)m->min, "median_ns", (json_int_t)m->median, "p90_ns",
-			 (json_int_t)m->p90, "p99_ns", (json_int_t)m->p99, "max_ns",
-			 (json_int_t)m->max, "mean_ns", m->mean);
+	char k[5][32];
+	const char *names[5] = {"min", "median", "p90", "p99", "max"};
+	for (int i = 0; i < 5; i++)
+		snprintf(k[i], sizeof(k[i]), "%s_%s", names[i], unit);
+	char mean[32];
+	snprintf(mean, sizeof(mean), "mean_%s", unit);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "n", (json_int_t)m->n, k[0],
+			 (json_int_t)m->min, k[1], (json_int_t)m->median, k[2], (json_int_t)m->p90,
+			 k[3], (json_int_t)m->p99, k[4], (json_int_t)m->max, mean, m->mean);
 }
 
 static void print_summary_row(const char *name, const struct bench_summary *m)
@@ -351,9 +359,9 @@ static int boot_report(struct cb_cli *cli, const struct bench_opts *bo, struct b
 		json_object_set_new(j, "wall_ns", json_integer((json_int_t)wall_ns));
 		json_t *jm = json_object(), *jp = json_object(), *js = json_array();
 		for (int m = 0; m < N_METRICS; m++)
-			json_object_set_new(jm, metric_names[m], summary_json(&metrics[m]));
+			json_object_set_new(jm, metric_names[m], summary_json(&metrics[m], "ns"));
 		for (int p = 0; p < N_PHASES; p++)
-			json_object_set_new(jp, phase_names[p], summary_json(&phases[p]));
+			json_object_set_new(jp, phase_names[p], summary_json(&phases[p], "ns"));
 		for (size_t i = 0; i < n; i++) {
 			json_t *one = json_pack("{s:i,s:I,s:I,s:I}", "exit_code", samp[i].exit_code,
 						"to_exec_ns", (json_int_t)metric(&samp[i], M_EXEC),
@@ -469,7 +477,7 @@ static int bench_boot(struct cb_cli *cli, const struct bench_opts *bo)
 	int ret = 0;
 	/* Leftovers of workers killed mid-way (their cgroups are theirs to
 	 * remove; only empty ones older than a minute go here). */
-	cb_cgroup_prune(NULL, 60);
+	cb_cgroup_prune(bo->cgroup_parent, 60);
 	if (stop_signal) {
 		size_t done = 0;
 		for (size_t i = 0; i < bo->n; i++)
@@ -671,7 +679,7 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 	uint64_t t1 = cb_now_ns();
 	fp_teardown(cli, s, c, made);
 	uint64_t t_teardown = cb_now_ns() - t1;
-	cb_cgroup_prune(NULL, 60);
+	cb_cgroup_prune(bo->cgroup_parent, 60);
 
 	if (stop_signal) {
 		fprintf(stderr, "cowbox: bench footprint: interrupted after %zu of %u containers\n",
@@ -706,7 +714,7 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 			json_t *j = context_json(cli, bo);
 			json_t *jp = json_object();
 			for (int p = 0; p < N_PHASES - 1; p++)
-				json_object_set_new(jp, phase_names[p], summary_json(&phases[p]));
+				json_object_set_new(jp, phase_names[p], summary_json(&phases[p], "ns"));
 			json_object_set_new(j, "bench", json_string("footprint"));
 			json_object_set_new(j, "n", json_integer(n));
 			json_object_set_new(
@@ -721,13 +729,13 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 			    json_pack("{s:i,s:f,s:f,s:o,s:o,s:o}", "cowbox_processes_per_container", 0,
 				      "cowbox_rss_per_container_bytes", rss_per,
 				      "cowbox_pss_per_container_bytes", pss_per,
-				      "container_rss_bytes", summary_json(&s_rss),
-				      "container_pss_bytes", summary_json(&s_pss),
-				      "cgroup_charge_bytes", summary_json(&s_charge)));
+				      "container_rss_bytes", summary_json(&s_rss, "bytes"),
+				      "container_pss_bytes", summary_json(&s_pss, "bytes"),
+				      "cgroup_charge_bytes", summary_json(&s_charge, "bytes")));
 			json_object_set_new(
 			    j, "time",
 			    json_pack("{s:I,s:o,s:I}", "create_all_ns", (json_int_t)t_all,
-				      "per_container_to_exec", summary_json(&s_start),
+				      "per_container_to_exec", summary_json(&s_start, "ns"),
 				      "teardown_all_ns", (json_int_t)t_teardown));
 			json_object_set_new(j, "phases", jp);
 			ret = write_json(j) < 0 ? cli_error("bench: write failed") : 0;
@@ -810,13 +818,14 @@ int cmd_bench(struct cb_cli *cli, int argc, char **argv)
 	bool boot = strcmp(what, "boot") == 0;
 	if (!boot && strcmp(what, "footprint") != 0)
 		return cli_error("bench %s: expected boot or footprint", what);
-	enum { OPT_PARALLEL = 256, OPT_NETWORK, OPT_DRIVER, OPT_FORMAT, OPT_PLOT };
+	enum { OPT_PARALLEL = 256, OPT_NETWORK, OPT_DRIVER, OPT_FORMAT, OPT_PLOT, OPT_CG_PARENT };
 	static const struct option opts[] = {
 	    {"parallel", required_argument, NULL, OPT_PARALLEL},
 	    {"network", required_argument, NULL, OPT_NETWORK},
 	    {"storage-driver", required_argument, NULL, OPT_DRIVER},
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"plot", required_argument, NULL, OPT_PLOT},
+	    {"cgroup-parent", required_argument, NULL, OPT_CG_PARENT},
 	    {0},
 	};
 	struct bench_opts bo = {.n = boot ? 100 : 10, .parallel = 1};
@@ -848,6 +857,12 @@ int cmd_bench(struct cb_cli *cli, int argc, char **argv)
 				return cli_error("--format %s: expected json or table", optarg);
 			break;
 		case OPT_PLOT: bo.plot = optarg; break;
+		case OPT_CG_PARENT:
+			if (strstr(optarg, "..") || optarg[0] == '/' || !optarg[0])
+				return cli_error("--cgroup-parent %s: a relative path without ..",
+						 optarg);
+			bo.cgroup_parent = optarg;
+			break;
 		default: return cli_usage("bench", true);
 		}
 	}
