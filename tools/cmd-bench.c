@@ -189,6 +189,8 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	cb_proc_free(p);
 	struct cb_error ferr = {0};
 	uint64_t t_begin = l.t_begin, t_mounted = l.t_mounted;
+	char cmd0[64]; /* the launch owns argv: keep its name for the message */
+	snprintf(cmd0, sizeof(cmd0), "%s", o.spec.argv[0]);
 	int rf = cli_launch_finish(cli, s, &l, true, &ferr);
 	uint64_t t_end = cb_now_ns();
 	if (r >= 0 && rf < 0) {
@@ -205,7 +207,7 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 		    .ph = st.phases,
 		};
 		if (st.exit_code != 0 && !stop_signal)
-			r = cb_error_set(err, EINVAL, "%s exited %d", o.spec.argv[0], st.exit_code);
+			r = cb_error_set(err, EINVAL, "%s exited %d", cmd0, st.exit_code);
 	}
 out_spec:
 	cb_spawn_spec_release(&o.spec);

@@ -71,7 +71,7 @@ static void test_histogram(void **state)
 {
 	(void)state;
 	uint64_t v[6] = {0, 1, 2, 7, 8, 9};
-	size_t counts[3];
+	size_t counts[4];
 	uint64_t width;
 	bench_histogram(v, 6, 3, counts, &width);
 	assert_int_equal(width, 4);
