@@ -50,8 +50,8 @@ enum { PH_ROOTFS, PH_CLONE, PH_MOUNTS, PH_CGROUP, PH_EXEC, PH_TEARDOWN, N_PHASES
 static const char *const phase_names[N_PHASES] = {"rootfs", "clone", "mounts",
 						  "cgroup", "exec",  "teardown"};
 static const char *const phase_titles[N_PHASES] = {
-    "rootfs (create + mount)", "clone + namespaces", "mounts + pivot_root",
-    "cgroup",		       "exec",		     "teardown (umount, rm, cgroup)"};
+    "rootfs (create + mount)",	    "clone + namespaces", "mounts + pivot_root", "cgroup", "exec",
+    "teardown (umount, rm, cgroup)"};
 
 /* One container's timestamps (CLOCK_MONOTONIC ns). Lives in shared memory
  * when workers are forked. */
@@ -118,9 +118,15 @@ static void phase_interval(const struct boot_sample *s, int i, uint64_t *a, uint
 	bool cgroup_first = p->cgroup && p->cgroup <= p->cloned;
 	*a = *b = 0;
 	switch (i) {
-	case PH_ROOTFS: *a = s->t_begin, *b = s->t_mounted; break;
-	case PH_CLONE: *a = cgroup_first ? p->cgroup : p->start, *b = p->child_start; break;
-	case PH_MOUNTS: *a = p->child_start, *b = p->mounts_done; break;
+	case PH_ROOTFS:
+		*a = s->t_begin, *b = s->t_mounted;
+		break;
+	case PH_CLONE:
+		*a = cgroup_first ? p->cgroup : p->start, *b = p->child_start;
+		break;
+	case PH_MOUNTS:
+		*a = p->child_start, *b = p->mounts_done;
+		break;
 	case PH_CGROUP:
 		*a = cgroup_first ? p->start : p->cloned;
 		*b = p->cgroup;
@@ -129,7 +135,9 @@ static void phase_interval(const struct boot_sample *s, int i, uint64_t *a, uint
 		*a = p->mounts_done > p->cgroup ? p->mounts_done : p->cgroup;
 		*b = p->exec_seen;
 		break;
-	case PH_TEARDOWN: *a = p->exited, *b = s->t_end; break;
+	case PH_TEARDOWN:
+		*a = p->exited, *b = s->t_end;
+		break;
 	}
 	if (!*a || !*b || *b < *a)
 		*a = *b = 0;
@@ -279,8 +287,8 @@ static json_t *context_json(struct cb_cli *cli, const struct bench_opts *bo)
 	return json_pack("{s:s,s:o,s:s,s:s,s:i,s:i,s:[f,f,f]}", "image", bo->image, "cmd", cmd,
 			 "network", bo->network ? bo->network : "none", "storage_driver",
 			 cli->storage_driver ? cli->storage_driver : "auto", "cgroup_version",
-			 cb_cgroup_detect(), "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN), "load_average",
-			 load[0], load[1], load[2]);
+			 cb_cgroup_detect(), "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
+			 "load_average", load[0], load[1], load[2]);
 }
 
 static int write_json(json_t *j)
@@ -294,24 +302,27 @@ static int write_json(json_t *j)
 /* Metrics of a boot besides the phases. */
 enum { M_EXEC, M_EXIT, M_TOTAL, M_COMMAND, N_METRICS };
 static const char *const metric_names[N_METRICS] = {"to_exec", "to_exit", "total", "command"};
-static const char *const metric_titles[N_METRICS] = {
-    "to exec (process started)", "to exit", "total (with teardown)", "the command itself"};
+static const char *const metric_titles[N_METRICS] = {"to exec (process started)", "to exit",
+						     "total (with teardown)", "the command itself"};
 
 static uint64_t metric(const struct boot_sample *s, int m)
 {
 	switch (m) {
-	case M_EXEC: return span(s->t_begin, s->ph.exec_seen);
-	case M_EXIT: return span(s->t_begin, s->ph.exited);
-	case M_TOTAL: return span(s->t_begin, s->t_end);
-	case M_COMMAND: return span(s->ph.exec_seen, s->ph.exited);
+	case M_EXEC:
+		return span(s->t_begin, s->ph.exec_seen);
+	case M_EXIT:
+		return span(s->t_begin, s->ph.exited);
+	case M_TOTAL:
+		return span(s->t_begin, s->t_end);
+	case M_COMMAND:
+		return span(s->ph.exec_seen, s->ph.exited);
 	}
 	return 0;
 }
 
-static int write_plot(const char *path, const char *title, const char *hist_title,
-		      uint64_t *sorted, size_t n, const char *const *names,
-		      const struct bench_summary *sums, size_t n_phases, const char *const *notes,
-		      size_t n_notes)
+static int write_plot(const char *path, const char *title, const char *hist_title, uint64_t *sorted,
+		      size_t n, const char *const *names, const struct bench_summary *sums,
+		      size_t n_phases, const char *const *notes, size_t n_notes)
 {
 	FILE *f = fopen(path, "we");
 	if (!f)
@@ -324,8 +335,8 @@ static int write_plot(const char *path, const char *title, const char *hist_titl
 	for (size_t i = 0; i < n_notes; i++, y += 16)
 		svg_text(&s, 20, y + 12, 12, "start", "%s", notes[i]);
 	svg_histogram(&s, 20, y + 6, 860, 230, hist_title, sorted, n);
-	svg_phase_bars(&s, 20, y + 250, 860, 60 + 24.0 * (double)n_phases,
-		       "phases inside cowbox", names, sums, n_phases);
+	svg_phase_bars(&s, 20, y + 250, 860, 60 + 24.0 * (double)n_phases, "phases inside cowbox",
+		       names, sums, n_phases);
 	int r = svg_end(&s);
 	if (fclose(f) != 0 || r < 0)
 		return cli_error("--plot %s: write failed", path);
@@ -413,10 +424,12 @@ static int boot_report(struct cb_cli *cli, const struct bench_opts *bo, struct b
 		snprintf(title, sizeof(title), "cowbox bench boot: %zu x %s, %u at a time", n,
 			 bo->image, bo->parallel);
 		snprintf(note, sizeof(note), "to exec: median %.3f ms, to exit: median %.3f ms",
-			 (double)metrics[M_EXEC].median / 1e6, (double)metrics[M_EXIT].median / 1e6);
+			 (double)metrics[M_EXEC].median / 1e6,
+			 (double)metrics[M_EXIT].median / 1e6);
 		const char *notes[] = {note};
-		int r = write_plot(bo->plot, title, "time to the container's process starting (exec)",
-				   v, n, phase_names, phases, N_PHASES, notes, 1);
+		int r =
+		    write_plot(bo->plot, title, "time to the container's process starting (exec)",
+			       v, n, phase_names, phases, N_PHASES, notes, 1);
 		if (r != 0)
 			ret = r;
 	}
@@ -468,8 +481,8 @@ static int bench_boot(struct cb_cli *cli, const struct bench_opts *bo)
 				;
 			if (!sh->failed && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 				sh->failed = 1;
-				snprintf(sh->err_msg, sizeof(sh->err_msg), "a worker died (status %d)",
-					 status);
+				snprintf(sh->err_msg, sizeof(sh->err_msg),
+					 "a worker died (status %d)", status);
 			}
 			worker_pids[w] = 0;
 		}
@@ -484,8 +497,8 @@ static int bench_boot(struct cb_cli *cli, const struct bench_opts *bo)
 		size_t done = 0;
 		for (size_t i = 0; i < bo->n; i++)
 			done += sh->samples[i].done;
-		fprintf(stderr, "cowbox: bench boot: interrupted after %zu of %u containers\n", done,
-			bo->n);
+		fprintf(stderr, "cowbox: bench boot: interrupted after %zu of %u containers\n",
+			done, bo->n);
 		ret = 128 + stop_signal;
 	} else if (sh->failed) {
 		ret = cli_error("bench boot %s: %s", bo->image, sh->err_msg);
@@ -716,29 +729,30 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 			json_t *j = context_json(cli, bo);
 			json_t *jp = json_object();
 			for (int p = 0; p < N_PHASES - 1; p++)
-				json_object_set_new(jp, phase_names[p], summary_json(&phases[p], "ns"));
+				json_object_set_new(jp, phase_names[p],
+						    summary_json(&phases[p], "ns"));
 			json_object_set_new(j, "bench", json_string("footprint"));
 			json_object_set_new(j, "n", json_integer(n));
 			json_object_set_new(
 			    j, "disk",
-			    json_pack("{s:I,s:I,s:f,s:I,s:f}", "store_before_bytes", (json_int_t)disk0,
-				      "store_after_bytes", (json_int_t)disk1, "per_container_bytes",
-				      disk_per, "full_copy_bytes", (json_int_t)full_copy,
-				      "full_copy_over_per_container",
+			    json_pack("{s:I,s:I,s:f,s:I,s:f}", "store_before_bytes",
+				      (json_int_t)disk0, "store_after_bytes", (json_int_t)disk1,
+				      "per_container_bytes", disk_per, "full_copy_bytes",
+				      (json_int_t)full_copy, "full_copy_over_per_container",
 				      disk_per > 0 ? (double)full_copy / disk_per : 0));
 			json_object_set_new(
 			    j, "memory",
-			    json_pack("{s:i,s:f,s:f,s:o,s:o,s:o}", "cowbox_processes_per_container", 0,
-				      "cowbox_rss_per_container_bytes", rss_per,
+			    json_pack("{s:i,s:f,s:f,s:o,s:o,s:o}", "cowbox_processes_per_container",
+				      0, "cowbox_rss_per_container_bytes", rss_per,
 				      "cowbox_pss_per_container_bytes", pss_per,
 				      "container_rss_bytes", summary_json(&s_rss, "bytes"),
 				      "container_pss_bytes", summary_json(&s_pss, "bytes"),
 				      "cgroup_charge_bytes", summary_json(&s_charge, "bytes")));
-			json_object_set_new(
-			    j, "time",
-			    json_pack("{s:I,s:o,s:I}", "create_all_ns", (json_int_t)t_all,
-				      "per_container_to_exec", summary_json(&s_start, "ns"),
-				      "teardown_all_ns", (json_int_t)t_teardown));
+			json_object_set_new(j, "time",
+					    json_pack("{s:I,s:o,s:I}", "create_all_ns",
+						      (json_int_t)t_all, "per_container_to_exec",
+						      summary_json(&s_start, "ns"),
+						      "teardown_all_ns", (json_int_t)t_teardown));
 			json_object_set_new(j, "phases", jp);
 			ret = write_json(j) < 0 ? cli_error("bench: write failed") : 0;
 		} else {
@@ -749,13 +763,16 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 			human_bytes(pss_per, e);
 			double load[3] = {0};
 			getloadavg(load, 3);
-			printf("cowbox bench footprint: %zu containers of %s running %s, cgroup v%d, "
-			       "load average %.2f %.2f %.2f\n",
-			       n, bo->image, cmd[0], cb_cgroup_detect(), load[0], load[1], load[2]);
-			printf("  disk per container          %12s   (a full copy of the image: %s, "
-			       "%.0fx more)\n",
-			       a, b, disk_per > 0 ? (double)full_copy / disk_per : 0);
-			printf("  cowbox processes per ctr    %12d   (no supervisor; this process holds "
+			printf(
+			    "cowbox bench footprint: %zu containers of %s running %s, cgroup v%d, "
+			    "load average %.2f %.2f %.2f\n",
+			    n, bo->image, cmd[0], cb_cgroup_detect(), load[0], load[1], load[2]);
+			printf(
+			    "  disk per container          %12s   (a full copy of the image: %s, "
+			    "%.0fx more)\n",
+			    a, b, disk_per > 0 ? (double)full_copy / disk_per : 0);
+			printf("  cowbox processes per ctr    %12d   (no supervisor; this process "
+			       "holds "
 			       "the handles)\n",
 			       0);
 			printf("  cowbox RSS / PSS per ctr    %12s / %s\n", d, e);
@@ -765,11 +782,13 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 			human_bytes((double)s_charge.median, f);
 			human_bytes((double)s_charge.max, g);
 			printf("  cgroup memory charge        %12s   (median; max %s)\n", f, g);
-			printf("  time to create + start all  %10.3f s   (%.3f ms each, median to exec "
+			printf("  time to create + start all  %10.3f s   (%.3f ms each, median to "
+			       "exec "
 			       "%.3f ms)\n",
 			       (double)t_all / 1e9, n ? (double)t_all / 1e6 / (double)n : 0,
 			       (double)s_start.median / 1e6);
-			printf("  time to tear all down       %10.3f s\n", (double)t_teardown / 1e9);
+			printf("  time to tear all down       %10.3f s\n",
+			       (double)t_teardown / 1e9);
 		}
 		if (v && bo->plot) {
 			for (size_t i = 0; i < n; i++)
@@ -780,13 +799,15 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 			human_bytes(disk_per, a);
 			human_bytes((double)full_copy, b);
 			human_bytes((double)s_charge.median, d);
-			snprintf(title, sizeof(title), "cowbox bench footprint: %zu x %s", n, bo->image);
-			snprintf(n1, sizeof(n1), "disk per container %s (full copy %s); cgroup charge %s",
-				 a, b, d);
+			snprintf(title, sizeof(title), "cowbox bench footprint: %zu x %s", n,
+				 bo->image);
+			snprintf(n1, sizeof(n1),
+				 "disk per container %s (full copy %s); cgroup charge %s", a, b, d);
 			snprintf(n2, sizeof(n2), "create + start all: %.3f s", (double)t_all / 1e9);
 			const char *notes[] = {n1, n2};
-			int r = write_plot(bo->plot, title, "time to each container's process starting",
-					   v, n, phase_names, phases, N_PHASES - 1, notes, 2);
+			int r =
+			    write_plot(bo->plot, title, "time to each container's process starting",
+				       v, n, phase_names, phases, N_PHASES - 1, notes, 2);
 			if (r != 0)
 				ret = r;
 		}
@@ -848,24 +869,30 @@ int cmd_bench(struct cb_cli *cli, int argc, char **argv)
 			break;
 		case OPT_NETWORK:
 			if (strcmp(optarg, "none") != 0 && strcmp(optarg, "host") != 0)
-				return cli_error("--network %s: bench supports none and host", optarg);
+				return cli_error("--network %s: bench supports none and host",
+						 optarg);
 			bo.network = optarg;
 			break;
-		case OPT_DRIVER: cli->storage_driver = optarg; break;
+		case OPT_DRIVER:
+			cli->storage_driver = optarg;
+			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") == 0)
 				bo.json = true;
 			else if (strcmp(optarg, "table") != 0)
 				return cli_error("--format %s: expected json or table", optarg);
 			break;
-		case OPT_PLOT: bo.plot = optarg; break;
+		case OPT_PLOT:
+			bo.plot = optarg;
+			break;
 		case OPT_CG_PARENT:
 			if (strstr(optarg, "..") || optarg[0] == '/' || !optarg[0])
 				return cli_error("--cgroup-parent %s: a relative path without ..",
 						 optarg);
 			bo.cgroup_parent = optarg;
 			break;
-		default: return cli_usage("bench", true);
+		default:
+			return cli_usage("bench", true);
 		}
 	}
 	int first = optind + 1;

@@ -13,12 +13,23 @@ void svg_escape(FILE *f, const char *text)
 {
 	for (const char *p = text; *p; p++) {
 		switch (*p) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		default: fputc(*p, f);
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		default:
+			fputc(*p, f);
 		}
 	}
 }
@@ -51,8 +62,8 @@ void svg_line(struct svg *s, double x1, double y1, double x2, double y2, const c
 		x1, y1, x2, y2, stroke, stroke_width);
 }
 
-void svg_text(struct svg *s, double x, double y, double size, const char *anchor,
-	      const char *fmt, ...)
+void svg_text(struct svg *s, double x, double y, double size, const char *anchor, const char *fmt,
+	      ...)
 {
 	char *text = NULL;
 	va_list ap;
@@ -147,8 +158,8 @@ void svg_histogram(struct svg *s, double x, double y, double w, double h, const 
 	for (size_t i = 0; i < ELEMENTSOF(marks); i++) {
 		double mx = x + w * ((double)marks[i].v / 1e6) / max_ms;
 		svg_line(s, mx, top, mx, base, marks[i].color, 1.5);
-		svg_text(s, mx + 3, top + 12 + 13 * (double)i, 11, "start", "%s %.2f", marks[i].name,
-			 (double)marks[i].v / 1e6);
+		svg_text(s, mx + 3, top + 12 + 13 * (double)i, 11, "start", "%s %.2f",
+			 marks[i].name, (double)marks[i].v / 1e6);
 	}
 	svg_text(s, x + w, y + 14, 11, "end", "%zu samples, peak bin %zu", n, peak);
 }
@@ -176,8 +187,8 @@ void svg_phase_bars(struct svg *s, double x, double y, double w, double h, const
 		svg_line(s, x0 + med, ry + bh / 2, x0 + p90, ry + bh / 2, "#333", 1);
 		svg_line(s, x0 + p90, ry + 2, x0 + p90, ry + bh - 2, "#333", 1);
 		svg_line(s, x0 + p99, ry + 2, x0 + p99, ry + bh - 2, palette[2], 1.5);
-		svg_text(s, x0 + (p99 > med ? p99 : med) + 4, ry + bh * 0.8, 11, "start",
-			 "%.3f ms", (double)sums[i].median / 1e6);
+		svg_text(s, x0 + (p99 > med ? p99 : med) + 4, ry + bh * 0.8, 11, "start", "%.3f ms",
+			 (double)sums[i].median / 1e6);
 	}
 	axis_x(s, x0, top + plot_h, plot_w, max_ms);
 	svg_text(s, x + w, y + 14, 11, "end", "bar: median, whisker: p90, red tick: p99");

@@ -21,8 +21,8 @@ void svg_rect(struct svg *s, double x, double y, double w, double h, const char 
 void svg_line(struct svg *s, double x1, double y1, double x2, double y2, const char *stroke,
 	      double stroke_width);
 /* anchor: "start", "middle" or "end". The text is escaped. */
-void svg_text(struct svg *s, double x, double y, double size, const char *anchor,
-	      const char *fmt, ...) _printf_(6, 7);
+void svg_text(struct svg *s, double x, double y, double size, const char *anchor, const char *fmt,
+	      ...) _printf_(6, 7);
 /* Close the document; 0, or -EIO when a write failed. */
 int svg_end(struct svg *s);
 
