@@ -1,4 +1,5 @@
 #include "gc.h"
+#include "container.h"
 #include "digest.h"
 #include "fsutil.h"
 #include "images.h"
@@ -64,37 +65,26 @@ static bool is_leftover_name(const char *name)
 }
 
 /* Containers keep their layers even when their image was removed. */
-static int collect_container_layers(struct cb_store *s, struct hexset *layers)
+static int collect_container_layers(struct cb_store *s, struct hexset *layers,
+				    unsigned *ret_damaged)
 {
-	_cleanup_close_ int dfd =
-		openat(cb_store_root_fd(s), "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	int dirfd = dfd;
-	_cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(dfd));
-	if (!d)
-		return -errno;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+	char **ids = NULL;
+	size_t n = 0;
+	int r = cb_container_list(s, &ids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct cb_container *c = NULL;
+		if (cb_container_get(s, ids[i], &c, NULL) < 0) {
+			(*ret_damaged)++; /* its layers are unknown: keep them all */
 			continue;
-		char rel[512];
-		snprintf(rel, sizeof(rel), "%s/container.json", de->d_name);
-		_cleanup_free_ char *text = NULL;
-		size_t len;
-		if (cb_read_file_at(dirfd, rel, CB_BLOB_MAX, &text, &len) < 0)
-			continue;
-		_cleanup_json_ json_t *j = json_loadb(text, len, 0, NULL);
-		json_t *ls = json_object_get(j, "layers");
-		size_t i;
-		json_t *l;
-		json_array_foreach(ls, i, l)
-		{
-			if (json_is_string(l) && hexset_add(layers, json_string_value(l)) < 0)
-				return -ENOMEM;
 		}
+		for (size_t k = 0; r >= 0 && k < c->n_layers; k++)
+			r = hexset_add(layers, c->layers[k]);
+		cb_container_free(c);
 	}
-	return 0;
+	strv_free(ids);
+	return r;
 }
 
 static int sweep_dir(struct cb_store *s, const char *dirname, const struct hexset *keep,
@@ -169,15 +159,18 @@ int cb_store_gc(struct cb_store *s, struct cb_gc_report *ret, struct cb_error *e
 	}
 	cb_images_list_free(list, n);
 	if (r >= 0)
-		r = collect_container_layers(s, &layers);
+		r = collect_container_layers(s, &layers, &rep.damaged_records);
 	if (r < 0) {
 		cb_error_errno(err, r, "collect references");
 		goto out_release;
 	}
 	hexset_sort(&layers);
 	hexset_sort(&blobs);
-	sweep_dir(s, "layers", &layers, false, &rep.layers_removed, &rep.leftovers_removed,
-		  &rep.bytes_freed);
+	/* A container whose record cannot be read may use any layer: then no
+	 * layer goes (`cowbox check` names the container). */
+	if (rep.damaged_records == 0)
+		sweep_dir(s, "layers", &layers, false, &rep.layers_removed,
+			  &rep.leftovers_removed, &rep.bytes_freed);
 	sweep_dir(s, "blobs/sha256", &blobs, false, &rep.blobs_removed, &rep.leftovers_removed,
 		  &rep.bytes_freed);
 	sweep_dir(s, "images", NULL, true, &rep.blobs_removed, &rep.leftovers_removed,

@@ -9,7 +9,8 @@
 struct cb_store;
 
 struct cb_gc_report {
-	unsigned layers_removed, blobs_removed, leftovers_removed, damaged_records;
+	unsigned layers_removed, blobs_removed, leftovers_removed;
+	unsigned damaged_records; /* containers whose record is unreadable: no layer was removed */
 	uint64_t bytes_freed;
 };
 

@@ -1,4 +1,5 @@
 #include "images.h"
+#include "container.h"
 #include "fsutil.h"
 #include "macro.h"
 #include "store.h"
@@ -411,27 +412,20 @@ out_unlock:
 
 int cb_images_users(struct cb_store *s, const char *id, size_t *ret_n)
 {
-	_cleanup_close_ int dfd =
-		openat(cb_store_root_fd(s), "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	*ret_n = 0;
-	if (dfd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	int dirfd = dfd;
-	_cleanup_closedir_ DIR *d = fdopendir(TAKE_FD(dfd));
-	if (!d)
-		return -errno;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char rel[512];
-		snprintf(rel, sizeof(rel), "%s/container.json", de->d_name);
-		_cleanup_json_ json_t *j = NULL;
-		if (load_json_at(dirfd, rel, &j) < 0)
-			continue;
-		json_t *img = json_object_get(j, "image");
-		if (json_is_string(img) && strcmp(json_string_value(img), id) == 0)
+	char **ids = NULL;
+	size_t n = 0;
+	int r = cb_container_list(s, &ids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct cb_container *c = NULL;
+		if (cb_container_get(s, ids[i], &c, NULL) < 0)
+			continue; /* a damaged record: `cowbox check` reports it */
+		if (strcmp(c->image, id) == 0)
 			(*ret_n)++;
+		cb_container_free(c);
 	}
+	strv_free(ids);
 	return 0;
 }

@@ -57,3 +57,15 @@ mv "$TESTTMP/hidden-layer" "$COWBOX_ROOT/layers/$hex"
 ok check
 ok mount "$b"
 ok rm "$b"
+
+# gc never removes a layer a container might use: with a container record
+# it cannot read, it keeps every layer and says why.
+ok import "$FIXTURES/busybox-gzip.oci" gcdmg:1
+ok create gcdmg:1
+dmg=$out
+ok rmi -f gcdmg:1
+echo '{broken' >"$COWBOX_ROOT/containers/$dmg/container.json"
+cb gc
+[ "$rc" = 0 ] || fail "gc failed: $err"
+echo "$err" | grep -q "cannot be read; no layer was removed" || fail "gc did not say why: $err"
+[ -n "$(ls "$COWBOX_ROOT/layers")" ] || fail "gc removed layers of a damaged container"

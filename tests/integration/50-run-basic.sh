@@ -9,9 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
-mkdir -p "$ROOT/bin" "$ROOT/etc" "$ROOT/proc" "$ROOT/sys" "$ROOT/dev" "$ROOT/tmp"
-cp /bin/busybox "$ROOT/bin/" || skip "needs /bin/busybox (busybox-static)"
-for a in sh echo cat env pwd hostname ls id; do ln -s busybox "$ROOT/bin/$a"; done
+busybox_rootfs "$ROOT"  # then this test's own users and groups:
 echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
 echo 'root:x:0:' >"$ROOT/etc/group"
 touch "$ROOT/etc/hostname" "$ROOT/etc/hosts" "$ROOT/etc/resolv.conf"

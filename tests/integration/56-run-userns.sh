@@ -7,11 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
-mkdir -p "$ROOT/bin" "$ROOT/etc" "$ROOT/proc" "$ROOT/sys" "$ROOT/dev" "$ROOT/tmp"
-cp /bin/busybox "$ROOT/bin/" || skip "needs /bin/busybox (busybox-static)"
-for a in $("$ROOT/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$ROOT/bin/$a"; done
-printf "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n" >"$ROOT/etc/passwd"
-printf "root:x:0:\napp:x:1000:\n" >"$ROOT/etc/group"
+busybox_rootfs "$ROOT"
 # Mapped root must be able to reach the rootfs (mktemp -d makes a 0700 dir).
 chmod 0755 "$TESTTMP"
 ok run --rootfs "$ROOT" --userns 0:100000:65536 sh -c 'id -u; cat /proc/self/uid_map /proc/self/gid_map'

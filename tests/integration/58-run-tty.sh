@@ -7,11 +7,7 @@
 [ "$(id -u)" = 0 ] || skip "needs root"
 need tmux
 ROOT=$TESTTMP/rootfs
-mkdir -p "$ROOT/bin" "$ROOT/etc" "$ROOT/proc" "$ROOT/sys" "$ROOT/dev" "$ROOT/tmp"
-cp /bin/busybox "$ROOT/bin/" || skip "needs /bin/busybox (busybox-static)"
-for a in $("$ROOT/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$ROOT/bin/$a"; done
-printf "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n" >"$ROOT/etc/passwd"
-printf "root:x:0:\napp:x:1000:\n" >"$ROOT/etc/group"
+busybox_rootfs "$ROOT"
 S=$(uniq_name)
 on_exit tmux kill-session -t "$S" 2>/dev/null
 tmux new-session -d -s "$S" -x 100 -y 30 "bash"

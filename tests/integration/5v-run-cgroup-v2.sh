@@ -5,7 +5,8 @@
 # (CLONE_INTO_CGROUP, memory.max, pids.max, cpu.max, cpuset). Slow (~1 min).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
-CBVM=${CBVM:-/work/shared/vm/cbvm}
+# shared/ sits beside the repository (here, and in CI's clean clone).
+CBVM=${CBVM:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/vm/cbvm}
 [ -x "$CBVM" ] || skip "needs $CBVM (qemu VM with pure cgroup v2)"
 [ -e /dev/kvm ] || [ -n "${CBVM_SLOW_OK:-}" ] || say "no /dev/kvm: the VM runs emulated (slow)"
 here=$(cd "$(dirname "$0")" && pwd)

@@ -66,3 +66,14 @@ merged_view() {
 	unshare -m sh -c "mount -t overlay overlay -o ro,lowerdir=$lowers '$TESTTMP/mnt' && '$FIXTURES_SRC/list-tree' '$TESTTMP/mnt'" >"$2"
 }
 FIXTURES_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../fixtures" && pwd)"
+
+# busybox_rootfs DIR: a minimal rootfs directory from busybox-static, with
+# a root and an `app` (1000:1000) user, for `cowbox run --rootfs` tests.
+busybox_rootfs() {
+	mkdir -p "$1/bin" "$1/etc" "$1/proc" "$1/sys" "$1/dev" "$1/tmp"
+	cp /bin/busybox "$1/bin/" || skip "needs /bin/busybox (busybox-static)"
+	local a
+	for a in $("$1/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$1/bin/$a"; done
+	printf "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n" >"$1/etc/passwd"
+	printf "root:x:0:\napp:x:1000:\n" >"$1/etc/group"
+}
