@@ -58,6 +58,7 @@ int cli_exec_registry(struct cb_cli *cli, int argc, char **argv);
 
 /* The verbs, one file each: tools/cmd-<verb>.c. */
 #define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)
+CB_VERB(bench);
 CB_VERB(check);
 CB_VERB(commit);
 CB_VERB(create);

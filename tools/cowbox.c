@@ -15,6 +15,13 @@
 
 /* Keep sorted by name. */
 static const struct cb_verb verbs[] = {
+	{"bench", cmd_bench, "time container boots, phase by phase; measure disk and memory per container",
+	 "bench boot [-n N] [--parallel P] [--network none|host] [--storage-driver D]\n"
+	 "                   [--cgroup-parent P] [--format table|json] [--plot FILE.svg]\n"
+	 "                   IMAGE [CMD [ARG...]]\n"
+	 "       cowbox bench footprint [-n N] [--storage-driver D] [--cgroup-parent P]\n"
+	 "                   [--format table|json] [--plot FILE.svg] IMAGE [CMD [ARG...]]\n"
+	 "  (see docs/commands/bench.md)"},
 	{"check", cmd_check, "report damage in the store and repair what is safe",
 	 "check [--repair]"},
 	{"commit", cmd_commit, "make a container's changes a new image",
