@@ -26,6 +26,8 @@ static const char *const store_dirs[] = {
 	"blobs", "blobs/sha256", "layers", "images", "containers", "tmp", "locks",
 };
 
+static int write_file_via_tmp(int root_fd, const char *relpath, const void *data, size_t len);
+
 static int store_init_layout(int root_fd, struct cb_error *err)
 {
 	for (size_t i = 0; i < ELEMENTSOF(store_dirs); i++)
@@ -35,8 +37,14 @@ static int store_init_layout(int root_fd, struct cb_error *err)
 	if (fstatat(root_fd, "version", &st, 0) < 0) {
 		if (errno != ENOENT)
 			return cb_error_errno(err, errno, "version");
-		int r = cb_write_file_atomic_at(root_fd, "version", STORE_VERSION,
-						strlen(STORE_VERSION), 0600);
+		/* Through tmp/ like every store write: a kill -9 here leaves
+		 * only what the leftover cleaner removes. */
+		int r = write_file_via_tmp(root_fd, "version", STORE_VERSION,
+					   strlen(STORE_VERSION));
+		/* Another command making the store at the same moment may have
+		 * cleared our temporary file, and written the same version. */
+		if (r < 0 && fstatat(root_fd, "version", &st, 0) == 0)
+			r = 0;
 		if (r < 0)
 			return cb_error_errno(err, r, "write version");
 	} else {
@@ -243,7 +251,14 @@ int cb_store_clean_tmp(struct cb_store *s, unsigned *ret_removed)
 	return ret;
 }
 
+static int write_file_via_tmp(int root_fd, const char *relpath, const void *data, size_t len);
+
 int cb_store_write_file(struct cb_store *s, const char *relpath, const void *data, size_t len)
+{
+	return write_file_via_tmp(s->root_fd, relpath, data, len);
+}
+
+static int write_file_via_tmp(int root_fd, const char *relpath, const void *data, size_t len)
 {
 	char rnd[33];
 	int r = cb_random_hex(rnd, 16);
@@ -252,16 +267,16 @@ int cb_store_write_file(struct cb_store *s, const char *relpath, const void *dat
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), "tmp/%s", rnd);
 	_cleanup_close_ int fd =
-		openat(s->root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		openat(root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	r = cb_write_all(fd, data, len);
 	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
-	if (r >= 0 && renameat(s->root_fd, tmp, s->root_fd, relpath) < 0)
+	if (r >= 0 && renameat(root_fd, tmp, root_fd, relpath) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlinkat(s->root_fd, tmp, 0);
+		unlinkat(root_fd, tmp, 0);
 		return r;
 	}
 	/* The rename is durable once the directory that got the name is. */
@@ -269,9 +284,9 @@ int cb_store_write_file(struct cb_store *s, const char *relpath, const void *dat
 	if (!dir)
 		return -ENOMEM;
 	char *slash = strrchr(dir, '/');
-	_cleanup_close_ int dfd = slash ? (*slash = '\0', openat(s->root_fd, dir,
+	_cleanup_close_ int dfd = slash ? (*slash = '\0', openat(root_fd, dir,
 								 O_RDONLY | O_DIRECTORY | O_CLOEXEC))
-					: fcntl(s->root_fd, F_DUPFD_CLOEXEC, 3);
+					: fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
 	if (dfd >= 0)
 		fsync(dfd);
 	return 0;

@@ -94,8 +94,10 @@ int cli_usage(const char *verb, bool to_stderr)
 
 bool cli_wants_help(int argc, char **argv)
 {
+	/* Only before the first operand: in `run IMAGE httpd -h`, the -h is
+	 * the container's. */
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
+		if (strcmp(argv[i], "--") == 0 || argv[i][0] != '-')
 			return false;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return true;

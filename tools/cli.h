@@ -40,7 +40,8 @@ void cli_log(const struct cb_cli *cli, enum cb_log_level level, const char *fmt,
 	_printf_(3, 4);
 /* Print the usage of verb to stdout (help) or stderr (misuse). */
 int cli_usage(const char *verb, bool to_stderr);
-/* True when argv holds --help or -h before "--" (verbs call it first). */
+/* True when argv holds --help or -h before "--" and before the first
+ * operand (cli_main asks it before running a verb). */
 bool cli_wants_help(int argc, char **argv);
 
 /* Network state directories for this caller (tools/cmd-network.c):

@@ -23,20 +23,10 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	struct cb_run_status st;
 	int64_t started = time(NULL);
 	int r = cb_runtime_run(&o->spec, &st, &err);
-	struct cb_error ferr = {0};
 	bool remove = o->rm;
-	if (cli_launch_finish(cli, s, l, remove, &ferr) < 0)
-		cli_fail(&ferr, -ferr.code, "start %s", what);
-	if (r < 0)
-		cli_fail(&err, r, "start %s", what);
-	if (st.oom_killed) {
-		fflush(stdout);
-		fprintf(stderr, "cowbox: container %s killed: out of memory\n", id);
-	}
+	/* Record the outcome while o->spec.argv (the launch's) is alive. */
 	_cleanup_close_ int dirfd = -1;
-	if (remove)
-		cb_state_remove(id);
-	else if (cb_state_open(id, true, &dirfd) >= 0) {
+	if (!remove && cb_state_open(id, true, &dirfd) >= 0) {
 		struct cb_state state = {.status = CB_STATE_EXITED,
 					 .exit_code = st.exit_code,
 					 .oom = st.oom_killed,
@@ -44,6 +34,17 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 					 .started = started,
 					 .finished = time(NULL)};
 		cb_state_write(dirfd, &state);
+	}
+	struct cb_error ferr = {0};
+	if (cli_launch_finish(cli, s, l, remove, &ferr) < 0)
+		cli_fail(&ferr, -ferr.code, "start %s", what);
+	if (remove)
+		cb_state_remove(id);
+	if (r < 0)
+		cli_fail(&err, r, "start %s", what);
+	if (st.oom_killed) {
+		fflush(stdout);
+		fprintf(stderr, "cowbox: container %s killed: out of memory\n", id);
 	}
 	return st.exit_code;
 }
