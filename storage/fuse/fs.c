@@ -1,0 +1,1180 @@
+/* The overlay model behind cowbox-fuse: see fs.h. */
+#include "fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+#define FUSE_ROOT_ID 1
+
+void cbf_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* one write so lines from several threads do not interleave */
+	dprintf(STDERR_FILENO, "cowbox-fuse: %.*s", n, line);
+}
+
+int cbf_layer_fault(struct cbf_fs *fs, int layer, const char *path, int err)
+{
+	struct cbf_layer *l = &fs->layers[layer];
+	if (!__atomic_test_and_set(&l->logged, __ATOMIC_RELAXED))
+		cbf_log("%s layer %s: %s: %s; its files give EIO", layer == 0 ? "upper" : "lower",
+			l->path, path, err == ENOENT ? "missing (layer changed or damaged)" : strerror(err));
+	return -EIO;
+}
+
+/* An errno from a layer that is neither "absent" nor a plain user error. */
+static bool is_fault(int e)
+{
+	return !(e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG);
+}
+
+static bool is_whiteout(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+static unsigned dev_id(struct cbf_fs *fs, dev_t dev)
+{
+	for (unsigned i = 0; i < fs->n_devs; i++)
+		if (fs->devs[i] == dev)
+			return i;
+	if (fs->n_devs < ELEMENTSOF(fs->devs)) {
+		fs->devs[fs->n_devs] = dev;
+		return fs->n_devs++;
+	}
+	return ELEMENTSOF(fs->devs) - 1;
+}
+
+/* Layers on one filesystem (the usual store) keep their st_ino as is;
+ * others get their small device index in the top bits. */
+static uint64_t mix_ino(struct cbf_fs *fs, int layer, ino_t ino)
+{
+	return (uint64_t)ino ^ ((uint64_t)fs->layers[layer].dev_id << 56);
+}
+
+/* --- node table ------------------------------------------------------ */
+
+static size_t hash_of(const struct cbf_node *parent, const char *name)
+{
+	uint64_t h = (uintptr_t)parent * 0x9E3779B97F4A7C15ull;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001B3ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* nodes_lock held */
+static struct cbf_node *hash_find(struct cbf_fs *fs, const struct cbf_node *parent,
+				  const char *name)
+{
+	for (struct cbf_node *n = fs->hash[hash_of(parent, name) & (fs->hash_size - 1)]; n;
+	     n = n->hash_next)
+		if (n->parent == parent && strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+static void hash_grow(struct cbf_fs *fs)
+{
+	size_t size = fs->hash_size * 4;
+	struct cbf_node **h = calloc(size, sizeof(*h));
+	if (!h)
+		return; /* keep the long chains */
+	for (size_t i = 0; i < fs->hash_size; i++)
+		for (struct cbf_node *n = fs->hash[i], *next; n; n = next) {
+			next = n->hash_next;
+			size_t b = hash_of(n->parent, n->name) & (size - 1);
+			n->hash_next = h[b];
+			h[b] = n;
+		}
+	free(fs->hash);
+	fs->hash = h;
+	fs->hash_size = size;
+}
+
+/* nodes_lock held */
+static void hash_insert(struct cbf_fs *fs, struct cbf_node *n)
+{
+	if (fs->hash_count + 1 > fs->hash_size * 2)
+		hash_grow(fs);
+	size_t b = hash_of(n->parent, n->name) & (fs->hash_size - 1);
+	n->hash_next = fs->hash[b];
+	fs->hash[b] = n;
+	fs->hash_count++;
+}
+
+/* nodes_lock held; a node not in the table is ignored */
+static void hash_remove(struct cbf_fs *fs, struct cbf_node *n)
+{
+	if (!n->parent)
+		return;
+	struct cbf_node **p = &fs->hash[hash_of(n->parent, n->name) & (fs->hash_size - 1)];
+	for (; *p; p = &(*p)->hash_next)
+		if (*p == n) {
+			*p = n->hash_next;
+			n->hash_next = NULL;
+			fs->hash_count--;
+			return;
+		}
+}
+
+/* nodes_lock held. Drops one reference; frees the node and walks up to
+ * the parents it kept alive. */
+static void node_unref_locked(struct cbf_fs *fs, struct cbf_node *n)
+{
+	while (n && --n->refs == 0) {
+		struct cbf_node *parent = n->parent;
+		hash_remove(fs, n);
+		free(n->name);
+		free(n);
+		n = parent;
+	}
+}
+
+void cbf_forget(struct cbf_fs *fs, struct cbf_node *node, uint64_t count)
+{
+	if (node == fs->root)
+		return;
+	pthread_mutex_lock(&fs->nodes_lock);
+	node->nlookup -= count;
+	while (count--)
+		node_unref_locked(fs, node);
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+/* Take the node out of the merged view: it stays alive for the kernel's
+ * references and open files, but has no path any more. Exclusive. */
+static void node_detach(struct cbf_fs *fs, struct cbf_node *n)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	hash_remove(fs, n);
+	struct cbf_node *parent = n->parent;
+	n->parent = NULL;
+	n->removed = true;
+	if (parent)
+		node_unref_locked(fs, parent);
+	pthread_mutex_unlock(&fs->nodes_lock);
+}
+
+/* --- paths ----------------------------------------------------------- */
+
+int cbf_node_path(struct cbf_fs *fs, struct cbf_node *n, char *buf, size_t size)
+{
+	if (n == fs->root) {
+		if (size < 2)
+			return -ENAMETOOLONG;
+		strcpy(buf, ".");
+		return 0;
+	}
+	if (n->removed)
+		return -ENOENT;
+	size_t len = 0;
+	for (struct cbf_node *p = n; p != fs->root; p = p->parent) {
+		if (!p->parent)
+			return -ENOENT;
+		len += strlen(p->name) + 1;
+	}
+	if (len > size)
+		return -ENAMETOOLONG;
+	size_t pos = len - 1;
+	buf[pos] = '\0';
+	for (struct cbf_node *p = n; p != fs->root; p = p->parent) {
+		size_t l = strlen(p->name);
+		pos -= l;
+		memcpy(buf + pos, p->name, l);
+		if (pos > 0)
+			buf[--pos] = '/';
+	}
+	return 0;
+}
+
+int cbf_child_path(struct cbf_fs *fs, struct cbf_node *parent, const char *name, char *buf,
+		   size_t size)
+{
+	if (parent == fs->root) {
+		if (strlen(name) + 1 > size)
+			return -ENAMETOOLONG;
+		strcpy(buf, name);
+		return 0;
+	}
+	int r = cbf_node_path(fs, parent, buf, size);
+	if (r < 0)
+		return r;
+	size_t l = strlen(buf);
+	if (l + 1 + strlen(name) + 1 > size)
+		return -ENAMETOOLONG;
+	buf[l] = '/';
+	strcpy(buf + l + 1, name);
+	return 0;
+}
+
+static int layer_abs(struct cbf_fs *fs, int layer, const char *rel, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s", fs->layers[layer].path, rel);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int cbf_abs_path(struct cbf_fs *fs, struct cbf_node *node, char *buf, size_t size)
+{
+	char rel[PATH_MAX];
+	int r = cbf_node_path(fs, node, rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	return layer_abs(fs, node->layer, rel, buf, size);
+}
+
+static bool is_opaque(struct cbf_fs *fs, int layer, const char *rel)
+{
+	char abs[PATH_MAX + 256], v[4];
+	if (layer_abs(fs, layer, rel, abs, sizeof(abs)) < 0)
+		return false;
+	ssize_t n = lgetxattr(abs, CBF_OPAQUE_XATTR, v, sizeof(v));
+	return n == 1 && v[0] == 'y';
+}
+
+/* --- lookup ---------------------------------------------------------- */
+
+void cbf_fix_stat(struct cbf_fs *fs, struct cbf_node *node, struct stat *st)
+{
+	st->st_ino = node->ino;
+	/* a merged dir's link count cannot be known cheaply; overlayfs says 1 */
+	if (S_ISDIR(st->st_mode) && node->lowest != node->layer)
+		st->st_nlink = 1;
+}
+
+int cbf_getattr(struct cbf_fs *fs, struct cbf_node *node, struct stat *st)
+{
+	char path[PATH_MAX];
+	int r = cbf_node_path(fs, node, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (fstatat(fs->layers[node->layer].fd, path, st, AT_SYMLINK_NOFOLLOW) < 0)
+		/* the tree says it is there: a layer lost it */
+		return errno == ENAMETOOLONG ? -errno : cbf_layer_fault(fs, node->layer, path, errno);
+	cbf_fix_stat(fs, node, st);
+	return 0;
+}
+
+int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
+	       struct cbf_node **ret_node, struct stat *st)
+{
+	if (!S_ISDIR(parent->type))
+		return -ENOTDIR;
+	if (parent->removed)
+		return -ENOENT;
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct cbf_node *n = hash_find(fs, parent, name);
+	if (n) {
+		n->refs++;
+		n->nlookup++;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (n) {
+		int r = cbf_getattr(fs, n, st);
+		if (r < 0) {
+			pthread_mutex_lock(&fs->nodes_lock);
+			n->nlookup--;
+			node_unref_locked(fs, n);
+			pthread_mutex_unlock(&fs->nodes_lock);
+			return r;
+		}
+		*ret_node = n;
+		return 0;
+	}
+
+	char path[PATH_MAX];
+	int r = cbf_child_path(fs, parent, name, path, sizeof(path));
+	if (r < 0)
+		return r;
+	int found = -1, lowest = -1;
+	for (int l = parent->layer; l <= parent->lowest; l++) {
+		struct stat s;
+		if (fstatat(fs->layers[l].fd, path, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (is_fault(errno))
+				return cbf_layer_fault(fs, l, path, errno);
+			continue;
+		}
+		if (found < 0) {
+			if (is_whiteout(&s))
+				return -ENOENT;
+			found = lowest = l;
+			*st = s;
+			if (!S_ISDIR(s.st_mode) || is_opaque(fs, l, path))
+				break;
+		} else {
+			if (!S_ISDIR(s.st_mode)) /* whiteout or a non-dir ends the merge */
+				break;
+			lowest = l;
+			if (is_opaque(fs, l, path))
+				break;
+		}
+	}
+	if (found < 0)
+		return -ENOENT;
+
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->name = strdup(name);
+	if (!n->name) {
+		free(n);
+		return -ENOMEM;
+	}
+	n->parent = parent;
+	n->layer = found;
+	n->lowest = lowest;
+	n->type = st->st_mode & S_IFMT;
+	n->ino = mix_ino(fs, found, st->st_ino);
+	n->refs = n->nlookup = 1;
+
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct cbf_node *other = hash_find(fs, parent, name);
+	if (other) { /* another thread won the race: use its node */
+		other->refs++;
+		other->nlookup++;
+	} else {
+		parent->refs++;
+		hash_insert(fs, n);
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	if (other) {
+		free(n->name);
+		free(n);
+		n = other;
+	}
+	cbf_fix_stat(fs, n, st);
+	*ret_node = n;
+	return 0;
+}
+
+enum cbf_below cbf_probe_lower(struct cbf_fs *fs, struct cbf_node *parent, const char *name)
+{
+	char path[PATH_MAX];
+	if (cbf_child_path(fs, parent, name, path, sizeof(path)) < 0)
+		return CBF_BELOW_NONE;
+	for (int l = MAX(parent->layer, 1); l <= parent->lowest; l++) {
+		struct stat s;
+		if (fstatat(fs->layers[l].fd, path, &s, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		return is_whiteout(&s) ? CBF_BELOW_WHITEOUT : CBF_BELOW_ENTRY;
+	}
+	return CBF_BELOW_NONE;
+}
+
+bool cbf_upper_is_whiteout(struct cbf_fs *fs, struct cbf_node *parent, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat s;
+	if (parent->layer != 0 || cbf_child_path(fs, parent, name, path, sizeof(path)) < 0)
+		return false;
+	return fstatat(fs->layers[0].fd, path, &s, AT_SYMLINK_NOFOLLOW) == 0 && is_whiteout(&s);
+}
+
+int cbf_new_upper_node(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
+		       struct cbf_node **ret_node, struct stat *st)
+{
+	char path[PATH_MAX];
+	int r = cbf_child_path(fs, parent, name, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (fstatat(fs->layers[0].fd, path, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	struct cbf_node *n = calloc(1, sizeof(*n));
+	if (!n || !(n->name = strdup(name))) {
+		free(n);
+		return -ENOMEM;
+	}
+	n->parent = parent;
+	n->layer = n->lowest = 0;
+	n->type = st->st_mode & S_IFMT;
+	n->ino = mix_ino(fs, 0, st->st_ino);
+	n->refs = n->nlookup = 1;
+	pthread_mutex_lock(&fs->nodes_lock);
+	struct cbf_node *stale = hash_find(fs, parent, name);
+	if (stale) { /* cannot happen while the view is consistent; stay safe */
+		hash_remove(fs, stale);
+		stale->parent = NULL;
+		stale->removed = true;
+		node_unref_locked(fs, parent);
+	}
+	parent->refs++;
+	hash_insert(fs, n);
+	pthread_mutex_unlock(&fs->nodes_lock);
+	cbf_fix_stat(fs, n, st);
+	*ret_node = n;
+	return 0;
+}
+
+/* --- copy-up --------------------------------------------------------- */
+
+void cbf_tmp_name(struct cbf_fs *fs, char *buf, size_t size)
+{
+	uint64_t c = __atomic_add_fetch(&fs->tmp_counter, 1, __ATOMIC_RELAXED);
+	snprintf(buf, size, "t%llu", (unsigned long long)c);
+}
+
+static int copy_range_plain(int src, int dst, off_t off, off_t len)
+{
+	static __thread char *buf;
+	const size_t bufsize = 1 << 20;
+	if (!buf && !(buf = malloc(bufsize)))
+		return -ENOMEM;
+	while (len > 0) {
+		ssize_t n = pread(src, buf, MIN((off_t)bufsize, len), off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = pwrite(dst, buf + done, n - done, off + done);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			done += w;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int copy_range(int src, int dst, off_t off, off_t len, bool *cfr_ok)
+{
+	while (len > 0 && *cfr_ok) {
+		loff_t in = off, out = off;
+		ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)MIN(len, (off_t)1 << 30), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+				*cfr_ok = false;
+				break;
+			}
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		off += n;
+		len -= n;
+	}
+	return len > 0 ? copy_range_plain(src, dst, off, len) : 0;
+}
+
+/* Copy size bytes, keeping holes: a sparse file stays sparse. */
+static int copy_data(int src, int dst, off_t size)
+{
+	if (size == 0)
+		return 0;
+	if (ioctl(dst, FICLONE, src) == 0)
+		return 0;
+	bool cfr_ok = true;
+	off_t pos = 0;
+	while (pos < size) {
+		off_t data = lseek(src, pos, SEEK_DATA);
+		if (data < 0) {
+			if (errno == ENXIO)
+				break; /* only a hole is left */
+			data = pos; /* no SEEK_DATA here: copy it all */
+		}
+		off_t hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0 || hole > size)
+			hole = size;
+		int r = copy_range(src, dst, data, hole - data, &cfr_ok);
+		if (r < 0)
+			return r;
+		pos = hole;
+	}
+	return RET_NERRNO(ftruncate(dst, size));
+}
+
+/* Copy every xattr but overlay's own, path-based so it works for
+ * symlinks and devices too. */
+static int copy_xattrs(const char *src, const char *dst)
+{
+	char list[65536];
+	ssize_t n = llistxattr(src, list, sizeof(list));
+	if (n < 0)
+		return errno == ENOTSUP ? 0 : -errno;
+	_cleanup_free_ char *val = malloc(65536);
+	if (!val)
+		return -ENOMEM;
+	for (char *name = list; name < list + n; name += strlen(name) + 1) {
+		if (strncmp(name, CBF_PRIVATE_XATTR, strlen(CBF_PRIVATE_XATTR)) == 0)
+			continue;
+		ssize_t vl = lgetxattr(src, name, val, 65536);
+		if (vl < 0) {
+			if (errno == ENODATA)
+				continue;
+			return -errno;
+		}
+		if (lsetxattr(dst, name, val, vl, 0) < 0 && errno != ENOTSUP)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Build the copy of one object of layer `layer` at path as work/tmp. */
+static int copy_one(struct cbf_fs *fs, int layer, const char *path, const struct stat *st,
+		    const char *tmp, bool with_data)
+{
+	int lfd = fs->layers[layer].fd, r;
+	char src_abs[PATH_MAX + 256], dst_abs[PATH_MAX + 256];
+	if ((r = layer_abs(fs, layer, path, src_abs, sizeof(src_abs))) < 0)
+		return r;
+	snprintf(dst_abs, sizeof(dst_abs), "%s/%s", fs->work_path, tmp);
+
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG: {
+		_cleanup_close_ int src = openat(lfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (src < 0)
+			return cbf_layer_fault(fs, layer, path, errno);
+		_cleanup_close_ int dst =
+			openat(fs->work_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (dst < 0)
+			return -errno;
+		if (with_data && (r = copy_data(src, dst, st->st_size)) < 0)
+			return r;
+		if (fchown(dst, st->st_uid, st->st_gid) < 0 ||
+		    fchmod(dst, st->st_mode & 07777) < 0)
+			return -errno;
+		break;
+	}
+	case S_IFDIR:
+		if (mkdirat(fs->work_fd, tmp, 0700) < 0)
+			return -errno;
+		goto set_owner;
+	case S_IFLNK: {
+		char target[PATH_MAX + 1];
+		ssize_t n = readlinkat(lfd, path, target, sizeof(target) - 1);
+		if (n < 0)
+			return cbf_layer_fault(fs, layer, path, errno);
+		target[n] = '\0';
+		if (symlinkat(target, fs->work_fd, tmp) < 0)
+			return -errno;
+		if (fchownat(fs->work_fd, tmp, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		break;
+	}
+	default:
+		if (mknodat(fs->work_fd, tmp, st->st_mode, st->st_rdev) < 0)
+			return -errno;
+	set_owner:
+		/* chown first: it clears set-id bits and file capabilities */
+		if (fchownat(fs->work_fd, tmp, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchmodat(fs->work_fd, tmp, st->st_mode & 07777, 0) < 0)
+			return -errno;
+		break;
+	}
+	if ((r = copy_xattrs(src_abs, dst_abs)) < 0)
+		return r;
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	return RET_NERRNO(utimensat(fs->work_fd, tmp, ts, AT_SYMLINK_NOFOLLOW));
+}
+
+static int remove_tmp(struct cbf_fs *fs, const char *tmp);
+
+int cbf_copy_up(struct cbf_fs *fs, struct cbf_node *node, bool with_data)
+{
+	if (node->layer == 0)
+		return 0;
+	if (node->removed)
+		return -ENOENT;
+	int r = cbf_copy_up(fs, node->parent, true);
+	if (r < 0)
+		return r;
+	char path[PATH_MAX], tmp[32];
+	if ((r = cbf_node_path(fs, node, path, sizeof(path))) < 0)
+		return r;
+	struct stat st;
+	if (fstatat(fs->layers[node->layer].fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return cbf_layer_fault(fs, node->layer, path, errno);
+	cbf_tmp_name(fs, tmp, sizeof(tmp));
+	r = copy_one(fs, node->layer, path, &st, tmp, with_data);
+	if (r >= 0 && renameat2(fs->work_fd, tmp, fs->layers[0].fd, path, RENAME_NOREPLACE) < 0)
+		r = -errno;
+	if (r < 0) {
+		remove_tmp(fs, tmp);
+		return r;
+	}
+	node->layer = 0;
+	return 0;
+}
+
+/* --- removal and whiteouts ------------------------------------------ */
+
+/* Remove a tree under fd/name that is ours to remove (a dir we moved to
+ * the work dir: only whiteouts, or emptied). */
+static int remove_tree_at(int fd, const char *name)
+{
+	if (unlinkat(fd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	int dfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		int r = remove_tree_at(dirfd(d), e->d_name);
+		if (r < 0)
+			return r;
+	}
+	return RET_NERRNO(unlinkat(fd, name, AT_REMOVEDIR));
+}
+
+static int remove_tmp(struct cbf_fs *fs, const char *tmp)
+{
+	return remove_tree_at(fs->work_fd, tmp);
+}
+
+/* Remove the whiteouts in an upper dir the merged view calls empty, so
+ * it can be removed or replaced. */
+static int clear_whiteouts(struct cbf_fs *fs, const char *path)
+{
+	int dfd = openat(fs->layers[0].fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat s;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &s, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (!is_whiteout(&s))
+			return -ENOTEMPTY;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int make_whiteout_tmp(struct cbf_fs *fs, char *tmp, size_t size)
+{
+	cbf_tmp_name(fs, tmp, size);
+	return RET_NERRNO(mknodat(fs->work_fd, tmp, S_IFCHR | 0000, makedev(0, 0)));
+}
+
+int cbf_prepare_create(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
+		       bool keep_whiteout, bool *ret_over_whiteout)
+{
+	int r = cbf_copy_up(fs, parent, true);
+	if (r < 0)
+		return r;
+	bool wh = cbf_upper_is_whiteout(fs, parent, name);
+	if (wh && !keep_whiteout) {
+		char path[PATH_MAX];
+		if ((r = cbf_child_path(fs, parent, name, path, sizeof(path))) < 0)
+			return r;
+		if (unlinkat(fs->layers[0].fd, path, 0) < 0)
+			return -errno;
+	}
+	*ret_over_whiteout = wh;
+	return 0;
+}
+
+static bool merged_dir_empty(struct cbf_fs *fs, struct cbf_node *dir, int *ret_err)
+{
+	struct cbf_dirent *e;
+	size_t n;
+	int r = cbf_read_merged(fs, dir, &e, &n);
+	if (r < 0) {
+		*ret_err = r;
+		return false;
+	}
+	cbf_dirents_free(e, n);
+	*ret_err = 0;
+	return n <= 2;
+}
+
+int cbf_remove(struct cbf_fs *fs, struct cbf_node *parent, const char *name, bool is_dir)
+{
+	struct cbf_node *node;
+	struct stat st;
+	int r = cbf_lookup(fs, parent, name, &node, &st);
+	if (r < 0)
+		return r;
+	char path[PATH_MAX], tmp[32];
+	if (is_dir != S_ISDIR(node->type)) {
+		r = is_dir ? -ENOTDIR : -EISDIR;
+		goto out;
+	}
+	if (is_dir && !merged_dir_empty(fs, node, &r)) {
+		r = r < 0 ? r : -ENOTEMPTY;
+		goto out;
+	}
+	bool need_whiteout = node->layer > 0 || cbf_probe_lower(fs, parent, name) == CBF_BELOW_ENTRY;
+	if ((r = cbf_copy_up(fs, parent, true)) < 0 ||
+	    (r = cbf_child_path(fs, parent, name, path, sizeof(path))) < 0)
+		goto out;
+	int up = fs->layers[0].fd;
+	if (node->layer > 0) {
+		r = RET_NERRNO(mknodat(up, path, S_IFCHR | 0000, makedev(0, 0)));
+	} else if (!need_whiteout) {
+		if (is_dir && (r = clear_whiteouts(fs, path)) < 0)
+			goto out;
+		r = RET_NERRNO(unlinkat(up, path, is_dir ? AT_REMOVEDIR : 0));
+	} else {
+		/* swap a whiteout in atomically, then drop what it replaced */
+		if ((r = make_whiteout_tmp(fs, tmp, sizeof(tmp))) < 0)
+			goto out;
+		if (renameat2(fs->work_fd, tmp, up, path, RENAME_EXCHANGE) < 0) {
+			r = -errno;
+			unlinkat(fs->work_fd, tmp, 0);
+			goto out;
+		}
+		r = remove_tmp(fs, tmp);
+		if (r < 0)
+			cbf_log("work dir %s: cannot remove %s: %s", fs->work_path, tmp, strerror(-r));
+		r = 0;
+	}
+	if (r >= 0)
+		node_detach(fs, node);
+out:
+	cbf_forget(fs, node, 1);
+	return r;
+}
+
+/* --- rename ---------------------------------------------------------- */
+
+static int set_opaque(struct cbf_fs *fs, const char *path)
+{
+	char abs[PATH_MAX + 256];
+	int r = layer_abs(fs, 0, path, abs, sizeof(abs));
+	if (r < 0)
+		return r;
+	return RET_NERRNO(lsetxattr(abs, CBF_OPAQUE_XATTR, "y", 1, 0));
+}
+
+int cbf_rename(struct cbf_fs *fs, struct cbf_node *oldparent, const char *oldname,
+	       struct cbf_node *newparent, const char *newname, unsigned flags)
+{
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL; /* RENAME_EXCHANGE, RENAME_WHITEOUT */
+	struct cbf_node *src, *dst = NULL;
+	struct stat st;
+	int r = cbf_lookup(fs, oldparent, oldname, &src, &st);
+	if (r < 0)
+		return r;
+	r = cbf_lookup(fs, newparent, newname, &dst, &st);
+	if (r == -ENOENT)
+		dst = NULL;
+	else if (r < 0)
+		goto out;
+	r = 0;
+	if (dst == src)
+		goto out;
+	bool is_dir = S_ISDIR(src->type);
+	if (dst && (flags & RENAME_NOREPLACE)) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (is_dir && (src->layer != 0 || src->lowest != 0)) {
+		r = -EXDEV; /* a dir with lower layers: no redirect_dir, let mv copy */
+		goto out;
+	}
+	if (dst) {
+		if (S_ISDIR(dst->type) != is_dir) {
+			r = is_dir ? -ENOTDIR : -EISDIR;
+			goto out;
+		}
+		if (is_dir && !merged_dir_empty(fs, dst, &r)) {
+			r = r < 0 ? r : -ENOTEMPTY;
+			goto out;
+		}
+	}
+	if ((r = cbf_copy_up(fs, oldparent, true)) < 0 || (r = cbf_copy_up(fs, newparent, true)) < 0 ||
+	    (r = cbf_copy_up(fs, src, true)) < 0)
+		goto out;
+	bool whiteout_old = cbf_probe_lower(fs, oldparent, oldname) == CBF_BELOW_ENTRY;
+	char oldpath[PATH_MAX], newpath[PATH_MAX];
+	if ((r = cbf_child_path(fs, oldparent, oldname, oldpath, sizeof(oldpath))) < 0 ||
+	    (r = cbf_child_path(fs, newparent, newname, newpath, sizeof(newpath))) < 0)
+		goto out;
+	int up = fs->layers[0].fd;
+	if (dst && is_dir && dst->layer == 0 && (r = clear_whiteouts(fs, newpath)) < 0)
+		goto out;
+	if (!dst && is_dir && cbf_upper_is_whiteout(fs, newparent, newname) &&
+	    unlinkat(up, newpath, 0) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (renameat2(up, oldpath, up, newpath, whiteout_old ? RENAME_WHITEOUT : 0) < 0) {
+		if (!(whiteout_old && errno == EINVAL)) {
+			r = -errno;
+			goto out;
+		}
+		/* no RENAME_WHITEOUT on this filesystem: rename, then whiteout */
+		if (renameat(up, oldpath, up, newpath) < 0 ||
+		    mknodat(up, oldpath, S_IFCHR | 0000, makedev(0, 0)) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	/* a pure upper dir moved into a merged dir must not merge with what
+	 * the lower layers have under its new name (overlayfs does the same) */
+	if (is_dir && newparent->lowest > 0 && !is_opaque(fs, 0, newpath) &&
+	    (r = set_opaque(fs, newpath)) < 0)
+		cbf_log("upper %s: cannot mark %s opaque: %s", fs->layers[0].path, newpath,
+			strerror(-r));
+	r = 0;
+	if (dst)
+		node_detach(fs, dst);
+	pthread_mutex_lock(&fs->nodes_lock);
+	hash_remove(fs, src);
+	struct cbf_node *old_parent_node = src->parent;
+	free(src->name);
+	src->name = strdup(newname);
+	src->parent = newparent;
+	newparent->refs++;
+	if (!src->name) { /* out of memory: keep the node, lose its path */
+		src->parent = NULL;
+		src->removed = true;
+		node_unref_locked(fs, newparent);
+	} else {
+		hash_insert(fs, src);
+	}
+	node_unref_locked(fs, old_parent_node);
+	pthread_mutex_unlock(&fs->nodes_lock);
+out:
+	if (dst)
+		cbf_forget(fs, dst, 1);
+	cbf_forget(fs, src, 1);
+	return r;
+}
+
+/* --- merged readdir -------------------------------------------------- */
+
+struct strset {
+	char **slot;
+	size_t size, count;
+};
+
+static size_t str_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Insert s (not copied); false when already present. */
+static int strset_add(struct strset *set, char *s)
+{
+	if ((set->count + 1) * 2 > set->size) {
+		size_t size = set->size ? set->size * 2 : 64;
+		char **slot = calloc(size, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		for (size_t i = 0; i < set->size; i++)
+			if (set->slot[i]) {
+				size_t b = str_hash(set->slot[i]) & (size - 1);
+				while (slot[b])
+					b = (b + 1) & (size - 1);
+				slot[b] = set->slot[i];
+			}
+		free(set->slot);
+		set->slot = slot;
+		set->size = size;
+	}
+	size_t b = str_hash(s) & (set->size - 1);
+	for (; set->slot[b]; b = (b + 1) & (set->size - 1))
+		if (strcmp(set->slot[b], s) == 0)
+			return 0;
+	set->slot[b] = s;
+	set->count++;
+	return 1;
+}
+
+void cbf_dirents_free(struct cbf_dirent *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
+}
+
+static int push_dirent(struct cbf_dirent **v, size_t *n, size_t *cap, char *name, uint64_t ino,
+		       unsigned char type)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 32;
+		struct cbf_dirent *nv = realloc(*v, c * sizeof(**v));
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = (struct cbf_dirent){.name = name, .ino = ino, .type = type};
+	return 0;
+}
+
+int cbf_read_merged(struct cbf_fs *fs, struct cbf_node *dir, struct cbf_dirent **ret_entries,
+		    size_t *ret_count)
+{
+	char path[PATH_MAX];
+	int r = cbf_node_path(fs, dir, path, sizeof(path));
+	if (r < 0)
+		return r;
+	struct cbf_dirent *v = NULL;
+	size_t n = 0, cap = 0;
+	struct strset seen = {0};
+	char **hidden_names = NULL; /* whited-out names, kept while seen uses them */
+	size_t n_hidden = 0;
+	char *dot = strdup("."), *dotdot = strdup("..");
+	if (!dot || !dotdot) {
+		free(dot);
+		free(dotdot);
+		return -ENOMEM;
+	}
+	push_dirent(&v, &n, &cap, dot, dir->ino, DT_DIR);
+	if ((r = push_dirent(&v, &n, &cap, dotdot,
+			     dir->parent ? dir->parent->ino : dir->ino, DT_DIR)) < 0) {
+		free(dotdot);
+		goto fail;
+	}
+	for (int l = dir->layer; l <= dir->lowest; l++) {
+		int dfd = openat(fs->layers[l].fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0) {
+			if (is_fault(errno)) {
+				r = cbf_layer_fault(fs, l, path, errno);
+				goto fail;
+			}
+			continue;
+		}
+		DIR *d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			r = -errno;
+			goto fail;
+		}
+		struct dirent *e;
+		errno = 0;
+		while ((e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if (seen.count && seen.size) {
+				size_t b = str_hash(e->d_name) & (seen.size - 1);
+				bool dup = false;
+				for (; seen.slot[b]; b = (b + 1) & (seen.size - 1))
+					if (strcmp(seen.slot[b], e->d_name) == 0) {
+						dup = true;
+						break;
+					}
+				if (dup)
+					continue;
+			}
+			char *name = strdup(e->d_name);
+			if (!name) {
+				r = -ENOMEM;
+				closedir(d);
+				goto fail;
+			}
+			bool wh = false;
+			if (e->d_type == DT_CHR || e->d_type == DT_UNKNOWN) {
+				struct stat s;
+				if (fstatat(dfd, e->d_name, &s, AT_SYMLINK_NOFOLLOW) == 0)
+					wh = is_whiteout(&s);
+			}
+			if (wh) {
+				char **nh = realloc(hidden_names, (n_hidden + 1) * sizeof(*nh));
+				if (!nh) {
+					free(name);
+					r = -ENOMEM;
+					closedir(d);
+					goto fail;
+				}
+				hidden_names = nh;
+				hidden_names[n_hidden++] = name;
+				if (l < dir->lowest && (r = strset_add(&seen, name)) < 0) {
+					closedir(d);
+					goto fail;
+				}
+				continue;
+			}
+			uint64_t ino = mix_ino(fs, l, e->d_ino);
+			pthread_mutex_lock(&fs->nodes_lock);
+			struct cbf_node *known = hash_find(fs, dir, name);
+			if (known)
+				ino = known->ino;
+			pthread_mutex_unlock(&fs->nodes_lock);
+			if ((r = push_dirent(&v, &n, &cap, name, ino, e->d_type)) < 0) {
+				free(name);
+				closedir(d);
+				goto fail;
+			}
+			if (l < dir->lowest && (r = strset_add(&seen, name)) < 0) {
+				closedir(d);
+				goto fail;
+			}
+		}
+		closedir(d);
+	}
+	free(seen.slot);
+	for (size_t i = 0; i < n_hidden; i++)
+		free(hidden_names[i]);
+	free(hidden_names);
+	*ret_entries = v;
+	*ret_count = n;
+	return 0;
+fail:
+	free(seen.slot);
+	for (size_t i = 0; i < n_hidden; i++)
+		free(hidden_names[i]);
+	free(hidden_names);
+	cbf_dirents_free(v, n);
+	return r;
+}
+
+/* --- setup ----------------------------------------------------------- */
+
+static int open_layer(struct cbf_fs *fs, struct cbf_layer *l, const char *path)
+{
+	l->path = realpath(path, NULL);
+	if (!l->path)
+		return -errno;
+	l->fd = open(l->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (l->fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(l->fd, &st) < 0)
+		return -errno;
+	l->dev_id = dev_id(fs, st.st_dev);
+	return 0;
+}
+
+int cbf_fs_init(struct cbf_fs *fs, const char *upper, char *const *lowers, int n_lowers,
+		const char *work, const char **ret_what)
+{
+	*fs = (struct cbf_fs){.work_fd = -1};
+	fs->n_layers = 1 + n_lowers;
+	fs->layers = calloc(fs->n_layers, sizeof(*fs->layers));
+	if (!fs->layers)
+		return -ENOMEM;
+	for (int i = 0; i < fs->n_layers; i++)
+		fs->layers[i].fd = -1;
+	int r;
+	for (int i = 0; i < fs->n_layers; i++) {
+		const char *p = i == 0 ? upper : lowers[i - 1];
+		if ((r = open_layer(fs, &fs->layers[i], p)) < 0) {
+			*ret_what = p;
+			return r;
+		}
+	}
+	/* our scratch dir in the work dir; "work" itself belongs to overlayfs */
+	_cleanup_free_ char *workabs = realpath(work, NULL);
+	if (!workabs) {
+		*ret_what = work;
+		return -errno;
+	}
+	if (asprintf(&fs->work_path, "%s/cowbox-fuse", workabs) < 0)
+		return -ENOMEM;
+	int wfd = open(workabs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (wfd < 0) {
+		*ret_what = work;
+		return -errno;
+	}
+	r = remove_tree_at(wfd, "cowbox-fuse");
+	if (r >= 0 && mkdirat(wfd, "cowbox-fuse", 0700) < 0)
+		r = -errno;
+	if (r >= 0 && (fs->work_fd = openat(wfd, "cowbox-fuse", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = -errno;
+	close(wfd);
+	if (r < 0) {
+		*ret_what = work;
+		return r;
+	}
+	struct stat ws, us;
+	if (fstat(fs->work_fd, &ws) == 0 && fstat(fs->layers[0].fd, &us) == 0 &&
+	    ws.st_dev != us.st_dev) {
+		*ret_what = "work dir and upper dir are on different filesystems";
+		return -EXDEV;
+	}
+
+	pthread_rwlock_init(&fs->tree, NULL);
+	pthread_mutex_init(&fs->nodes_lock, NULL);
+	fs->hash_size = 1024;
+	fs->hash = calloc(fs->hash_size, sizeof(*fs->hash));
+	fs->root = calloc(1, sizeof(*fs->root));
+	if (!fs->hash || !fs->root || !(fs->root->name = strdup("")))
+		return -ENOMEM;
+	/* the root merges every layer down to the first opaque root */
+	struct stat st;
+	if (fstat(fs->layers[0].fd, &st) < 0)
+		return -errno;
+	fs->root->type = S_IFDIR;
+	fs->root->refs = fs->root->nlookup = 1;
+	fs->root->ino = FUSE_ROOT_ID;
+	fs->root->layer = 0;
+	fs->root->lowest = fs->n_layers - 1;
+	for (int l = 0; l < fs->n_layers - 1; l++)
+		if (is_opaque(fs, l, ".")) {
+			fs->root->lowest = l;
+			break;
+		}
+	return 0;
+}
+
+void cbf_fs_release(struct cbf_fs *fs)
+{
+	for (int i = 0; fs->layers && i < fs->n_layers; i++) {
+		if (fs->layers[i].fd >= 0)
+			close(fs->layers[i].fd);
+		free(fs->layers[i].path);
+	}
+	free(fs->layers);
+	if (fs->work_fd >= 0) {
+		/* leave the work dir as we found it */
+		int wfd = openat(fs->work_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fs->work_fd);
+		if (wfd >= 0) {
+			remove_tree_at(wfd, "cowbox-fuse");
+			close(wfd);
+		}
+	}
+	free(fs->work_path);
+	/* nodes the kernel never forgot die with the process */
+	free(fs->hash);
+	if (fs->root)
+		free(fs->root->name);
+	free(fs->root);
+}

@@ -1,0 +1,267 @@
+/* cowbox-fuse: serve layer dirs plus an upper dir as one overlay
+ * filesystem through FUSE, in the kernel overlayfs format.
+ *
+ *   cowbox-fuse [--daemon] [--log FILE] --lower DIR... --upper DIR --work DIR MOUNTPOINT
+ *   cowbox-fuse -o lowerdir=A:B,upperdir=U,workdir=W MOUNTPOINT   (fuse-overlayfs style)
+ *
+ * Lowers are given top first. It serves until the mount goes away
+ * (umount, umount -l, or SIGTERM which unmounts) and then exits 0. With
+ * --daemon it returns once the mount is live (exit 0) or failed (exit 1
+ * with one line on stderr), leaving a detached server behind: that is
+ * what cb_fuse_mount() runs. A program, not library code: it prints. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "ops.h"
+
+struct args {
+	char **lowers;
+	int n_lowers;
+	const char *upper, *work, *mountpoint, *log;
+	bool daemon, debug;
+	struct cbf_options opt;
+};
+
+static int add_lower(struct args *a, const char *dir)
+{
+	char **v = realloc(a->lowers, (a->n_lowers + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	a->lowers = v;
+	a->lowers[a->n_lowers++] = strdup(dir);
+	return 0;
+}
+
+/* lowerdir=A:B with "\:" for a colon inside a name, as overlayfs takes it */
+static int split_lowers(struct args *a, const char *s)
+{
+	char *buf = malloc(strlen(s) + 1), *o = buf;
+	if (!buf)
+		return -1;
+	for (;; s++) {
+		if (*s == '\\' && s[1]) {
+			*o++ = *++s;
+		} else if (*s == ':' || !*s) {
+			*o = '\0';
+			if (o != buf && add_lower(a, buf) < 0)
+				return -1;
+			o = buf;
+			if (!*s)
+				break;
+		} else {
+			*o++ = *s;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+static int parse_o(struct args *a, char *opts)
+{
+	char *save = NULL;
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (strncmp(o, "lowerdir=", 9) == 0) {
+			if (split_lowers(a, o + 9) < 0)
+				return -1;
+		} else if (strncmp(o, "upperdir=", 9) == 0) {
+			a->upper = o + 9;
+		} else if (strncmp(o, "workdir=", 8) == 0) {
+			a->work = o + 8;
+		} else if (strncmp(o, "timeout=", 8) == 0) {
+			a->opt.timeout = strtod(o + 8, NULL);
+		} else if (strcmp(o, "writeback") == 0 || strcmp(o, "no_writeback") == 0) {
+			a->opt.writeback = o[0] != 'n';
+		} else if (strcmp(o, "splice") == 0 || strcmp(o, "no_splice") == 0) {
+			a->opt.splice = o[0] != 'n';
+		} else if (strcmp(o, "passthrough") == 0 || strcmp(o, "no_passthrough") == 0) {
+			a->opt.passthrough = o[0] != 'n';
+		} else if (strncmp(o, "max_write=", 10) == 0) {
+			a->opt.max_write = (unsigned)strtoul(o + 10, NULL, 0);
+		} else if (strcmp(o, "debug") == 0) {
+			a->debug = true;
+		} else {
+			fprintf(stderr, "cowbox-fuse: unknown option %s\n", o);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cowbox-fuse [--daemon] [--log FILE] --lower DIR... --upper DIR --work DIR "
+		   "MOUNTPOINT\n"
+		   "       cowbox-fuse [-o lowerdir=A:B,upperdir=U,workdir=W,...] MOUNTPOINT\n"
+		   "options (-o): timeout=SECONDS, [no_]writeback, [no_]splice, [no_]passthrough,\n"
+		   "              max_write=BYTES, debug\n");
+}
+
+static int parse_args(struct args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"lower", required_argument, NULL, 'L'}, {"upper", required_argument, NULL, 'U'},
+		{"work", required_argument, NULL, 'W'},	 {"daemon", no_argument, NULL, 'D'},
+		{"log", required_argument, NULL, 'l'},	 {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "o:fdh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'L':
+			if (add_lower(a, optarg) < 0)
+				return -1;
+			break;
+		case 'U':
+			a->upper = optarg;
+			break;
+		case 'W':
+			a->work = optarg;
+			break;
+		case 'D':
+			a->daemon = true;
+			break;
+		case 'l':
+			a->log = optarg;
+			break;
+		case 'o':
+			if (parse_o(a, optarg) < 0)
+				return -1;
+			break;
+		case 'f': /* foreground is the default; accepted for fuse-overlayfs users */
+			break;
+		case 'd':
+			a->debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind + 1 != argc || !a->upper || !a->work || a->n_lowers == 0) {
+		usage(stderr);
+		return -1;
+	}
+	a->mountpoint = argv[optind];
+	return 0;
+}
+
+/* Report the outcome of starting to the --daemon parent (fd -1: none). */
+static void report(int fd, const char *msg)
+{
+	if (fd < 0)
+		return;
+	ssize_t n = write(fd, msg, strlen(msg));
+	(void)n;
+	close(fd);
+}
+
+static int serve(struct args *a, int ready_fd)
+{
+	static struct cbf_ctx ctx;
+	char msg[1024];
+	const char *what = NULL;
+	ctx.opt = a->opt;
+	int r = cbf_fs_init(&ctx.fs, a->upper, a->lowers, a->n_lowers, a->work, &what);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cowbox-fuse: %s: %s\n", what ? what : "setup", strerror(-r));
+		fputs(msg, stderr);
+		report(ready_fd, msg);
+		return 1;
+	}
+	/* modes and owners of new files are exactly what the caller asked */
+	umask(0);
+	/* one fd per open file and per merged dir being read */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	char fsname[64];
+	snprintf(fsname, sizeof(fsname), "fsname=cowbox-fuse");
+	char *fargv[] = {"cowbox-fuse", "-o",
+			 "allow_other,default_permissions,suid,dev,subtype=cowbox", "-o", fsname,
+			 a->debug ? "-d" : NULL, NULL};
+	struct fuse_args fargs = FUSE_ARGS_INIT(a->debug ? 6 : 5, fargv);
+	struct fuse_session *se = fuse_session_new(&fargs, &cbf_ops, sizeof(cbf_ops), &ctx);
+	if (!se) {
+		report(ready_fd, "cowbox-fuse: cannot create the FUSE session\n");
+		return 1;
+	}
+	if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, a->mountpoint) != 0) {
+		snprintf(msg, sizeof(msg), "cowbox-fuse: mount %s: failed (is /dev/fuse there?)\n",
+			 a->mountpoint);
+		report(ready_fd, msg);
+		fuse_session_destroy(se);
+		return 1;
+	}
+	report(ready_fd, "ok\n");
+
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 8);
+	r = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	fuse_session_destroy(se);
+	cbf_fs_release(&ctx.fs);
+	return r == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.opt = {.timeout = 86400, .writeback = true, .splice = true,
+				 .passthrough = true, .max_write = 1 << 20}};
+	if (parse_args(&a, argc, argv) < 0)
+		return 2;
+	if (!a.daemon)
+		return serve(&a, -1);
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		perror("cowbox-fuse: pipe");
+		return 1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("cowbox-fuse: fork");
+		return 1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		char buf[1024];
+		ssize_t n, len = 0;
+		while (len < (ssize_t)sizeof(buf) - 1 && (n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+			len += n;
+		buf[len] = '\0';
+		if (strcmp(buf, "ok\n") == 0)
+			return 0;
+		fputs(len ? buf : "cowbox-fuse: server died while mounting\n", stderr);
+		return 1;
+	}
+	close(p[0]);
+	setsid();
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int logfd = a.log ? open(a.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+	if (nul >= 0) {
+		dup2(nul, STDIN_FILENO);
+		dup2(nul, STDOUT_FILENO);
+		dup2(logfd >= 0 ? logfd : nul, STDERR_FILENO);
+	}
+	if (chdir("/") < 0)
+		return 1;
+	return serve(&a, p[1]);
+}
