@@ -73,6 +73,65 @@ static uint64_t mix_ino(struct cbf_fs *fs, int layer, ino_t ino)
 	return (uint64_t)ino ^ ((uint64_t)fs->layers[layer].dev_id << 56);
 }
 
+/* --- inode numbers kept across copy-up ------------------------------- */
+
+/* nodes_lock held */
+static void ino_map_put(struct cbf_fs *fs, uint64_t key, uint64_t value)
+{
+	if (key == 0 || key == value)
+		return;
+	if ((fs->ino_map_count + 1) * 2 > fs->ino_map_size) {
+		size_t size = fs->ino_map_size ? fs->ino_map_size * 2 : 1024;
+		uint64_t *m = calloc(size * 2, sizeof(*m));
+		if (!m)
+			return; /* the file gets its upper number: still correct */
+		for (size_t i = 0; i < fs->ino_map_size; i++) {
+			uint64_t k = fs->ino_map[2 * i];
+			if (!k)
+				continue;
+			size_t b = (k * 0x9E3779B97F4A7C15ull >> 20) & (size - 1);
+			while (m[2 * b])
+				b = (b + 1) & (size - 1);
+			m[2 * b] = k;
+			m[2 * b + 1] = fs->ino_map[2 * i + 1];
+		}
+		free(fs->ino_map);
+		fs->ino_map = m;
+		fs->ino_map_size = size;
+	}
+	size_t b = (key * 0x9E3779B97F4A7C15ull >> 20) & (fs->ino_map_size - 1);
+	while (fs->ino_map[2 * b] && fs->ino_map[2 * b] != key)
+		b = (b + 1) & (fs->ino_map_size - 1);
+	if (!fs->ino_map[2 * b])
+		fs->ino_map_count++;
+	fs->ino_map[2 * b] = key;
+	fs->ino_map[2 * b + 1] = value;
+}
+
+/* nodes_lock held */
+static uint64_t ino_map_get(struct cbf_fs *fs, uint64_t key)
+{
+	if (!fs->ino_map_size)
+		return key;
+	size_t b = (key * 0x9E3779B97F4A7C15ull >> 20) & (fs->ino_map_size - 1);
+	for (; fs->ino_map[2 * b]; b = (b + 1) & (fs->ino_map_size - 1))
+		if (fs->ino_map[2 * b] == key)
+			return fs->ino_map[2 * b + 1];
+	return key;
+}
+
+/* The number the kernel sees for an object of layer `layer`. */
+static uint64_t node_ino(struct cbf_fs *fs, int layer, const struct stat *st)
+{
+	uint64_t ino = mix_ino(fs, layer, st->st_ino);
+	if (layer == 0 && !S_ISDIR(st->st_mode) && fs->ino_map_count) {
+		pthread_mutex_lock(&fs->nodes_lock);
+		ino = ino_map_get(fs, ino);
+		pthread_mutex_unlock(&fs->nodes_lock);
+	}
+	return ino;
+}
+
 /* --- node table ------------------------------------------------------ */
 
 static size_t hash_of(const struct cbf_node *parent, const char *name)
@@ -347,7 +406,7 @@ int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 	n->layer = found;
 	n->lowest = lowest;
 	n->type = st->st_mode & S_IFMT;
-	n->ino = mix_ino(fs, found, st->st_ino);
+	n->ino = node_ino(fs, found, st);
 	n->refs = n->nlookup = 1;
 
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -410,7 +469,7 @@ int cbf_new_upper_node(struct cbf_fs *fs, struct cbf_node *parent, const char *n
 	n->parent = parent;
 	n->layer = n->lowest = 0;
 	n->type = st->st_mode & S_IFMT;
-	n->ino = mix_ino(fs, 0, st->st_ino);
+	n->ino = node_ino(fs, 0, st);
 	n->refs = n->nlookup = 1;
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct cbf_node *stale = hash_find(fs, parent, name);
@@ -527,7 +586,10 @@ static int copy_xattrs(const char *src, const char *dst)
 	if (!val)
 		return -ENOMEM;
 	for (char *name = list; name < list + n; name += strlen(name) + 1) {
-		if (strncmp(name, CBF_PRIVATE_XATTR, strlen(CBF_PRIVATE_XATTR)) == 0)
+		/* overlay's own, but not the escaped trusted.overlay.overlay.* a
+		 * user set through the mount */
+		if (strncmp(name, CBF_PRIVATE_XATTR, strlen(CBF_PRIVATE_XATTR)) == 0 &&
+		    strncmp(name, CBF_PRIVATE_XATTR "overlay.", strlen(CBF_PRIVATE_XATTR) + 8) != 0)
 			continue;
 		ssize_t vl = lgetxattr(src, name, val, 65536);
 		if (vl < 0) {
@@ -623,6 +685,12 @@ int cbf_copy_up(struct cbf_fs *fs, struct cbf_node *node, bool with_data)
 	if (r < 0) {
 		remove_tmp(fs, tmp);
 		return r;
+	}
+	struct stat ust;
+	if (!S_ISDIR(st.st_mode) && fstatat(fs->layers[0].fd, path, &ust, AT_SYMLINK_NOFOLLOW) == 0) {
+		pthread_mutex_lock(&fs->nodes_lock);
+		ino_map_put(fs, mix_ino(fs, 0, ust.st_ino), node->ino);
+		pthread_mutex_unlock(&fs->nodes_lock);
 	}
 	node->layer = 0;
 	return 0;
@@ -1036,6 +1104,8 @@ int cbf_read_merged(struct cbf_fs *fs, struct cbf_node *dir, struct cbf_dirent *
 			struct cbf_node *known = hash_find(fs, dir, name);
 			if (known)
 				ino = known->ino;
+			else if (l == 0 && e->d_type != DT_DIR)
+				ino = ino_map_get(fs, ino);
 			pthread_mutex_unlock(&fs->nodes_lock);
 			if ((r = push_dirent(&v, &n, &cap, name, ino, e->d_type)) < 0) {
 				free(name);
@@ -1174,6 +1244,7 @@ void cbf_fs_release(struct cbf_fs *fs)
 	free(fs->work_path);
 	/* nodes the kernel never forgot die with the process */
 	free(fs->hash);
+	free(fs->ino_map);
 	if (fs->root)
 		free(fs->root->name);
 	free(fs->root);

@@ -59,6 +59,11 @@ struct cbf_fs {
 	uint64_t tmp_counter;
 	dev_t devs[16];
 	unsigned n_devs;
+	/* upper st_ino -> the inode number the file had before copy-up, so a
+	 * file keeps its number (and hard links made after a copy-up agree);
+	 * guarded by nodes_lock; lives as long as the mount */
+	uint64_t *ino_map; /* pairs: key, value; key 0 = free */
+	size_t ino_map_size, ino_map_count;
 };
 
 /* Open the layers (upper first, then lowers top first) and make our

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -861,14 +862,24 @@ static bool private_xattr(const char *name)
 	return strncmp(name, CBF_PRIVATE_XATTR, strlen(CBF_PRIVATE_XATTR)) == 0;
 }
 
+/* As overlayfs since Linux 6.7: a trusted.overlay.X set through the mount
+ * is stored escaped as trusted.overlay.overlay.X, so a container can use
+ * such names without forging whiteouts or opaque dirs. */
+static const char *real_xattr_name(const char *name, char *buf, size_t size)
+{
+	if (!private_xattr(name))
+		return name;
+	snprintf(buf, size, "%soverlay.%s", CBF_PRIVATE_XATTR, name + strlen(CBF_PRIVATE_XATTR));
+	return buf;
+}
+
+#define ESCAPED_XATTR CBF_PRIVATE_XATTR "overlay."
+
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct cbf_ctx *c = CTX(req);
-	if (private_xattr(name)) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	char abs[PATH_MAX + 256];
+	char abs[PATH_MAX + 256], nbuf[XATTR_NAME_MAX + 16];
+	name = real_xattr_name(name, nbuf, sizeof(nbuf));
 	_cleanup_free_ char *buf = size ? malloc(size) : NULL;
 	if (size && !buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -910,13 +921,21 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		reply_err(req, r);
 		return;
 	}
-	/* hide overlay's own attributes, in place */
+	/* hide overlay's own attributes and unescape escaped ones, in place
+	 * (the output is never longer than the input) */
 	size_t out = 0;
 	for (ssize_t i = 0; i < n;) {
-		size_t l = strlen(list + i) + 1;
-		if (!private_xattr(list + i)) {
-			memmove(list + out, list + i, l);
-			out += l;
+		const char *x = list + i;
+		size_t l = strlen(x) + 1, skip = 0;
+		if (strncmp(x, ESCAPED_XATTR, strlen(ESCAPED_XATTR)) == 0)
+			skip = strlen("overlay.");
+		else if (private_xattr(x))
+			skip = l;
+		if (skip < l) {
+			size_t pre = strlen(CBF_PRIVATE_XATTR);
+			memmove(list + out, x, pre);
+			memmove(list + out + pre, x + pre + skip, l - pre - skip);
+			out += l - skip;
 		}
 		i += l;
 	}
@@ -933,11 +952,8 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
 	struct cbf_ctx *c = CTX(req);
 	struct cbf_node *n = NODE(c, ino);
-	if (private_xattr(name)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
-	char abs[PATH_MAX + 256];
+	char abs[PATH_MAX + 256], nbuf[XATTR_NAME_MAX + 16];
+	name = real_xattr_name(name, nbuf, sizeof(nbuf));
 	WRLOCK(c);
 	int r = cbf_copy_up(&c->fs, n, true);
 	if (r >= 0)
@@ -952,11 +968,8 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct cbf_ctx *c = CTX(req);
 	struct cbf_node *n = NODE(c, ino);
-	if (private_xattr(name)) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	char abs[PATH_MAX + 256];
+	char abs[PATH_MAX + 256], nbuf[XATTR_NAME_MAX + 16];
+	name = real_xattr_name(name, nbuf, sizeof(nbuf));
 	WRLOCK(c);
 	int r = cbf_abs_path(&c->fs, n, abs, sizeof(abs));
 	/* nothing to remove: no copy-up */
