@@ -239,3 +239,12 @@ for d, dirs, files in os.walk(root):
 print("readdir-ino-mismatch", bad)
 PY
 }
+
+# server_pid TARGET: the pid of the cowbox-fuse serving TARGET
+server_pid() {
+	for p in /proc/[0-9]*; do
+		c=$( { tr "\0" " " <"$p/cmdline"; } 2>/dev/null) || continue
+		case "$c" in *cowbox-fuse*" $1 "*) echo "${p#/proc/}"; return 0 ;; esac
+	done
+	return 1
+}
