@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "loop.h"
 #include "ops.h"
 
 struct args {
@@ -28,6 +29,8 @@ struct args {
 	int n_lowers;
 	const char *upper, *work, *mountpoint, *log;
 	bool daemon, debug;
+	unsigned threads, idle_threads, clone_fd;
+	bool libfuse_loop; /* libfuse's loops instead of ours (for comparison) */
 	struct cbf_options opt;
 };
 
@@ -86,6 +89,14 @@ static int parse_o(struct args *a, char *opts)
 			a->opt.passthrough = o[0] != 'n';
 		} else if (strncmp(o, "max_write=", 10) == 0) {
 			a->opt.max_write = (unsigned)strtoul(o + 10, NULL, 0);
+		} else if (strcmp(o, "libfuse_loop") == 0) {
+			a->libfuse_loop = true;
+		} else if (strncmp(o, "threads=", 8) == 0) {
+			a->threads = (unsigned)strtoul(o + 8, NULL, 0);
+		} else if (strncmp(o, "idle_threads=", 13) == 0) {
+			a->idle_threads = (unsigned)strtoul(o + 13, NULL, 0);
+		} else if (strncmp(o, "clone_fd=", 9) == 0) {
+			a->clone_fd = (unsigned)strtoul(o + 9, NULL, 0);
 		} else if (strcmp(o, "debug") == 0) {
 			a->debug = true;
 		} else {
@@ -102,7 +113,8 @@ static void usage(FILE *f)
 		   "MOUNTPOINT\n"
 		   "       cowbox-fuse [-o lowerdir=A:B,upperdir=U,workdir=W,...] MOUNTPOINT\n"
 		   "options (-o): timeout=SECONDS, [no_]writeback, [no_]splice, [no_]passthrough,\n"
-		   "              max_write=BYTES, debug\n");
+		   "              max_write=BYTES, threads=N, libfuse_loop (with idle_threads=N,\n"
+		   "              clone_fd=0|1), debug\n");
 }
 
 static int parse_args(struct args *a, int argc, char **argv)
@@ -199,7 +211,8 @@ static int serve(struct args *a, int ready_fd)
 		report(ready_fd, "cowbox-fuse: cannot create the FUSE session\n");
 		return 1;
 	}
-	if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, a->mountpoint) != 0) {
+	if ((a->libfuse_loop && fuse_set_signal_handlers(se) != 0) ||
+	    fuse_session_mount(se, a->mountpoint) != 0) {
 		snprintf(msg, sizeof(msg), "cowbox-fuse: mount %s: failed (is /dev/fuse there?)\n",
 			 a->mountpoint);
 		report(ready_fd, msg);
@@ -208,14 +221,21 @@ static int serve(struct args *a, int ready_fd)
 	}
 	report(ready_fd, "ok\n");
 
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_clone_fd(cfg, 1);
-	fuse_loop_cfg_set_max_threads(cfg, 16);
-	fuse_loop_cfg_set_idle_threads(cfg, 8);
-	r = fuse_session_loop_mt(se, cfg);
-	fuse_loop_cfg_destroy(cfg);
+	if (!a->libfuse_loop) {
+		r = cbf_loop_run(se, a->threads);
+	} else if (a->threads == 1) {
+		r = fuse_session_loop(se);
+	} else {
+		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(cfg, a->clone_fd);
+		fuse_loop_cfg_set_max_threads(cfg, a->threads);
+		fuse_loop_cfg_set_idle_threads(cfg, a->idle_threads);
+		r = fuse_session_loop_mt(se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
 	fuse_session_unmount(se);
-	fuse_remove_signal_handlers(se);
+	if (a->libfuse_loop)
+		fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);
 	cbf_fs_release(&ctx.fs);
 	return r == 0 ? 0 : 1;
@@ -223,7 +243,8 @@ static int serve(struct args *a, int ready_fd)
 
 int main(int argc, char **argv)
 {
-	struct args a = {.opt = {.timeout = 86400, .writeback = true, .splice = true,
+	struct args a = {.threads = 16, .idle_threads = 8, .clone_fd = 1,
+			 .opt = {.timeout = 86400, .writeback = true, .splice = true,
 				 .passthrough = true, .max_write = 1 << 20}};
 	if (parse_args(&a, argc, argv) < 0)
 		return 2;

@@ -686,11 +686,6 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, 0);
-}
-
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cbf_handle *h = HANDLE(fi);
@@ -1004,7 +999,8 @@ const struct fuse_lowlevel_ops cbf_ops = {
 	.create = op_create,
 	.read = op_read,
 	.write_buf = op_write_buf,
-	.flush = op_flush,
+	/* no .flush: the kernel then stops sending FLUSH on every close (it
+	 * still writes dirty pages back first); we keep no per-close state */
 	.release = op_release,
 	.fsync = op_fsync,
 	.fallocate = op_fallocate,
