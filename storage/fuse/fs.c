@@ -376,18 +376,19 @@ int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 				return cbf_layer_fault(fs, l, path, errno);
 			continue;
 		}
+		/* (opaque or not, the last layer has nothing below to hide) */
 		if (found < 0) {
 			if (is_whiteout(&s))
 				return -ENOENT;
 			found = lowest = l;
 			*st = s;
-			if (!S_ISDIR(s.st_mode) || is_opaque(fs, l, path))
+			if (!S_ISDIR(s.st_mode) || (l < parent->lowest && is_opaque(fs, l, path)))
 				break;
 		} else {
 			if (!S_ISDIR(s.st_mode)) /* whiteout or a non-dir ends the merge */
 				break;
 			lowest = l;
-			if (is_opaque(fs, l, path))
+			if (l < parent->lowest && is_opaque(fs, l, path))
 				break;
 		}
 	}

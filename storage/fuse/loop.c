@@ -45,17 +45,48 @@ struct loop {
 	pthread_t *tids;
 };
 
-/* Requests that may block long enough to be worth another thread. */
-static bool is_slow(const struct fuse_buf *buf)
+/* Reads and writes are worth another thread only when they are slow
+ * here (a disk, not the page cache or tmpfs): a hand-over costs a thread
+ * wake-up, as much as a 128 KiB read from memory. So each kind keeps a
+ * running mean of its service time, and is handed over while that mean
+ * is above handover_ns (250 us unless set). A read that blocks unexpectedly delays the
+ * requests behind it once; the mean then moves. */
+static uint64_t handover_ns = 250000;
+enum { KIND_NONE = -1, KIND_READ, KIND_WRITE, N_KINDS };
+static uint64_t mean_ns[N_KINDS];
+
+static int kind_of(const struct fuse_buf *buf)
 {
 	if (buf->flags & FUSE_BUF_IS_FD)
-		return true; /* a large write left in the splice pipe */
+		return KIND_WRITE; /* a large write left in the splice pipe */
+	if (buf->size < sizeof(struct in_header))
+		return KIND_NONE;
+	const struct in_header *h = buf->mem;
+	return h->opcode == OP_READ ? KIND_READ : h->opcode == OP_WRITE ? KIND_WRITE : KIND_NONE;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static void account(int kind, uint64_t ns)
+{
+	uint64_t m = __atomic_load_n(&mean_ns[kind], __ATOMIC_RELAXED);
+	__atomic_store_n(&mean_ns[kind], m - m / 8 + ns / 8, __ATOMIC_RELAXED);
+}
+
+/* Requests that may block long enough to be worth another thread. */
+static bool is_slow(const struct fuse_buf *buf, int kind)
+{
+	if (kind != KIND_NONE)
+		return __atomic_load_n(&mean_ns[kind], __ATOMIC_RELAXED) > handover_ns;
 	if (buf->size < sizeof(struct in_header))
 		return false;
 	const struct in_header *h = buf->mem;
 	switch (h->opcode) {
-	case OP_READ:
-	case OP_WRITE:
 	case OP_FSYNC:
 	case OP_FSYNCDIR:
 	case OP_FALLOCATE:
@@ -131,13 +162,17 @@ static void *worker(void *arg)
 				free(buf.mem);
 				return NULL;
 			}
-			if (is_slow(&buf)) {
+			int kind = kind_of(&buf);
+			if (is_slow(&buf, kind)) {
 				pthread_mutex_lock(&l->lock);
 				hand_over(l);
 				pthread_mutex_unlock(&l->lock);
 				leading = false;
 			}
+			uint64_t t0 = kind != KIND_NONE ? now_ns() : 0;
 			fuse_session_process_buf(l->se, &buf);
+			if (kind != KIND_NONE)
+				account(kind, now_ns() - t0);
 		}
 		pthread_mutex_lock(&l->lock);
 	}
@@ -146,8 +181,10 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int cbf_loop_run(struct fuse_session *se, unsigned max_threads)
+int cbf_loop_run(struct fuse_session *se, unsigned max_threads, unsigned handover_us)
 {
+	if (handover_us)
+		handover_ns = (uint64_t)handover_us * 1000;
 	struct loop l = {.se = se, .max_threads = max_threads ? max_threads : 1};
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.wake, NULL);

@@ -2,9 +2,9 @@
  * thread at a time reads /dev/fuse (the leader). Quick metadata requests
  * it answers itself and reads on, so a serial client (tar, find, a shell)
  * always talks to one hot thread; before a request that can block for
- * long (reads, writes, fsync, an open that copies a file up) it hands the
- * reading over to an idle thread (or starts one, up to max_threads), so
- * slow requests run in parallel. libfuse's fuse_session_loop_mt instead
+ * long (fsync, an open that copies a file up, and reads and writes while
+ * they are slow here) it hands the reading over to an idle thread (or
+ * starts one, up to max_threads), so slow requests run in parallel. libfuse's fuse_session_loop_mt instead
  * hands every request to the thread that waited longest, and on a small
  * VM that costs up to 2x on metadata-heavy work (see docs/fuse.md).
  *
@@ -15,4 +15,6 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
-int cbf_loop_run(struct fuse_session *se, unsigned max_threads);
+/* handover_us: service time above which reads and writes go to another
+ * thread (0: the default, 250 us). */
+int cbf_loop_run(struct fuse_session *se, unsigned max_threads, unsigned handover_us);

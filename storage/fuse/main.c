@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ struct args {
 	int n_lowers;
 	const char *upper, *work, *mountpoint, *log;
 	bool daemon, debug;
-	unsigned threads, idle_threads, clone_fd;
+	unsigned threads, idle_threads, clone_fd, handover_us, readahead_kb;
 	bool libfuse_loop; /* libfuse's loops instead of ours (for comparison) */
 	struct cbf_options opt;
 };
@@ -85,12 +86,18 @@ static int parse_o(struct args *a, char *opts)
 			a->opt.writeback = o[0] != 'n';
 		} else if (strcmp(o, "splice") == 0 || strcmp(o, "no_splice") == 0) {
 			a->opt.splice = o[0] != 'n';
+		} else if (strcmp(o, "splice_read") == 0 || strcmp(o, "no_splice_read") == 0) {
+			a->opt.splice_read = o[0] != 'n';
 		} else if (strcmp(o, "passthrough") == 0 || strcmp(o, "no_passthrough") == 0) {
 			a->opt.passthrough = o[0] != 'n';
 		} else if (strncmp(o, "max_write=", 10) == 0) {
 			a->opt.max_write = (unsigned)strtoul(o + 10, NULL, 0);
 		} else if (strcmp(o, "libfuse_loop") == 0) {
 			a->libfuse_loop = true;
+		} else if (strncmp(o, "readahead_kb=", 13) == 0) {
+			a->readahead_kb = (unsigned)strtoul(o + 13, NULL, 0);
+		} else if (strncmp(o, "handover_us=", 12) == 0) {
+			a->handover_us = (unsigned)strtoul(o + 12, NULL, 0);
 		} else if (strncmp(o, "threads=", 8) == 0) {
 			a->threads = (unsigned)strtoul(o + 8, NULL, 0);
 		} else if (strncmp(o, "idle_threads=", 13) == 0) {
@@ -112,8 +119,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: cowbox-fuse [--daemon] [--log FILE] --lower DIR... --upper DIR --work DIR "
 		   "MOUNTPOINT\n"
 		   "       cowbox-fuse [-o lowerdir=A:B,upperdir=U,workdir=W,...] MOUNTPOINT\n"
-		   "options (-o): timeout=SECONDS, [no_]writeback, [no_]splice, [no_]passthrough,\n"
-		   "              max_write=BYTES, threads=N, libfuse_loop (with idle_threads=N,\n"
+		   "options (-o): timeout=SECONDS, [no_]writeback, [no_]splice, [no_]splice_read, [no_]passthrough,\n"
+		   "              max_write=BYTES, threads=N, handover_us=N, readahead_kb=N, libfuse_loop (with idle_threads=N,\n"
 		   "              clone_fd=0|1), debug\n");
 }
 
@@ -178,6 +185,35 @@ static void report(int fd, const char *msg)
 	close(fd);
 }
 
+/* Raise the read-ahead of our mount's bdi: FUSE caps it at 128 KiB, so
+ * a sequential read costs a request per 128 KiB; with 1 MiB it takes an
+ * eighth of the round trips. Found through mountinfo, as a stat of the
+ * mount point would wait for a server that is not serving yet. */
+static void set_readahead(const char *mountpoint, unsigned kb)
+{
+	char real[PATH_MAX], line[8192], dev[64] = "";
+	if (!kb || !realpath(mountpoint, real))
+		return;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char mm[64], mp[4096];
+		if (sscanf(line, "%*s %*s %63s %*s %4095s", mm, mp) == 2 && strcmp(mp, real) == 0)
+			snprintf(dev, sizeof(dev), "%s", mm); /* the last one is on top */
+	}
+	fclose(f);
+	if (!*dev)
+		return;
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	FILE *ra = fopen(path, "we");
+	if (ra) {
+		fprintf(ra, "%u\n", kb);
+		fclose(ra);
+	}
+}
+
 static int serve(struct args *a, int ready_fd)
 {
 	static struct cbf_ctx ctx;
@@ -219,10 +255,11 @@ static int serve(struct args *a, int ready_fd)
 		fuse_session_destroy(se);
 		return 1;
 	}
+	set_readahead(a->mountpoint, a->readahead_kb);
 	report(ready_fd, "ok\n");
 
 	if (!a->libfuse_loop) {
-		r = cbf_loop_run(se, a->threads);
+		r = cbf_loop_run(se, a->threads, a->handover_us);
 	} else if (a->threads == 1) {
 		r = fuse_session_loop(se);
 	} else {
@@ -243,7 +280,7 @@ static int serve(struct args *a, int ready_fd)
 
 int main(int argc, char **argv)
 {
-	struct args a = {.threads = 16, .idle_threads = 8, .clone_fd = 1,
+	struct args a = {.threads = 16, .idle_threads = 8, .clone_fd = 1, .readahead_kb = 512,
 			 .opt = {.timeout = 86400, .writeback = true, .splice = true,
 				 .passthrough = true, .max_write = 1 << 20}};
 	if (parse_args(&a, argc, argv) < 0)

@@ -92,8 +92,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned want = FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_PARALLEL_DIROPS |
 			FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO |
 			FUSE_CAP_ATOMIC_O_TRUNC;
+	/* no SPLICE_MOVE: stealing pages would evict them from the layer
+	 * file's page cache (and fails on tmpfs after trying) */
 	if (c->opt.splice)
-		want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_SPLICE_READ;
+		want |= FUSE_CAP_SPLICE_WRITE;
+	/* splicing requests in costs two more syscalls on every request and
+	 * pays only on big writes */
+	if (c->opt.splice_read)
+		want |= FUSE_CAP_SPLICE_READ;
 #ifdef FUSE_CAP_PASSTHROUGH
 	/* libfuse >= 3.17: reads and writes go straight to the backing file;
 	 * the kernel refuses passthrough together with the writeback cache */
@@ -668,7 +674,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = read_fd(c, HANDLE(fi));
 	buf.buf[0].pos = off;
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	fuse_reply_data(req, &buf, 0);
 }
 
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,

@@ -13,7 +13,8 @@
 struct cbf_options {
 	double timeout;	 /* entry/attr cache seconds; the view changes only through us */
 	bool writeback;	 /* kernel writeback cache */
-	bool splice;	 /* splice read/write/move */
+	bool splice;	 /* splice replies (zero-copy reads) */
+	bool splice_read; /* splice requests in (zero-copy writes) */
 	bool passthrough; /* FUSE passthrough when libfuse and the kernel have it */
 	unsigned max_write;
 };
