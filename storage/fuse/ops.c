@@ -26,7 +26,8 @@ struct cbf_handle {
 };
 
 struct cbf_dirhandle {
-	struct cbf_dirent *entries;
+	pthread_mutex_t lock;
+	struct cbf_dirent *entries; /* the merged listing, read at offset 0 */
 	size_t count;
 };
 
@@ -744,26 +745,18 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct cbf_ctx *c = CTX(req);
 	struct cbf_dirhandle *d = calloc(1, sizeof(*d));
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	RDLOCK(c);
-	int r = cbf_read_merged(&c->fs, NODE(c, ino), &d->entries, &d->count);
-	UNLOCK(c);
-	if (r < 0) {
-		free(d);
-		reply_err(req, r);
-		return;
-	}
+	pthread_mutex_init(&d->lock, NULL);
 	fi->fh = (uintptr_t)d;
 	/* the kernel drops a cached listing when the dir changes through us */
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) != 0) {
-		cbf_dirents_free(d->entries, d->count);
+		pthread_mutex_destroy(&d->lock);
 		free(d);
 	}
 }
@@ -780,9 +773,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	size_t pos = 0;
-	if (plus)
-		RDLOCK(c);
-	for (size_t i = off; i < d->count; i++) {
+	int r = 0;
+	RDLOCK(c);
+	pthread_mutex_lock(&d->lock);
+	/* Read the merged dir when the kernel starts (or restarts) at offset
+	 * 0, not at opendir: the kernel stamps its listing cache with the
+	 * dir's version before asking, so a listing read earlier could miss
+	 * a name created in between and stay cached. */
+	if (off == 0 || !d->entries) {
+		cbf_dirents_free(d->entries, d->count);
+		d->entries = NULL;
+		d->count = 0;
+		r = cbf_read_merged(&c->fs, dir, &d->entries, &d->count);
+	}
+	for (size_t i = off; r >= 0 && i < d->count; i++) {
 		struct cbf_dirent *e = &d->entries[i];
 		struct stat st = {.st_ino = e->ino, .st_mode = (mode_t)e->type << 12};
 		size_t need;
@@ -806,9 +810,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		pos += need;
 	}
-	if (plus)
-		UNLOCK(c);
-	fuse_reply_buf(req, buf, pos);
+	pthread_mutex_unlock(&d->lock);
+	UNLOCK(c);
+	if (r < 0)
+		reply_err(req, r);
+	else
+		fuse_reply_buf(req, buf, pos);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -827,6 +834,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
 	struct cbf_dirhandle *d = (struct cbf_dirhandle *)(uintptr_t)fi->fh;
 	cbf_dirents_free(d->entries, d->count);
+	pthread_mutex_destroy(&d->lock);
 	free(d);
 	fuse_reply_err(req, 0);
 }
