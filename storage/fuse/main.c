@@ -30,7 +30,7 @@ struct args {
 	int n_lowers;
 	const char *upper, *work, *mountpoint, *log;
 	bool daemon, debug;
-	unsigned threads, idle_threads, clone_fd, handover_us, readahead_kb;
+	unsigned threads, idle_threads, clone_fd, handover_us, readahead_kb, dirty_ratio;
 	bool libfuse_loop; /* libfuse's loops instead of ours (for comparison) */
 	struct cbf_options opt;
 };
@@ -94,6 +94,8 @@ static int parse_o(struct args *a, char *opts)
 			a->opt.max_write = (unsigned)strtoul(o + 10, NULL, 0);
 		} else if (strcmp(o, "libfuse_loop") == 0) {
 			a->libfuse_loop = true;
+		} else if (strncmp(o, "dirty_ratio=", 12) == 0) {
+			a->dirty_ratio = (unsigned)strtoul(o + 12, NULL, 0);
 		} else if (strncmp(o, "readahead_kb=", 13) == 0) {
 			a->readahead_kb = (unsigned)strtoul(o + 13, NULL, 0);
 		} else if (strncmp(o, "handover_us=", 12) == 0) {
@@ -120,7 +122,7 @@ static void usage(FILE *f)
 		   "MOUNTPOINT\n"
 		   "       cowbox-fuse [-o lowerdir=A:B,upperdir=U,workdir=W,...] MOUNTPOINT\n"
 		   "options (-o): timeout=SECONDS, [no_]writeback, [no_]splice, [no_]splice_read, [no_]passthrough,\n"
-		   "              max_write=BYTES, threads=N, handover_us=N, readahead_kb=N, libfuse_loop (with idle_threads=N,\n"
+		   "              max_write=BYTES, threads=N, handover_us=N, readahead_kb=N, dirty_ratio=PCT, libfuse_loop (with idle_threads=N,\n"
 		   "              clone_fd=0|1), debug\n");
 }
 
@@ -185,14 +187,28 @@ static void report(int fd, const char *msg)
 	close(fd);
 }
 
-/* Raise the read-ahead of our mount's bdi: FUSE caps it at 128 KiB, so
- * a sequential read costs a request per 128 KiB; with 1 MiB it takes an
- * eighth of the round trips. Found through mountinfo, as a stat of the
- * mount point would wait for a server that is not serving yet. */
-static void set_readahead(const char *mountpoint, unsigned kb)
+static void write_bdi(const char *dev, const char *knob, unsigned value)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/%s", dev, knob);
+	FILE *f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "%u\n", value);
+		fclose(f);
+	}
+}
+
+/* Tune our mount's bdi. FUSE caps read-ahead at 128 KiB, so a sequential
+ * read costs a request per 128 KiB; 512 KiB takes a quarter of the round
+ * trips (a reply must fit the 1 MiB splice pipe). And a FUSE bdi may hold
+ * only 1% of the dirty-page budget, strictly: a big write is throttled to
+ * a crawl long before the server is busy; dirty_ratio_pct raises that
+ * share. The bdi is found through mountinfo, as a stat of the mount point
+ * would wait for a server that is not serving yet. */
+static void tune_bdi(const char *mountpoint, unsigned readahead_kb, unsigned dirty_ratio_pct)
 {
 	char real[PATH_MAX], line[8192], dev[64] = "";
-	if (!kb || !realpath(mountpoint, real))
+	if (!realpath(mountpoint, real))
 		return;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
@@ -205,13 +221,10 @@ static void set_readahead(const char *mountpoint, unsigned kb)
 	fclose(f);
 	if (!*dev)
 		return;
-	char path[128];
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	FILE *ra = fopen(path, "we");
-	if (ra) {
-		fprintf(ra, "%u\n", kb);
-		fclose(ra);
-	}
+	if (readahead_kb)
+		write_bdi(dev, "read_ahead_kb", readahead_kb);
+	if (dirty_ratio_pct)
+		write_bdi(dev, "max_ratio", dirty_ratio_pct);
 }
 
 static int serve(struct args *a, int ready_fd)
@@ -255,7 +268,7 @@ static int serve(struct args *a, int ready_fd)
 		fuse_session_destroy(se);
 		return 1;
 	}
-	set_readahead(a->mountpoint, a->readahead_kb);
+	tune_bdi(a->mountpoint, a->readahead_kb, a->dirty_ratio);
 	report(ready_fd, "ok\n");
 
 	if (!a->libfuse_loop) {

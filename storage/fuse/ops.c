@@ -22,6 +22,7 @@ struct cbf_handle {
 	int fd;		  /* backing fd in the layer the node had at open */
 	int upper_fd;	  /* reopened in the upper dir after a later copy-up */
 	int layer;
+	int backing_id; /* FUSE passthrough: the kernel's id of fd, 0 if none */
 	pthread_mutex_t lock;
 };
 
@@ -547,8 +548,8 @@ static struct cbf_handle *handle_new(struct cbf_node *n, int fd, int layer)
 	return h;
 }
 
-static void set_open_reply(struct cbf_ctx *c, fuse_req_t req, struct fuse_file_info *fi, int fd,
-			   int flags)
+static void set_open_reply(struct cbf_ctx *c, fuse_req_t req, struct fuse_file_info *fi,
+			   struct cbf_handle *h, int fd, int flags)
 {
 	struct stat st;
 	/* the page cache stays valid: all changes come through this mount.
@@ -560,12 +561,15 @@ static void set_open_reply(struct cbf_ctx *c, fuse_req_t req, struct fuse_file_i
 	if (c->passthrough_on) {
 		/* see docs/fuse.md: the kernel then serves read/write itself */
 		int id = fuse_passthrough_open(req, fd);
-		if (id > 0)
+		if (id > 0) {
 			fi->backing_id = id;
+			h->backing_id = id;
+		}
 	}
 #else
 	(void)c;
 	(void)req;
+	(void)h;
 #endif
 }
 
@@ -601,7 +605,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
-	set_open_reply(c, req, fi, fd, flags);
+	set_open_reply(c, req, fi, h, fd, flags);
 	if (fuse_reply_open(req, fi) != 0) {
 		close(fd);
 		free(h);
@@ -631,7 +635,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	fi->fh = (uintptr_t)h;
-	set_open_reply(c, req, fi, a.ret_fd, flags);
+	set_open_reply(c, req, fi, h, a.ret_fd, flags);
 	struct fuse_entry_param e;
 	fill_entry(c, &e, n, &st);
 	if (fuse_reply_create(req, &e, fi) != 0) {
@@ -696,6 +700,10 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cbf_handle *h = HANDLE(fi);
+#ifdef FUSE_CAP_PASSTHROUGH
+	if (h->backing_id > 0)
+		fuse_passthrough_close(req, h->backing_id);
+#endif
 	close(h->fd);
 	if (h->upper_fd >= 0)
 		close(h->upper_fd);
