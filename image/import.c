@@ -24,6 +24,7 @@ struct layer_job {
 	char *path; /* entry in the source */
 	char *what; /* for messages */
 	char digest[CB_DIGEST_SIZE]; /* "" when the input gives none (docker-save) */
+	int64_t size;		     /* from the manifest, or -1 */
 	char diff_id[CB_DIGEST_SIZE];
 	char parent_chain[CB_DIGEST_SIZE]; /* "" for a bottom layer */
 	char chain_id[CB_DIGEST_SIZE];
@@ -100,7 +101,7 @@ static int strv_push(char ***v, const char *s)
 }
 
 /* Add a layer job (or find the one with the same chain). */
-static int add_job(struct importer *im, const char *path, const char *digest,
+static int add_job(struct importer *im, const char *path, const char *digest, int64_t size,
 		   const char *diff_id, const char *parent_chain, enum cb_compression compression,
 		   const char *media_type, size_t *ret_index)
 {
@@ -125,6 +126,7 @@ static int add_job(struct importer *im, const char *path, const char *digest,
 	if (!j->path || asprintf(&j->what, "layer %s", digest ? digest : path) < 0)
 		return -ENOMEM;
 	snprintf(j->digest, sizeof(j->digest), "%s", digest ? digest : "");
+	j->size = size;
 	strcpy(j->diff_id, diff_id);
 	strcpy(j->parent_chain, parent_chain);
 	strcpy(j->chain_id, chain);
@@ -153,7 +155,7 @@ static struct pending_image *add_image(struct importer *im)
 static int queue_image_layers(struct importer *im, struct pending_image *img,
 			      const struct cb_image_config *cfg, size_t n_layers,
 			      const char *const *paths, const char *const *digests,
-			      const enum cb_compression *comps, const char *const *media_types,
+			      const int64_t *sizes, const enum cb_compression *comps, const char *const *media_types,
 			      struct cb_error *err)
 {
 	if (cfg->n_diff_ids != n_layers)
@@ -166,7 +168,8 @@ static int queue_image_layers(struct importer *im, struct pending_image *img,
 	char parent[CB_DIGEST_SIZE] = "";
 	for (size_t i = 0; i < n_layers; i++) {
 		size_t idx;
-		int r = add_job(im, paths[i], digests ? digests[i] : NULL, cfg->diff_ids[i], parent,
+		int r = add_job(im, paths[i], digests ? digests[i] : NULL, sizes ? sizes[i] : -1,
+				cfg->diff_ids[i], parent,
 				comps[i], media_types[i], &idx);
 		if (r < 0)
 			return r;
@@ -250,7 +253,8 @@ static int scan_docker_save(struct importer *im, struct cb_error *err)
 			comps[k] = CB_COMPRESSION_AUTO;
 		}
 		if (r >= 0)
-			r = queue_image_layers(im, img, &cfg, n, paths, digests, comps, mts, err);
+			r = queue_image_layers(im, img, &cfg, n, paths, digests, NULL, comps, mts,
+					       err);
 		cb_config_release(&cfg);
 		free(paths);
 		free(digests);
@@ -335,12 +339,14 @@ static int scan_oci_manifest(struct importer *im, const struct cb_descriptor *d,
 	const char **digests = calloc(n + 1, sizeof(char *));
 	enum cb_compression *comps = calloc(n + 1, sizeof(*comps));
 	const char **mts = calloc(n + 1, sizeof(char *));
-	if (r >= 0 && (!paths || !pathv || !digests || !comps || !mts))
+	int64_t *sizes = calloc(n + 1, sizeof(int64_t));
+	if (r >= 0 && (!paths || !pathv || !digests || !comps || !mts || !sizes))
 		r = -ENOMEM;
 	for (size_t k = 0; r >= 0 && k < n; k++) {
 		snprintf(paths[k], 128, "blobs/sha256/%s", cb_digest_hex(m.layers[k].digest));
 		pathv[k] = paths[k];
 		digests[k] = m.layers[k].digest;
+		sizes[k] = m.layers[k].size;
 		comps[k] = (enum cb_compression)cb_layer_media_type_compression(
 			m.layers[k].media_type);
 		mts[k] = media_type_for(comps[k]);
@@ -349,7 +355,7 @@ static int scan_oci_manifest(struct importer *im, const struct cb_descriptor *d,
 					 m.layers[k].digest);
 	}
 	if (r >= 0)
-		r = queue_image_layers(im, img, &cfg, n, pathv, digests, comps, mts, err);
+		r = queue_image_layers(im, img, &cfg, n, pathv, digests, sizes, comps, mts, err);
 	if (r >= 0) {
 		img->manifest = TAKE_PTR(text);
 		img->manifest_len = len;
@@ -363,6 +369,7 @@ static int scan_oci_manifest(struct importer *im, const struct cb_descriptor *d,
 	free(digests);
 	free(comps);
 	free(mts);
+	free(sizes);
 	return r;
 }
 
@@ -511,6 +518,7 @@ static int unpack_job(struct importer *im, struct layer_job *j, struct cb_error 
 {
 	struct cb_layer_expect expect = {
 		.digest = j->digest[0] ? j->digest : NULL,
+		.size = j->size,
 		.diff_id = j->diff_id,
 		.parent_chain_id = j->parent_chain[0] ? j->parent_chain : NULL,
 		.compression = j->compression,

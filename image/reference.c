@@ -98,6 +98,10 @@ int cb_reference_parse(const char *s, struct cb_reference *ret, struct cb_error 
 		      *c == '[' || *c == ']'))
 			return cb_error_set(err, EINVAL, "image reference '%s': invalid registry",
 					    s);
+	const char *port = strrchr(r.domain, ':');
+	if (port && !strchr(port, ']') &&
+	    (port[1] == '\0' || strspn(port + 1, "0123456789") != strlen(port + 1)))
+		return cb_error_set(err, EINVAL, "image reference '%s': invalid registry port", s);
 	if (!name[0])
 		return cb_error_set(err, EINVAL, "image reference '%s': no repository", s);
 	for (const char *p = name; *p;) {

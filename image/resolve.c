@@ -1,8 +1,12 @@
 #include "resolve.h"
 #include "images.h"
 #include "reference.h"
+#include "store.h"
+
+#include <stdlib.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 int cb_image_resolve(struct cb_store *s, const char *what, char ret_id[CB_DIGEST_SIZE],
@@ -29,4 +33,19 @@ int cb_image_resolve(struct cb_store *s, const char *what, char ret_id[CB_DIGEST
 	if (r < 0)
 		return cb_error_set(err, ENOENT, "%s: no such image", what);
 	return 0;
+}
+
+int cb_image_load_config(struct cb_store *s, const char *id, struct cb_image_config *ret,
+			 struct cb_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r = cb_store_get_blob(s, id, CB_BLOB_MAX, &text, &len, err);
+	if (r < 0)
+		return r;
+	char what[96];
+	snprintf(what, sizeof(what), "config %s", id);
+	r = cb_config_parse(text, len, what, ret, err);
+	free(text);
+	return r;
 }

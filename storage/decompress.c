@@ -92,7 +92,8 @@ static enum cb_compression sniff(const uint8_t *m, size_t n)
 static int step_none(const uint8_t **in, size_t *in_len, uint8_t *out, size_t *out_len)
 {
 	size_t n = MIN(*in_len, *out_len);
-	memcpy(out, *in, n);
+	if (n > 0)
+		memcpy(out, *in, n);
 	*in += n;
 	*in_len -= n;
 	*out_len = n;

@@ -262,11 +262,15 @@ static int write_file_data(struct extractor *x, struct archive *a, int fd, int64
 static int extract_regular(struct extractor *x, struct archive *a, struct archive_entry *e,
 			   int dir, const char *base)
 {
-	int r = clear_target(x, dir, base, false);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd =
-		openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	/* Names are almost always new: try first, clear only on EEXIST. */
+	_cleanup_close_ int fd = openat(dir, base, flags, 0600);
+	int r;
+	if (fd < 0 && errno == EEXIST) {
+		if ((r = clear_target(x, dir, base, false)) < 0)
+			return r;
+		fd = openat(dir, base, flags, 0600);
+	}
 	if (fd < 0)
 		return entry_errno(x, errno, "create");
 	r = write_file_data(x, a, fd, archive_entry_size(e));
@@ -308,11 +312,14 @@ static int extract_dir(struct extractor *x, struct archive_entry *e, const char 
 	if (path[0] == '\0') {
 		fd = fcntl(x->root_fd, F_DUPFD_CLOEXEC, 3);
 	} else {
-		int r = clear_target(x, dir, base, true);
-		if (r < 0)
-			return r;
-		if (r == 0 && mkdirat(dir, base, 0700) < 0)
-			return entry_errno(x, errno, "mkdir");
+		if (mkdirat(dir, base, 0700) < 0) {
+			int r = errno == EEXIST ? clear_target(x, dir, base, true)
+						: entry_errno(x, errno, "mkdir");
+			if (r < 0)
+				return r;
+			if (r == 0 && mkdirat(dir, base, 0700) < 0)
+				return entry_errno(x, errno, "mkdir");
+		}
 		fd = openat(dir, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
@@ -330,11 +337,14 @@ static int extract_symlink(struct extractor *x, struct archive_entry *e, int dir
 	const char *target = archive_entry_symlink(e);
 	if (!target || !target[0])
 		return entry_error(x, EINVAL, "symlink without a target");
-	int r = clear_target(x, dir, base, false);
-	if (r < 0)
-		return r;
-	if (symlinkat(target, dir, base) < 0)
-		return entry_errno(x, errno, "symlink");
+	if (symlinkat(target, dir, base) < 0) {
+		int r = errno == EEXIST ? clear_target(x, dir, base, false)
+					: entry_errno(x, errno, "symlink");
+		if (r < 0)
+			return r;
+		if (symlinkat(target, dir, base) < 0)
+			return entry_errno(x, errno, "symlink");
+	}
 	uid_t uid = (uid_t)archive_entry_uid(e);
 	gid_t gid = (gid_t)archive_entry_gid(e);
 	if ((!x->as_root || uid != 0 || gid != 0) &&
@@ -351,12 +361,15 @@ static int extract_special(struct extractor *x, struct archive_entry *e, int dir
 			   const char *base)
 {
 	mode_t type = archive_entry_filetype(e);
-	int r = clear_target(x, dir, base, false);
-	if (r < 0)
-		return r;
 	dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
-	if (mknodat(dir, base, type | 0600, dev) < 0)
-		return entry_errno(x, errno, "mknod");
+	if (mknodat(dir, base, type | 0600, dev) < 0) {
+		int r = errno == EEXIST ? clear_target(x, dir, base, false)
+					: entry_errno(x, errno, "mknod");
+		if (r < 0)
+			return r;
+		if (mknodat(dir, base, type | 0600, dev) < 0)
+			return entry_errno(x, errno, "mknod");
+	}
 	/* A device or fifo cannot be opened for its metadata without side
 	 * effects: an O_PATH fd and /proc-free *at calls do it. */
 	uid_t uid = (uid_t)archive_entry_uid(e);

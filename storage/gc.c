@@ -42,12 +42,13 @@ static int cmp_str(const void *a, const void *b)
 
 static void hexset_sort(struct hexset *s)
 {
-	qsort(s->v, s->n, sizeof(char *), cmp_str);
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(char *), cmp_str);
 }
 
 static bool hexset_has(const struct hexset *s, const char *hex)
 {
-	return bsearch(&hex, s->v, s->n, sizeof(char *), cmp_str) != NULL;
+	return s->n > 0 && bsearch(&hex, s->v, s->n, sizeof(char *), cmp_str) != NULL;
 }
 
 static void hexset_release(struct hexset *s)

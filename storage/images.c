@@ -39,12 +39,12 @@ static int load_json_at(int dirfd, const char *path, json_t **ret)
 	return 0;
 }
 
-static int save_json_at(int dirfd, const char *path, json_t *j)
+static int save_json(struct cb_store *s, const char *path, json_t *j)
 {
 	_cleanup_free_ char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(1));
 	if (!text)
 		return -ENOMEM;
-	return cb_write_file_atomic_at(dirfd, path, text, strlen(text), 0600);
+	return cb_store_write_file(s, path, text, strlen(text));
 }
 
 /* names.json, or an empty table when there is none yet. */
@@ -176,7 +176,7 @@ int cb_images_put(struct cb_store *s, const struct cb_image *img, char *const *n
 	if (r < 0)
 		return cb_error_errno(err, r, "lock the store");
 	_cleanup_json_ json_t *all = NULL;
-	r = save_json_at(cb_store_root_fd(s), rel, rec);
+	r = save_json(s, rel, rec);
 	if (r < 0) {
 		cb_error_errno(err, r, "write image record %s", img->id);
 		goto out_unlock;
@@ -190,7 +190,7 @@ int cb_images_put(struct cb_store *s, const struct cb_image *img, char *const *n
 		json_t *table = json_object_get(all, "names");
 		for (char *const *n = names; *n; n++)
 			json_object_set_new(table, *n, json_string(img->id));
-		r = save_json_at(cb_store_root_fd(s), "names.json", all);
+		r = save_json(s, "names.json", all);
 		if (r < 0)
 			cb_error_errno(err, r, "write names.json");
 	}
@@ -362,7 +362,7 @@ int cb_images_untag(struct cb_store *s, const char *name, char ret_id[CB_DIGEST_
 	if (ret_id)
 		snprintf(ret_id, CB_DIGEST_SIZE, "%s", json_string_value(v));
 	json_object_del(table, name);
-	r = save_json_at(cb_store_root_fd(s), "names.json", names);
+	r = save_json(s, "names.json", names);
 	if (r < 0)
 		cb_error_errno(err, r, "write names.json");
 out_unlock:
@@ -398,7 +398,7 @@ int cb_images_remove(struct cb_store *s, const char *id, struct cb_error *err)
 	}
 	/* Names first: a crash in between leaves an unnamed image, not a
 	 * name pointing nowhere. */
-	if (changed && (r = save_json_at(cb_store_root_fd(s), "names.json", names)) < 0) {
+	if (changed && (r = save_json(s, "names.json", names)) < 0) {
 		cb_error_errno(err, r, "write names.json");
 		goto out_unlock;
 	}

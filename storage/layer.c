@@ -33,6 +33,7 @@ struct cb_layer_writer {
 	char *what;
 	char *expect_digest, *expect_diff_id, *parent_chain_id, *media_type;
 	bool skip; /* the layer is stored already: only verify the digest */
+	int64_t expect_size;
 	const volatile bool *cancel;
 
 	struct cb_hasher *compressed_hash, *tar_hash;
@@ -189,6 +190,7 @@ int cb_layer_writer_new(struct cb_store *s, const struct cb_layer_expect *expect
 	w->parent_chain_id = strdup_or_null(expect->parent_chain_id);
 	w->media_type = strdup_or_null(expect->media_type);
 	w->cancel = expect->cancel;
+	w->expect_size = expect->size;
 	w->compressed_hash = cb_hasher_new();
 	w->tar_hash = cb_hasher_new();
 	int r = cb_decompressor_new(expect->compression, &w->dec);
@@ -286,6 +288,10 @@ int cb_layer_writer_write(struct cb_layer_writer *w, const void *buf, size_t len
 		return -w->err.code;
 	cb_hasher_update(w->compressed_hash, buf, len);
 	w->compressed_size += len;
+	if (w->expect_size > 0 && w->compressed_size > (uint64_t)w->expect_size)
+		return cb_error_set(&w->err, EBADMSG,
+				    "%s: size mismatch: larger than the %lld bytes the manifest says",
+				    w->what, (long long)w->expect_size);
 	int r = writer_pump(w, buf, len, false);
 	if (r < 0)
 		return r;
@@ -580,6 +586,12 @@ int cb_layer_writer_finish(struct cb_layer_writer *w, struct cb_layer_info *ret_
 	if (w->expect_digest && strcmp(info.digest, w->expect_digest) != 0) {
 		r = cb_error_set(err, EBADMSG, "%s: digest mismatch: expected %s, got %s", w->what,
 				 w->expect_digest, info.digest);
+		goto out_abort;
+	}
+	if (w->expect_size > 0 && (uint64_t)w->expect_size != w->compressed_size) {
+		r = cb_error_set(err, EBADMSG, "%s: size mismatch: manifest says %lld bytes, got %llu",
+				 w->what, (long long)w->expect_size,
+				 (unsigned long long)w->compressed_size);
 		goto out_abort;
 	}
 	info.compressed_size = w->compressed_size;

@@ -38,6 +38,7 @@ struct cb_layer_limits {
  * is computed from the measured diff ID). */
 struct cb_layer_expect {
 	const char *digest;	     /* compressed blob digest, from the manifest */
+	int64_t size;		     /* its size from the manifest; <= 0: unknown */
 	const char *diff_id;	     /* uncompressed digest, from the config */
 	const char *parent_chain_id; /* NULL for the bottom layer */
 	enum cb_compression compression;

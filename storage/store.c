@@ -243,6 +243,40 @@ int cb_store_clean_tmp(struct cb_store *s, unsigned *ret_removed)
 	return ret;
 }
 
+int cb_store_write_file(struct cb_store *s, const char *relpath, const void *data, size_t len)
+{
+	char rnd[33];
+	int r = cb_random_hex(rnd, 16);
+	if (r < 0)
+		return r;
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "tmp/%s", rnd);
+	_cleanup_close_ int fd =
+		openat(s->root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = cb_write_all(fd, data, len);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(s->root_fd, tmp, s->root_fd, relpath) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(s->root_fd, tmp, 0);
+		return r;
+	}
+	/* The rename is durable once the directory that got the name is. */
+	_cleanup_free_ char *dir = strdup(relpath);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	_cleanup_close_ int dfd = slash ? (*slash = '\0', openat(s->root_fd, dir,
+								 O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+					: fcntl(s->root_fd, F_DUPFD_CLOEXEC, 3);
+	if (dfd >= 0)
+		fsync(dfd);
+	return 0;
+}
+
 static int blob_relpath(const char *digest, char out[128])
 {
 	if (!cb_digest_valid(digest))
@@ -272,7 +306,7 @@ int cb_store_put_blob(struct cb_store *s, const char *digest, const void *data, 
 				    digest, actual);
 	if (cb_store_has_blob(s, digest))
 		return 0;
-	int r = cb_write_file_atomic_at(s->root_fd, rel, data, len, 0600);
+	int r = cb_store_write_file(s, rel, data, len);
 	if (r < 0)
 		return cb_error_errno(err, r, "write blob %s", digest);
 	return 0;

@@ -50,6 +50,10 @@ int cb_store_stage_dir(struct cb_store *s, int *ret_fd, char **ret_relpath);
 /* Remove leftovers in tmp/; with gc.lock held exclusively by the caller. */
 int cb_store_clean_tmp(struct cb_store *s, unsigned *ret_removed);
 
+/* Replace ROOT/relpath with data: written and fsynced under tmp/ (so a
+ * kill -9 leaves only what the leftover cleaner removes), then renamed. */
+int cb_store_write_file(struct cb_store *s, const char *relpath, const void *data, size_t len);
+
 /* Blobs (manifests, configs, indexes): ROOT/blobs/sha256/<hex>. put checks
  * that data hashes to digest first; an existing blob is left alone. */
 int cb_store_put_blob(struct cb_store *s, const char *digest, const void *data, size_t len,

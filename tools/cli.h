@@ -43,12 +43,30 @@ int cli_usage(const char *verb, bool to_stderr);
 /* True when argv holds --help or -h before "--" (verbs call it first). */
 bool cli_wants_help(int argc, char **argv);
 
+/* Network state directories for this caller (tools/cmd-network.c):
+ * <root>/networks and <run>/net[-<netns inode>]; both freed by the caller. */
+int cli_net_dirs(struct cb_cli *cli, char **ret_networks_dir, char **ret_run_dir);
+
 /* The verbs, one file each: tools/cmd-<verb>.c. */
 #define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)
+CB_VERB(check);
+CB_VERB(commit);
+CB_VERB(create);
+CB_VERB(df);
+CB_VERB(diff);
 CB_VERB(gc);
 CB_VERB(images);
 CB_VERB(import);
 CB_VERB(inspect);
+CB_VERB(login);
+CB_VERB(logout);
+CB_VERB(mount);
+CB_VERB(network);
+CB_VERB(pull);
+CB_VERB(rm);
+CB_VERB(run);
 CB_VERB(rmi);
+CB_VERB(save);
 CB_VERB(tag);
+CB_VERB(umount);
 CB_VERB(version);

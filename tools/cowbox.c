@@ -14,14 +14,45 @@
 
 /* Keep sorted by name. */
 static const struct cb_verb verbs[] = {
+	{"check", cmd_check, "report damage in the store and repair what is safe",
+	 "check [--repair]"},
+	{"commit", cmd_commit, "make a container's changes a new image",
+	 "commit [--format oci|docker] [--compression zstd|gzip] [-m MESSAGE] CONTAINER NAME[:TAG]"},
+	{"create", cmd_create, "create a container (prints its ID)",
+	 "create [--name NAME] [--rm] IMAGE [CMD [ARG...]]"},
+	{"df", cmd_df, "show the disk space of images, layers and containers",
+	 "df [--format json]"},
+	{"diff", cmd_diff, "list a container's changes (A added, C changed, D deleted)",
+	 "diff CONTAINER"},
 	{"gc", cmd_gc, "remove layers, blobs and leftovers nothing refers to", "gc"},
 	{"images", cmd_images, "list images", "images [-q] [--format json]"},
 	{"import", cmd_import, "import a docker-save tar, an OCI layout or a rootfs tar",
 	 "import [-q] [--platform OS/ARCH] [--max-entries N] [--max-size BYTES] FILE|- [NAME[:TAG]]\n"
 	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
 	{"inspect", cmd_inspect, "show images as JSON", "inspect IMAGE..."},
+	{"login", cmd_login, "log in to a registry",
+	 "login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=false] "
+	 "[--authfile FILE] REGISTRY"},
+	{"logout", cmd_logout, "remove a registry's credentials", "logout [--authfile FILE] REGISTRY"},
+	{"mount", cmd_mount, "mount a container's rootfs and print its path", "mount CONTAINER"},
+	{"network", cmd_network, "manage bridge networks; move interfaces into containers",
+	 "network create [--subnet CIDR] NAME\n"
+	 "       cowbox network ls [-q] [--format json]\n"
+	 "       cowbox network inspect NAME...\n"
+	 "       cowbox network rm NAME...     (cowbox0: only its bridge and rules go)\n"
+	 "       cowbox network prune          (every network no container uses)\n"
+	 "       cowbox network move IFACE CONTAINER [--to CONTAINER2]\n"
+	 "  CONTAINER: a pid, a netns path (/proc/PID/ns/net, /run/netns/NAME), ns:PATH"},
+	{"pull", cmd_pull, "download an image from a registry",
+	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] [--limit-rate RATE]\n"
+	 "       [--authfile FILE] REF"},
+	{"rm", cmd_rm, "remove containers (unmounting them)", "rm [-f] CONTAINER..."},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
+	{"run", cmd_run, "run a command in a root filesystem directory", "run --rootfs DIR [RUN OPTIONS] CMD [ARG...]"},
+	{"save", cmd_save, "write an image as an OCI layout tar or a docker-archive",
+	 "save [--format oci|docker] [--compression gzip|zstd|none] -o FILE IMAGE"},
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
+	{"umount", cmd_umount, "unmount containers' rootfs", "umount [-f] CONTAINER..."},
 	{"version", cmd_version, "print the version", "version"},
 };
 
@@ -205,7 +236,9 @@ int main(int argc, char **argv)
 	char **sub_argv = argv + optind;
 	if (cli_wants_help(sub_argc, sub_argv))
 		return cli_usage(name, false);
-	optind = 1;
+	/* 0, not 1: glibc then forgets main's "+" mode and each verb picks
+	 * its own. */
+	optind = 0;
 	int ret = v->run(&cli, sub_argc, sub_argv);
 	if (fflush(stdout) != 0 && ret == 0)
 		ret = cli_error("stdout: %m");

@@ -42,3 +42,27 @@ refuse() {
 # A name nobody else uses, for global objects (mounts, cgroups, links).
 uniq_name() { echo "cbt$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; }
 need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; done; }
+
+# store_check [--allow-tmp]: the store is consistent (tests/integration/store-check.py).
+store_check() { python3 "$(dirname "${BASH_SOURCE[0]}")/store-check.py" "$COWBOX_ROOT" "$@" || fail "store is inconsistent"; }
+# store_state: a listing of everything in the store but tmp/ and locks/, to
+# compare before and after a command that must change nothing.
+store_state() {
+	(cd "$COWBOX_ROOT" 2>/dev/null && find . -path ./tmp -prune -o -path ./locks -prune -o \
+		-printf '%p %y %s\n' | LC_ALL=C sort)
+}
+# merged_view IMAGE OUTFILE: mount the image's layers read-only in a private
+# mount namespace and list the merged tree (fixtures/list-tree format).
+merged_view() {
+	local lowers
+	lowers=$("$COWBOX" inspect "$1" | python3 -c 'import json,sys; print(":".join(l["Path"] for l in reversed(json.load(sys.stdin)[0]["Layers"])))')
+	mkdir -p "$TESTTMP/mnt"
+	case "$lowers" in
+	*:*) ;;
+	*) # overlayfs wants two lower layers when it has no upper
+		"$FIXTURES_SRC/list-tree" "$lowers" >"$2"
+		return ;;
+	esac
+	unshare -m sh -c "mount -t overlay overlay -o ro,lowerdir=$lowers '$TESTTMP/mnt' && '$FIXTURES_SRC/list-tree' '$TESTTMP/mnt'" >"$2"
+}
+FIXTURES_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../fixtures" && pwd)"

@@ -1,0 +1,490 @@
+#include "cgroup.h"
+#include "fsutil.h"
+#include "macro.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+static const char *v2_root; /* the cgroup2 mount that carries our controllers */
+
+static const char *const v1_names[] = {"memory", "pids", "cpu", "cpuset"};
+
+static bool has_words(const char *list, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(words[i]);
+		const char *p = list;
+		bool found = false;
+		while ((p = strstr(p, words[i]))) {
+			if ((p == list || p[-1] == ' ') &&
+			    (p[len] == ' ' || p[len] == '\n' || !p[len])) {
+				found = true;
+				break;
+			}
+			p += len;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static bool v2_usable(const char *mnt)
+{
+	static const char *const need[] = {"memory", "pids"};
+	char path[PATH_MAX], buf[512];
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return has_words(buf, need, ELEMENTSOF(need));
+}
+
+int cb_cgroup_detect(void)
+{
+	static int version;
+	if (version)
+		return version;
+	struct statfs sf;
+	if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+		v2_root = CG_ROOT;
+		return version = 2;
+	}
+	if (v2_usable(CG_ROOT "/unified")) {
+		v2_root = CG_ROOT "/unified";
+		return version = 2;
+	}
+	if (access(CG_ROOT "/memory/cgroup.procs", F_OK) == 0)
+		return version = 1;
+	return -ENOENT;
+}
+
+/* Write a short string to dir/name. */
+static int write_at(int dirfd, const char *name, const char *value)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int read_at(int dirfd, const char *name, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* Make each directory of rel below root (existing ones are fine), calling
+ * prepare(parent_fd, name) for each level before its child is made. */
+static int mkdir_levels(int rootfd, const char *rel, int (*prepare)(int dirfd, bool leaf),
+			int *ret_fd)
+{
+	char buf[PATH_MAX];
+	if (strlen(rel) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, rel);
+	_cleanup_close_ int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (cur < 0)
+		return -errno;
+	char *save = NULL;
+	char *part = strtok_r(buf, "/", &save);
+	while (part) {
+		char *next = strtok_r(NULL, "/", &save);
+		if (prepare) {
+			int r = prepare(cur, false);
+			if (r < 0)
+				return r;
+		}
+		if (mkdirat(cur, part, 0755) < 0 && (errno != EEXIST || !next))
+			return -errno;
+		int fd = openat(cur, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		close(cur);
+		cur = fd;
+		part = next;
+	}
+	if (prepare) {
+		int r = prepare(cur, true);
+		if (r < 0)
+			return r;
+	}
+	*ret_fd = TAKE_FD(cur);
+	return 0;
+}
+
+static unsigned v2_want; /* controllers a level must pass down */
+
+static int v2_prepare(int dirfd, bool leaf)
+{
+	if (leaf)
+		return 0;
+	static const char *const names[] = {"memory", "pids", "cpu", "cpuset"};
+	char have[256];
+	int r = read_at(dirfd, "cgroup.subtree_control", have, sizeof(have));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		if (!(v2_want & (1u << i)) || has_words(have, &names[i], 1))
+			continue;
+		char cmd[16];
+		snprintf(cmd, sizeof(cmd), "+%s", names[i]);
+		r = write_at(dirfd, "cgroup.subtree_control", cmd);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cpuset_copy_from_parent(int dirfd, bool leaf)
+{
+	/* v1 cpuset: a new cgroup starts with empty cpus and mems, and takes
+	 * no task until both are set; copy them down from its parent. */
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		char val[256];
+		int r = read_at(dirfd, files[i], val, sizeof(val));
+		if (r < 0)
+			return r;
+		if (val[0] != '\n' && val[0])
+			continue;
+		_cleanup_close_ int up = openat(dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0)
+			return -errno;
+		r = read_at(up, files[i], val, sizeof(val));
+		if (r < 0)
+			return r;
+		r = write_at(dirfd, files[i], val);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cpuset_prepare_v1(int dirfd, bool leaf)
+{
+	(void)leaf;
+	return cpuset_copy_from_parent(dirfd, leaf);
+}
+
+static int write_limits(int fd, int version, unsigned which, const struct cb_spawn_spec *spec,
+			struct cb_error *err)
+{
+	char val[64];
+	int r = 0;
+	if (which & CB_CG_V1_MEMORY && spec->memory > 0) {
+		snprintf(val, sizeof(val), "%" PRId64, spec->memory);
+		if (version == 2) {
+			r = write_at(fd, "memory.max", val);
+			if (r < 0)
+				return cb_error_errno(err, -r, "cgroup: set memory.max %s", val);
+			/* The limit is the limit: no spilling into swap. */
+			(void)write_at(fd, "memory.swap.max", "0");
+		} else {
+			r = write_at(fd, "memory.limit_in_bytes", val);
+			if (r < 0)
+				return cb_error_errno(err, -r,
+						      "cgroup: set memory.limit_in_bytes %s", val);
+			(void)write_at(fd, "memory.memsw.limit_in_bytes", val);
+		}
+	}
+	if (which & CB_CG_V1_PIDS && spec->pids_limit > 0) {
+		snprintf(val, sizeof(val), "%" PRId64, spec->pids_limit);
+		r = write_at(fd, "pids.max", val);
+		if (r < 0)
+			return cb_error_errno(err, -r, "cgroup: set pids.max %s", val);
+	}
+	if (which & CB_CG_V1_CPU && spec->cpu_quota_us > 0) {
+		if (version == 2) {
+			snprintf(val, sizeof(val), "%" PRId64 " %" PRId64, spec->cpu_quota_us,
+				 spec->cpu_period_us);
+			r = write_at(fd, "cpu.max", val);
+			if (r < 0)
+				return cb_error_errno(err, -r, "cgroup: set cpu.max %s", val);
+		} else {
+			snprintf(val, sizeof(val), "%" PRId64, spec->cpu_period_us);
+			r = write_at(fd, "cpu.cfs_period_us", val);
+			if (r >= 0) {
+				snprintf(val, sizeof(val), "%" PRId64, spec->cpu_quota_us);
+				r = write_at(fd, "cpu.cfs_quota_us", val);
+			}
+			if (r < 0)
+				return cb_error_errno(err, -r, "cgroup: set cpu.cfs_quota_us %s",
+						      val);
+		}
+	}
+	if (which & CB_CG_V1_CPUSET && spec->cpuset_cpus) {
+		if (version == 2)
+			r = write_at(fd, "cpuset.cpus", spec->cpuset_cpus);
+		else if ((r = cpuset_copy_from_parent(fd, true)) >= 0)
+			r = write_at(fd, "cpuset.cpus", spec->cpuset_cpus);
+		if (r < 0)
+			return cb_error_errno(err, -r, "cgroup: set cpuset.cpus %s",
+					      spec->cpuset_cpus);
+	}
+	return 0;
+}
+
+int cb_cgroup_create(const struct cb_spawn_spec *spec, struct cb_cgroup *cg, struct cb_error *err)
+{
+	*cg = (struct cb_cgroup){.v2_fd = -1};
+	int version = cb_cgroup_detect();
+	if (version < 0)
+		return cb_error_set(
+		    err, ENOENT,
+		    "cgroup: no cgroup hierarchy with memory and pids (use --no-cgroup)");
+	const char *parent = spec->cgroup_parent ? spec->cgroup_parent : "cowbox";
+	while (*parent == '/')
+		parent++;
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%s%s%s", parent, *parent ? "/" : "", spec->id) < 0)
+		return -ENOMEM;
+	if (strstr(path, ".."))
+		return cb_error_set(err, EINVAL, "cgroup: bad path %s", path);
+	/* v2: one directory carries every controller. v1: a directory per
+	 * controller, each one more mkdir, migration and rmdir, so only those
+	 * with a limit to enforce, plus memory (accounting, the OOM report,
+	 * and the list of the container's processes). */
+	unsigned which = CB_CG_V1_MEMORY;
+	if (version == 2 || spec->pids_limit > 0)
+		which |= CB_CG_V1_PIDS;
+	if (spec->cpu_quota_us > 0)
+		which |= CB_CG_V1_CPU;
+	if (spec->cpuset_cpus)
+		which |= CB_CG_V1_CPUSET;
+
+	if (version == 2) {
+		_cleanup_close_ int rootfd = open(v2_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return cb_error_errno(err, errno, "cgroup: open %s", v2_root);
+		v2_want = which;
+		int fd = -1;
+		int r = mkdir_levels(rootfd, path, v2_prepare, &fd);
+		if (r < 0) {
+			(void)unlinkat(rootfd, path, AT_REMOVEDIR);
+			return cb_error_errno(err, -r, "cgroup: make %s/%s", v2_root, path);
+		}
+		r = write_limits(fd, 2, which, spec, err);
+		if (r < 0) {
+			close(fd);
+			(void)unlinkat(rootfd, path, AT_REMOVEDIR);
+			return r;
+		}
+		*cg = (struct cb_cgroup){.version = 2, .path = TAKE_PTR(path), .v2_fd = fd};
+		return 0;
+	}
+
+	unsigned made = 0;
+	int r = 0;
+	for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
+		if (!(which & (1u << i)))
+			continue;
+		char mnt[64];
+		snprintf(mnt, sizeof(mnt), CG_ROOT "/%s", v1_names[i]);
+		_cleanup_close_ int rootfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0) {
+			r = cb_error_errno(err, errno, "cgroup: open %s", mnt);
+			break;
+		}
+		_cleanup_close_ int fd = -1;
+		r = mkdir_levels(rootfd, path,
+				 (1u << i) == CB_CG_V1_CPUSET ? cpuset_prepare_v1 : NULL, &fd);
+		if (r < 0) {
+			r = cb_error_errno(err, -r, "cgroup: make %s/%s", mnt, path);
+			break;
+		}
+		made |= 1u << i;
+		r = write_limits(fd, 1, 1u << i, spec, err);
+		if (r < 0)
+			break;
+	}
+	struct cb_cgroup tmp = {.version = 1, .path = TAKE_PTR(path), .v2_fd = -1, .v1_mask = made};
+	if (r < 0) {
+		cb_cgroup_destroy(&tmp);
+		return r;
+	}
+	*cg = tmp;
+	return 0;
+}
+
+int cb_cgroup_enter(struct cb_cgroup *cg, pid_t pid, struct cb_error *err)
+{
+	if (cg->version != 1)
+		return 0;
+	char val[16], path[PATH_MAX];
+	snprintf(val, sizeof(val), "%d", (int)pid);
+	for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
+		if (!(cg->v1_mask & (1u << i)))
+			continue;
+		snprintf(path, sizeof(path), CG_ROOT "/%s/%s", v1_names[i], cg->path);
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int r = fd < 0 ? -errno : write_at(fd, "cgroup.procs", val);
+		if (r < 0)
+			return cb_error_errno(err, -r, "cgroup: join %s", path);
+	}
+	return 0;
+}
+
+static uint64_t read_key(int dirfd, const char *file, const char *key)
+{
+	char buf[1024];
+	if (read_at(dirfd, file, buf, sizeof(buf)) < 0)
+		return 0;
+	size_t len = strlen(key);
+	for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, key, len) == 0 && p[len] == ' ')
+			return strtoull(p + len + 1, NULL, 10);
+	return 0;
+}
+
+bool cb_cgroup_oom_killed(const struct cb_cgroup *cg)
+{
+	if (!cg || !cg->version)
+		return false;
+	if (cg->version == 2)
+		return read_key(cg->v2_fd, "memory.events", "oom_kill") > 0;
+	if (!(cg->v1_mask & CB_CG_V1_MEMORY))
+		return false;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), CG_ROOT "/memory/%s", cg->path);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 && read_key(fd, "memory.oom_control", "oom_kill") > 0;
+}
+
+static void kill_procs(const char *dir)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || read_at(fd, "cgroup.procs", buf, sizeof(buf)) <= 0)
+		return;
+	for (char *p = buf; *p;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0)
+			kill((pid_t)pid, SIGKILL);
+		p = end + (*end == '\n');
+	}
+}
+
+/* rmdir that waits out the moment between a task's exit and the cgroup's
+ * noticing it. */
+static int rmdir_retry(const char *dir)
+{
+	/* Up to ~10 s: a large OOM-killed process on a slow machine takes a
+	 * while to give its memory back. */
+	for (int i = 0; i < 2000; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		if (i == 0 || i % 50 == 0)
+			kill_procs(dir);
+		struct timespec ts = {0, i < 20 ? 100000 : 5000000};
+		nanosleep(&ts, NULL);
+	}
+	return -EBUSY;
+}
+
+int cb_cgroup_destroy(struct cb_cgroup *cg)
+{
+	if (!cg || !cg->version || !cg->path) {
+		if (cg && cg->v2_fd >= 0)
+			closep(&cg->v2_fd);
+		return 0;
+	}
+	int r = 0;
+	char dir[PATH_MAX];
+	if (cg->version == 2) {
+		(void)write_at(cg->v2_fd, "cgroup.kill", "1");
+		snprintf(dir, sizeof(dir), "%s/%s", v2_root, cg->path);
+		r = rmdir_retry(dir);
+	} else {
+		for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
+			if (!(cg->v1_mask & (1u << i)))
+				continue;
+			snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_names[i], cg->path);
+			int k = rmdir_retry(dir);
+			if (k < 0 && r == 0)
+				r = k;
+		}
+	}
+	closep(&cg->v2_fd);
+	free(cg->path);
+	*cg = (struct cb_cgroup){.v2_fd = -1};
+	return r;
+}
+
+static void prune_dir(const char *dir, int min_age_s)
+{
+	/* A cgroup directory's link count is 2 plus its subdirectories: with
+	 * none, there is nothing to read. */
+	struct stat pst;
+	if (stat(dir, &pst) < 0 || pst.st_nlink <= 2)
+		return;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || now - st.st_mtime < min_age_s)
+			continue;
+		/* rmdir fails with EBUSY on a cgroup that still has tasks. */
+		(void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+}
+
+int cb_cgroup_prune(const char *parent, int min_age_s)
+{
+	int version = cb_cgroup_detect();
+	if (version < 0)
+		return 0;
+	if (!parent)
+		parent = "cowbox";
+	while (*parent == '/')
+		parent++;
+	char dir[PATH_MAX];
+	if (version == 2) {
+		snprintf(dir, sizeof(dir), "%s/%s", v2_root, parent);
+		prune_dir(dir, min_age_s);
+		return 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
+		snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_names[i], parent);
+		prune_dir(dir, min_age_s);
+	}
+	return 0;
+}

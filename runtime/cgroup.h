@@ -1,0 +1,47 @@
+/* One cgroup per container, on cgroup v2 or v1, found at run time.
+ *
+ * Detection looks at which hierarchy carries the controllers cowbox needs
+ * (memory and pids), never at whether a cgroup2 mount exists: a hybrid
+ * machine may mount cgroup2 with only hugetlb in it. Pure v2 puts the
+ * child in its cgroup with CLONE_INTO_CGROUP; v1 has the parent write the
+ * child's pid into each controller before the child goes on. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+enum {
+	CB_CG_V1_MEMORY = 1 << 0,
+	CB_CG_V1_PIDS = 1 << 1,
+	CB_CG_V1_CPU = 1 << 2,
+	CB_CG_V1_CPUSET = 1 << 3
+};
+
+struct cb_cgroup {
+	int version;	  /* 1 or 2; 0: none made */
+	char *path;	  /* "cowbox/<id>" below the hierarchy root; owned */
+	int v2_fd;	  /* v2: the cgroup directory, for CLONE_INTO_CGROUP; else -1 */
+	unsigned v1_mask; /* v1: the controllers a directory was made in */
+};
+
+/* Which version to use here: 2 or 1, or -ENOENT when there is no usable
+ * hierarchy. The answer is cached for the life of the process. */
+int cb_cgroup_detect(void);
+
+/* Make the container's cgroup under spec->cgroup_parent (default
+ * "cowbox") and write its limits. On failure nothing is left behind and
+ * *cg stays unused. */
+int cb_cgroup_create(const struct cb_spawn_spec *spec, struct cb_cgroup *cg, struct cb_error *err);
+/* v1: move pid into each controller's cgroup. v2: nothing (clone did it). */
+int cb_cgroup_enter(struct cb_cgroup *cg, pid_t pid, struct cb_error *err);
+/* True when the kernel OOM-killed a process of this cgroup. */
+bool cb_cgroup_oom_killed(const struct cb_cgroup *cg);
+/* Kill what is left in the cgroup, remove it and free *cg. NULL-safe and
+ * idempotent. */
+int cb_cgroup_destroy(struct cb_cgroup *cg);
+/* Remove empty cgroups below the cowbox parent that are older than
+ * min_age_s seconds: leftovers of a cowbox that was killed. */
+int cb_cgroup_prune(const char *parent, int min_age_s);

@@ -1,0 +1,857 @@
+#include "runtime.h"
+#include "caps.h"
+#include "cgroup.h"
+#include "fsutil.h"
+#include "macro.h"
+#include "mounts.h"
+#include "seccomp-filter.h"
+#include "user.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+extern char **environ;
+
+struct cb_proc {
+	struct cb_run_phases phases;
+	pid_t pid;
+	int pidfd;
+	int pty;
+	struct cb_cgroup cgroup;
+	bool reaped;
+};
+
+/* What the child sends up the socket: an error report, or the pty master
+ * (in SCM_RIGHTS, with kind 'P'). EOF means exec succeeded. */
+struct report {
+	char kind;     /* 'E' error, 'P' pty */
+	int exit_code; /* 125, 126 or 127 */
+	int code;      /* errno */
+	char msg[512];
+};
+
+static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
+					SIGUSR1, SIGUSR2, SIGWINCH};
+
+static void forward_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+		sigaddset(set, forwarded_signals[i]);
+	sigaddset(set, SIGCHLD);
+}
+
+int cb_runtime_exit_code(int code, int status)
+{
+	if (code == CLD_EXITED)
+		return status & 0xff;
+	return 128 + status;
+}
+
+/* ---- the child ---------------------------------------------------------- */
+
+static _Noreturn void child_fail(int sock, int exit_code, const struct cb_error *err)
+{
+	struct report rep = {
+	    .kind = 'E', .exit_code = exit_code, .code = err->code ? err->code : EIO};
+	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
+	(void)!write(sock, &rep, sizeof(rep));
+	_exit(exit_code);
+}
+
+static int send_fd(int sock, int fd)
+{
+	struct report rep = {.kind = 'P'};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int loopback_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+static char *read_small(const char *path)
+{
+	char *data = NULL;
+	if (cb_read_file_at(AT_FDCWD, path, 4 << 20, &data, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+/* The environment the process gets: spec->env plus PATH, HOSTNAME, HOME
+ * and TERM when not given. */
+static char **build_env(const struct cb_spawn_spec *spec, const char *hostname, const char *home)
+{
+	char **env = calloc(spec->n_env + 5, sizeof(char *));
+	if (!env)
+		return NULL;
+	size_t n = 0;
+	if (!cb_spawn_spec_getenv(spec, "PATH"))
+		env[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	if (!cb_spawn_spec_getenv(spec, "HOSTNAME") &&
+	    asprintf(&env[n], "HOSTNAME=%s", hostname) > 0)
+		n++;
+	if (!cb_spawn_spec_getenv(spec, "HOME") && asprintf(&env[n], "HOME=%s", home) > 0)
+		n++;
+	if (spec->tty && !cb_spawn_spec_getenv(spec, "TERM"))
+		env[n++] = "TERM=xterm";
+	for (size_t i = 0; i < spec->n_env; i++)
+		env[n++] = spec->env[i];
+	env[n] = NULL;
+	return env;
+}
+
+/* pid 1 with --init: forward signals to the command, reap everything,
+ * exit with the command's status. */
+static _Noreturn void init_loop(pid_t child)
+{
+	sigset_t set;
+	forward_set(&set);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		for (;;) {
+			int status;
+			pid_t p = waitpid(-1, &status, WNOHANG);
+			if (p <= 0)
+				break;
+			if (p == child) {
+				/* pid 1 cannot die of its own signal: report 128+N. */
+				_exit(WIFEXITED(status) ? WEXITSTATUS(status)
+							: 128 + WTERMSIG(status));
+			}
+		}
+	}
+}
+
+struct child_args {
+	const struct cb_spawn_spec *spec;
+	const char *hostname;
+	int sock;
+	bool in_userns;	   /* wait for the id maps first */
+	bool v1_cgroup;	   /* wait for the cgroup v1 join before exec */
+	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
+	int ns_fds[7];	   /* setns targets for net, uts, ipc */
+	struct cb_seccomp *seccomp;
+	uint64_t caps;
+};
+
+/* Block until the parent says go (one byte); false when it went away. */
+static bool wait_parent(int sock)
+{
+	char c;
+	ssize_t n;
+	do
+		n = read(sock, &c, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
+static _Noreturn void child_main(struct child_args *a)
+{
+	const struct cb_spawn_spec *spec = a->spec;
+	struct cb_error err = {0};
+	int r;
+
+	uint64_t t_start = spec->record_phases ? cb_now_ns() : 0, t_mounts = 0;
+	/* Die with cowbox: a foreground container must not outlive it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* With a user namespace, wait for the maps before acting as root. */
+	if (a->in_userns && !wait_parent(a->sock))
+		_exit(125);
+	if (a->in_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		cb_error_errno(&err, errno, "become root in the user namespace");
+		child_fail(a->sock, 125, &err);
+	}
+	for (int i = 0; i < 7; i++)
+		if (a->ns_fds[i] >= 0 && setns(a->ns_fds[i], 0) < 0) {
+			cb_error_errno(&err, errno, "join namespace %s", spec->ns_path[i]);
+			child_fail(a->sock, 125, &err);
+		}
+	umask(0);
+	if (spec->ns_create & CB_NS_MNT)
+		r = cb_mounts_setup(spec, a->hostname, a->in_userns, &err);
+	else
+		r = cb_mounts_chroot(spec, &err);
+	if (r < 0)
+		child_fail(a->sock, 125, &err);
+	umask(022);
+	if (spec->record_phases)
+		t_mounts = cb_now_ns();
+	if ((spec->ns_create & CB_NS_UTS) && sethostname(a->hostname, strlen(a->hostname)) < 0) {
+		cb_error_errno(&err, errno, "sethostname %s", a->hostname);
+		child_fail(a->sock, 125, &err);
+	}
+	if ((spec->ns_create & CB_NS_NET) && (r = loopback_up()) < 0) {
+		cb_error_errno(&err, -r, "bring lo up");
+		child_fail(a->sock, 125, &err);
+	}
+
+	/* Standard input and output, and the terminal. */
+	for (int fd = 0; fd < 3; fd++)
+		if (spec->stdio[fd] >= 0 && spec->stdio[fd] != fd &&
+		    dup2(spec->stdio[fd], fd) < 0) {
+			cb_error_errno(&err, errno, "stdio fd %d", fd);
+			child_fail(a->sock, 125, &err);
+		}
+	if (spec->tty) {
+		int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		int unlock = 0;
+		if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0) {
+			cb_error_errno(&err, errno, "open /dev/pts/ptmx");
+			child_fail(a->sock, 125, &err);
+		}
+		int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+		if (slave < 0) {
+			cb_error_errno(&err, errno, "open the pty");
+			child_fail(a->sock, 125, &err);
+		}
+		if ((r = send_fd(a->sock, master)) < 0) {
+			cb_error_errno(&err, -r, "send the pty");
+			child_fail(a->sock, 125, &err);
+		}
+		close(master);
+		if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+			cb_error_errno(&err, errno, "make the pty the controlling terminal");
+			child_fail(a->sock, 125, &err);
+		}
+		for (int fd = 0; fd < 3; fd++)
+			if (slave != fd && dup2(slave, fd) < 0) {
+				cb_error_errno(&err, errno, "dup the pty");
+				child_fail(a->sock, 125, &err);
+			}
+		if (slave > 2)
+			close(slave);
+	} else if (!spec->interactive && spec->stdio[0] < 0) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			close(fd);
+		}
+	}
+
+	/* The user, from the container's own files. */
+	_cleanup_free_ char *passwd = read_small("/etc/passwd");
+	_cleanup_free_ char *group = spec->user || passwd ? read_small("/etc/group") : NULL;
+	struct cb_user user;
+	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0)
+		child_fail(a->sock, 125, &err);
+	char **env = build_env(spec, a->hostname, user.home);
+	if (!env) {
+		cb_error_set(&err, ENOMEM, "out of memory");
+		child_fail(a->sock, 125, &err);
+	}
+	if (spec->workdir) {
+		if (chdir(spec->workdir) < 0 &&
+		    (errno != ENOENT || cb_mkdirat_p(AT_FDCWD, spec->workdir, 0755) < 0 ||
+		     chdir(spec->workdir) < 0)) {
+			cb_error_errno(&err, errno, "workdir %s", spec->workdir);
+			child_fail(a->sock, 125, &err);
+		}
+	}
+
+	/* On cgroup v1 the parent moves us into the container's cgroup while
+	 * we set up (a v1 migration waits for an RCU grace period, several
+	 * ms): wait for it here, before anything the limits must cover runs,
+	 * then make the cgroup namespace rooted at that cgroup. */
+	if (a->v1_cgroup && !wait_parent(a->sock))
+		_exit(125);
+	if (a->v1_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
+		cb_error_errno(&err, errno, "unshare cgroup namespace");
+		child_fail(a->sock, 125, &err);
+	}
+
+	/* Security, in the order that keeps each step possible. */
+	if (!spec->no_new_privs && (r = cb_seccomp_load(a->seccomp)) < 0) {
+		cb_error_errno(&err, -r, "load seccomp filter");
+		child_fail(a->sock, 125, &err);
+	}
+	if ((r = cb_caps_apply_bounding(a->caps)) < 0) {
+		cb_error_errno(&err, -r, "drop capabilities from the bounding set");
+		child_fail(a->sock, 125, &err);
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(user.n_groups, user.groups) < 0 ||
+	    setresgid(user.gid, user.gid, user.gid) < 0 ||
+	    setresuid(user.uid, user.uid, user.uid) < 0 || prctl(PR_SET_KEEPCAPS, 0) < 0) {
+		cb_error_errno(&err, errno, "switch to user %u:%u", user.uid, user.gid);
+		child_fail(a->sock, 125, &err);
+	}
+	if ((r = cb_caps_apply(a->caps, false)) < 0) {
+		cb_error_errno(&err, -r, "set capabilities");
+		child_fail(a->sock, 125, &err);
+	}
+	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		cb_error_errno(&err, errno, "set no_new_privs");
+		child_fail(a->sock, 125, &err);
+	}
+	if (spec->no_new_privs && (r = cb_seccomp_load(a->seccomp)) < 0) {
+		cb_error_errno(&err, -r, "load seccomp filter");
+		child_fail(a->sock, 125, &err);
+	}
+
+	if (spec->init) {
+		sigset_t set;
+		forward_set(&set);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		pid_t child = fork();
+		if (child < 0) {
+			cb_error_errno(&err, errno, "fork the command");
+			child_fail(a->sock, 125, &err);
+		}
+		if (child > 0) {
+			close(a->sock);
+			if (chdir("/") < 0) {
+				/* the reaper needs no working directory */
+			}
+			init_loop(child);
+		}
+	}
+
+	if (spec->record_phases) {
+		struct report rep = {.kind = 'T'};
+		uint64_t t[3] = {t_start, t_mounts, cb_now_ns()};
+		memcpy(rep.msg, t, sizeof(t));
+		(void)!send(a->sock, &rep, sizeof(rep), MSG_NOSIGNAL);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	environ = env;
+	execvp(spec->argv[0], spec->argv);
+	int e = errno;
+	cb_error_errno(&err, e, "exec %s", spec->argv[0]);
+	child_fail(a->sock, e == ENOENT || e == ENOTDIR ? 127 : 126, &err);
+}
+
+/* ---- the parent --------------------------------------------------------- */
+
+static int write_map(pid_t pid, const char *file, const struct cb_idmap *map, size_t n)
+{
+	char path[64], buf[CB_IDMAP_MAX * 40];
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", map[i].inside,
+					map[i].outside, map[i].count);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, len) != (ssize_t)len)
+		return -errno;
+	return 0;
+}
+
+/* Read the child's reports until EOF (it exec'd) or an error report. */
+static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct cb_error *err)
+{
+	for (;;) {
+		struct report rep;
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		/* ECONNRESET: the child exited with our "go" byte unread; the
+		 * error is reported once, and its report is still queued. */
+		if (n < 0 && (errno == EINTR || errno == ECONNRESET))
+			continue;
+		if (n < 0)
+			return cb_error_errno(err, errno, "read from the container");
+		if (n == 0) {
+			c->phases.exec_seen = cb_now_ns();
+			return 0;
+		}
+		if ((size_t)n < sizeof(rep))
+			return cb_error_set(err, EIO, "short report from the container");
+		if (rep.kind == 'T') {
+			uint64_t t[3];
+			memcpy(t, rep.msg, sizeof(t));
+			c->phases.child_start = t[0];
+			c->phases.mounts_done = t[1];
+			c->phases.exec = t[2];
+			continue;
+		}
+		if (rep.kind == 'P') {
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			if (!cm || cm->cmsg_type != SCM_RIGHTS)
+				return cb_error_set(err, EIO, "no pty from the container");
+			memcpy(&c->pty, CMSG_DATA(cm), sizeof(int));
+			continue;
+		}
+		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		if (fail_exit_code)
+			*fail_exit_code = rep.exit_code;
+		return cb_error_set(err, rep.code, "%s", rep.msg);
+	}
+}
+
+static void reap(struct cb_proc *c)
+{
+	if (c->reaped || c->pid <= 0)
+		return;
+	siginfo_t si;
+	while (waitid(P_PID, (id_t)c->pid, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	c->reaped = true;
+}
+
+void cb_proc_free(struct cb_proc *c)
+{
+	if (!c)
+		return;
+	if (!c->reaped && c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		reap(c);
+	}
+	cb_cgroup_destroy(&c->cgroup);
+	closep(&c->pidfd);
+	closep(&c->pty);
+	free(c);
+}
+
+static int open_ns_paths(const struct cb_spawn_spec *spec, int fds[7], struct cb_error *err)
+{
+	for (int i = 0; i < 7; i++) {
+		fds[i] = -1;
+		if (!spec->ns_path[i])
+			continue;
+		fds[i] = open(spec->ns_path[i], O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			return cb_error_errno(err, errno, "namespace %s", spec->ns_path[i]);
+	}
+	return 0;
+}
+
+static void close_fds(int fds[7])
+{
+	for (int i = 0; i < 7; i++)
+		closep(&fds[i]);
+}
+
+int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
+		     int *fail_exit_code, struct cb_error *err)
+{
+	if (fail_exit_code)
+		*fail_exit_code = 125;
+	if (!spec->id || !spec->rootfs || !spec->argv || !spec->argv[0])
+		return cb_error_set(err, EINVAL, "spec needs an id, a rootfs and a command");
+
+	char hostname[65];
+	snprintf(hostname, sizeof(hostname), "%.*s", spec->hostname ? 64 : 12,
+		 spec->hostname ? spec->hostname : spec->id);
+	bool userns = spec->n_uidmap > 0;
+	uint64_t caps = spec->privileged ? cb_caps_all() & cb_caps_current() : spec->caps;
+
+	struct cb_proc *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->phases.start = cb_now_ns();
+	c->pidfd = c->pty = -1;
+	c->cgroup.v2_fd = -1;
+
+	int ns_fds[7];
+	_cleanup_close_ int sock_parent = -1;
+	int sock_child = -1, r;
+	struct cb_seccomp *filter = NULL;
+	r = open_ns_paths(spec, ns_fds, err);
+	if (r < 0)
+		goto fail;
+	r = cb_seccomp_build(spec, caps, &filter, err);
+	if (r < 0)
+		goto fail;
+	/* On v2 the cgroup must exist for CLONE_INTO_CGROUP; on v1 it is
+	 * made after the clone, while the child sets up. */
+	bool v1 = false;
+	if (!spec->no_cgroup) {
+		if (cb_cgroup_detect() == 1)
+			v1 = true;
+		else if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0)
+			goto fail;
+		else
+			c->phases.cgroup = cb_now_ns();
+	}
+	int pid_idx = cb_ns_index(CB_NS_PID);
+	if (ns_fds[pid_idx] >= 0) {
+		/* The pid namespace applies to children: join it here. */
+		if (setns(ns_fds[pid_idx], CLONE_NEWPID) < 0) {
+			r = cb_error_errno(err, errno, "join namespace %s", spec->ns_path[pid_idx]);
+			goto fail;
+		}
+		closep(&ns_fds[pid_idx]);
+	}
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = cb_error_errno(err, errno, "socketpair");
+		goto fail;
+	}
+	sock_parent = sv[0];
+	sock_child = sv[1];
+
+	uint64_t flags = CLONE_PIDFD;
+	static const struct {
+		unsigned ns;
+		uint64_t flag;
+	} ns_flags[] = {
+	    {CB_NS_PID, CLONE_NEWPID}, {CB_NS_MNT, CLONE_NEWNS},  {CB_NS_UTS, CLONE_NEWUTS},
+	    {CB_NS_IPC, CLONE_NEWIPC}, {CB_NS_NET, CLONE_NEWNET}, {CB_NS_CGROUP, CLONE_NEWCGROUP},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(ns_flags); i++)
+		if (spec->ns_create & ns_flags[i].ns)
+			flags |= ns_flags[i].flag;
+	if (userns)
+		flags |= CLONE_NEWUSER;
+	if (v1)
+		flags &= ~(uint64_t)CLONE_NEWCGROUP; /* unshared after joining */
+	if (c->cgroup.version == 2)
+		flags |= CLONE_INTO_CGROUP;
+
+	struct child_args a = {
+	    .spec = spec,
+	    .hostname = hostname,
+	    .sock = sock_child,
+	    .v1_cgroup = v1,
+	    .in_userns = userns,
+	    .v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
+	    .seccomp = filter,
+	    .caps = caps,
+	};
+	memcpy(a.ns_fds, ns_fds, sizeof(ns_fds));
+	struct clone_args ca = {
+	    .flags = flags,
+	    .pidfd = (uint64_t)(uintptr_t)&c->pidfd,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = c->cgroup.version == 2 ? (uint64_t)c->cgroup.v2_fd : 0,
+	};
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		r = cb_error_errno(err, errno, "clone3");
+		goto fail;
+	}
+	if (pid == 0) {
+		close(sock_parent);
+		child_main(&a);
+	}
+	c->pid = (pid_t)pid;
+	c->phases.cloned = cb_now_ns();
+	closep(&sock_child);
+	close_fds(ns_fds);
+
+	if (userns) {
+		const struct cb_idmap *gmap = spec->n_gidmap ? spec->gidmap : spec->uidmap;
+		size_t ng = spec->n_gidmap ? spec->n_gidmap : spec->n_uidmap;
+		if ((r = write_map(c->pid, "uid_map", spec->uidmap, spec->n_uidmap)) < 0) {
+			r = cb_error_errno(err, -r, "write uid_map");
+			goto fail;
+		}
+		if ((r = write_map(c->pid, "gid_map", gmap, ng)) < 0) {
+			r = cb_error_errno(err, -r, "write gid_map");
+			goto fail;
+		}
+	}
+	if (userns && send(sock_parent, "u", 1, MSG_NOSIGNAL) != 1) {
+		r = cb_error_errno(err, errno, "start the container");
+		goto fail_child;
+	}
+	if (v1) {
+		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0 ||
+		    (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) < 0)
+			goto fail_child;
+		c->phases.cgroup = cb_now_ns();
+		if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1) {
+			r = cb_error_errno(err, errno, "start the container");
+			goto fail_child;
+		}
+	}
+	r = read_reports(sock_parent, c, fail_exit_code, err);
+	if (r < 0)
+		goto fail;
+	cb_seccomp_free(filter);
+	*ret = c;
+	return 0;
+
+fail_child:
+	/* The child may have failed first (and so made our step fail): its
+	 * report is the one the user needs. */
+	if (c->pid > 0) {
+		struct cb_error child_err = {0};
+		kill(c->pid, SIGKILL);
+		if (read_reports(sock_parent, c, fail_exit_code, &child_err) < 0 &&
+		    child_err.code) {
+			if (err)
+				*err = child_err;
+			r = -child_err.code;
+		}
+	}
+fail:
+	cb_seccomp_free(filter);
+	close_fds(ns_fds);
+	closep(&sock_child);
+	cb_proc_free(c);
+	return r;
+}
+
+pid_t cb_proc_pid(const struct cb_proc *c)
+{
+	return c->pid;
+}
+
+int cb_proc_pidfd(const struct cb_proc *c)
+{
+	return c->pidfd;
+}
+
+int cb_proc_pty(const struct cb_proc *c)
+{
+	return c->pty;
+}
+
+int cb_proc_kill(struct cb_proc *c, int sig)
+{
+	if (c->reaped)
+		return -ESRCH;
+	return RET_NERRNO(syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0));
+}
+
+const struct cb_run_phases *cb_proc_phases(const struct cb_proc *c)
+{
+	return &c->phases;
+}
+
+static int finish(struct cb_proc *c, const siginfo_t *si, struct cb_run_status *ret_status)
+{
+	c->reaped = true;
+	c->phases.exited = cb_now_ns();
+	struct cb_run_status st = {
+	    .phases = c->phases,
+	    .exit_code = cb_runtime_exit_code(si->si_code, si->si_status),
+	    .term_signal = si->si_code == CLD_EXITED ? 0 : si->si_status,
+	};
+	if (st.exit_code == 128 + SIGKILL && cb_cgroup_oom_killed(&c->cgroup))
+		st.oom_killed = true;
+	*ret_status = st;
+	return 0;
+}
+
+int cb_proc_wait(struct cb_proc *c, struct cb_run_status *ret_status,
+		      struct cb_error *err)
+{
+	siginfo_t si = {0};
+	if (c->reaped)
+		return cb_error_set(err, ECHILD, "container already reaped");
+	while (waitid(P_PID, (id_t)c->pid, &si, WEXITED) < 0)
+		if (errno != EINTR)
+			return cb_error_errno(err, errno, "wait");
+	return finish(c, &si, ret_status);
+}
+
+/* Try to reap without blocking: 1 when it was reaped. */
+static int try_reap(struct cb_proc *c, struct cb_run_status *ret_status)
+{
+	siginfo_t si = {0};
+	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG) < 0)
+		return -errno;
+	if (si.si_pid == 0)
+		return 0;
+	finish(c, &si, ret_status);
+	return 1;
+}
+
+static void sync_winsize(int pty)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(pty, TIOCSWINSZ, &ws);
+}
+
+/* Copy what is readable from in to out; false on EOF or error. */
+static bool pump(int in, int out)
+{
+	char buf[8192];
+	ssize_t n = read(in, buf, sizeof(buf));
+	if (n <= 0)
+		return n < 0 && (errno == EAGAIN || errno == EINTR);
+	return cb_write_all(out, buf, (size_t)n) >= 0;
+}
+
+static int relay_tty(struct cb_proc *c, const struct cb_spawn_spec *spec, int sfd,
+		     struct cb_run_status *status)
+{
+	int pty = c->pty;
+	bool stdin_open = spec->interactive;
+	for (;;) {
+		struct pollfd p[3] = {
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = pty, .events = POLLIN},
+		    {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+		};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[1].revents & POLLIN)
+			pump(pty, STDOUT_FILENO);
+		else if (p[1].revents & (POLLHUP | POLLERR))
+			p[1].fd = -1; /* the last slave fd closed; wait for the exit */
+		if (p[2].revents & (POLLIN | POLLHUP)) {
+			if (!pump(STDIN_FILENO, pty)) {
+				stdin_open = false;
+				(void)!write(pty, "\x04", 1); /* EOF for the line discipline */
+			}
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo ssi;
+			if (read(sfd, &ssi, sizeof(ssi)) != sizeof(ssi))
+				continue;
+			if (ssi.ssi_signo == SIGWINCH) {
+				sync_winsize(pty);
+				continue;
+			}
+			if (ssi.ssi_signo != SIGCHLD) {
+				cb_proc_kill(c, (int)ssi.ssi_signo);
+				continue;
+			}
+			int r = try_reap(c, status);
+			if (r < 0)
+				return r;
+			if (r == 1) {
+				/* Drain what the process wrote before it ended. */
+				int fl = fcntl(pty, F_GETFL);
+				fcntl(pty, F_SETFL, fl | O_NONBLOCK);
+				while (pump(pty, STDOUT_FILENO))
+					;
+				return 0;
+			}
+		}
+		if (p[1].fd < 0 && !(p[0].revents & POLLIN)) {
+			/* Nothing more to read: block on the exit alone. */
+			struct cb_error e = {0};
+			return cb_proc_wait(c, status, &e);
+		}
+	}
+}
+
+int cb_runtime_run(const struct cb_spawn_spec *spec, struct cb_run_status *status,
+		   struct cb_error *err)
+{
+	*status = (struct cb_run_status){.exit_code = 125};
+	sigset_t set, old;
+	forward_set(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	/* An ignored signal is dropped before it can be waited for (a shell
+	 * starts background jobs with SIGINT ignored): take them back to the
+	 * default while blocked, and hand the command the default too. */
+	struct sigaction saved_act[ELEMENTSOF(forwarded_signals)];
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+		sigaction(forwarded_signals[i], &dfl, &saved_act[i]);
+
+	struct cb_proc *c = NULL;
+	int fail_code = 125, r;
+	struct termios saved_tio;
+	bool raw = false;
+	r = cb_runtime_spawn(spec, &c, &fail_code, err);
+	if (r < 0) {
+		status->exit_code = fail_code;
+		goto out;
+	}
+	if (spec->tty) {
+		if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
+			struct termios tio = saved_tio;
+			cfmakeraw(&tio);
+			raw = tcsetattr(STDIN_FILENO, TCSANOW, &tio) == 0;
+		}
+		sync_winsize(c->pty);
+		_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+		if (sfd < 0) {
+			r = cb_error_errno(err, errno, "signalfd");
+			goto out;
+		}
+		r = relay_tty(c, spec, sfd, status);
+		if (r < 0) {
+			cb_error_errno(err, -r, "relay the terminal");
+			goto out;
+		}
+	} else {
+		for (;;) {
+			siginfo_t si;
+			int sig = sigwaitinfo(&set, &si);
+			if (sig < 0)
+				continue;
+			if (sig != SIGCHLD) {
+				cb_proc_kill(c, sig);
+				continue;
+			}
+			r = try_reap(c, status);
+			if (r < 0) {
+				cb_error_errno(err, -r, "wait");
+				goto out;
+			}
+			if (r == 1)
+				break;
+		}
+	}
+	r = 0;
+out:
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+	bool spawned = c != NULL;
+	cb_proc_free(c);
+	if (spawned)
+		status->phases.cleaned = cb_now_ns();
+	for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+		sigaction(forwarded_signals[i], &saved_act[i], NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}

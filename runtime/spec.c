@@ -1,0 +1,298 @@
+#include "spec.h"
+#include "caps.h"
+#include "fsutil.h"
+#include "macro.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cb_spawn_spec_init(struct cb_spawn_spec *spec)
+{
+	*spec = (struct cb_spawn_spec){
+	    .ns_create = CB_NS_DEFAULT,
+	    .cpu_period_us = 100000,
+	    .caps = cb_caps_default(),
+	    .no_new_privs = true,
+	    .seccomp = CB_SECCOMP_DEFAULT,
+	    .stdio = {-1, -1, -1},
+	};
+}
+
+void cb_spawn_spec_release(struct cb_spawn_spec *spec)
+{
+	if (!spec)
+		return;
+	for (size_t i = 0; i < spec->n_env; i++)
+		free(spec->env[i]);
+	free(spec->env);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		free(spec->mounts[i].source);
+		free(spec->mounts[i].target);
+	}
+	free(spec->mounts);
+	*spec = (struct cb_spawn_spec){0};
+}
+
+static size_t key_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+const char *cb_spawn_spec_getenv(const struct cb_spawn_spec *spec, const char *key)
+{
+	size_t n = strlen(key);
+	for (size_t i = 0; i < spec->n_env; i++)
+		if (strncmp(spec->env[i], key, n) == 0 && spec->env[i][n] == '=')
+			return spec->env[i] + n + 1;
+	return NULL;
+}
+
+int cb_spawn_spec_add_env(struct cb_spawn_spec *spec, const char *kv)
+{
+	_cleanup_free_ char *copy = NULL;
+	size_t klen = key_len(kv);
+	if (klen == 0)
+		return -EINVAL;
+	if (kv[klen] != '=') {
+		const char *v = getenv(kv);
+		if (!v)
+			return 0;
+		if (asprintf(&copy, "%s=%s", kv, v) < 0)
+			return -ENOMEM;
+	} else if (!(copy = strdup(kv)))
+		return -ENOMEM;
+	for (size_t i = 0; i < spec->n_env; i++)
+		if (key_len(spec->env[i]) == klen && strncmp(spec->env[i], copy, klen) == 0) {
+			free(spec->env[i]);
+			spec->env[i] = TAKE_PTR(copy);
+			return 0;
+		}
+	char **env = realloc(spec->env, (spec->n_env + 2) * sizeof(char *));
+	if (!env)
+		return -ENOMEM;
+	spec->env = env;
+	env[spec->n_env++] = TAKE_PTR(copy);
+	env[spec->n_env] = NULL;
+	return 0;
+}
+
+int cb_spawn_spec_add_env_file(struct cb_spawn_spec *spec, const char *path, struct cb_error *err)
+{
+	_cleanup_free_ char *data = NULL;
+	int r = cb_read_file_at(AT_FDCWD, path, 1 << 20, &data, NULL);
+	if (r < 0)
+		return cb_error_errno(err, -r, "env file %s", path);
+	char *save = NULL;
+	unsigned line = 0;
+	for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		line++;
+		while (isspace((unsigned char)*l))
+			l++;
+		size_t n = strlen(l);
+		while (n > 0 && isspace((unsigned char)l[n - 1]))
+			l[--n] = '\0';
+		if (!*l || *l == '#')
+			continue;
+		r = cb_spawn_spec_add_env(spec, l);
+		if (r < 0)
+			return cb_error_errno(err, -r, "env file %s: line %u", path, line);
+	}
+	return 0;
+}
+
+int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type, const char *source,
+			    const char *target, bool readonly)
+{
+	if (!target || target[0] != '/')
+		return -EINVAL;
+	struct cb_mount *m = realloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	spec->mounts = m;
+	m = &m[spec->n_mounts];
+	*m = (struct cb_mount){.type = type, .readonly = readonly};
+	m->target = strdup(target);
+	m->source = source ? strdup(source) : NULL;
+	if (!m->target || (source && !m->source)) {
+		free(m->target);
+		free(m->source);
+		return -ENOMEM;
+	}
+	spec->n_mounts++;
+	return 0;
+}
+
+int cb_parse_mem_size(const char *s, int64_t *ret_bytes)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s)
+		return -EINVAL;
+	double mult = 1;
+	switch (tolower((unsigned char)*end)) {
+	case 'k':
+		mult = 1024.0;
+		end++;
+		break;
+	case 'm':
+		mult = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+		mult = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 't':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (tolower((unsigned char)*end) == 'b')
+		end++;
+	if (*end)
+		return -EINVAL;
+	v *= mult;
+	if (v >= 9.2e18)
+		return -ERANGE;
+	if (v < 1)
+		return -EINVAL;
+	*ret_bytes = (int64_t)v;
+	return 0;
+}
+
+int cb_parse_cpus(const char *s, int64_t period_us, int64_t *ret_quota_us)
+{
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !(v > 0) || v > 1e6)
+		return -EINVAL;
+	int64_t q = (int64_t)(v * (double)period_us + 0.5);
+	if (q < 1000) /* the kernel's minimum quota is 1 ms */
+		return -ERANGE;
+	*ret_quota_us = q;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} ns_names[] = {
+    {"pid", CB_NS_PID},	    {"mnt", CB_NS_MNT},	      {"mount", CB_NS_MNT},
+    {"uts", CB_NS_UTS},	    {"ipc", CB_NS_IPC},	      {"net", CB_NS_NET},
+    {"network", CB_NS_NET}, {"cgroup", CB_NS_CGROUP}, {"user", CB_NS_USER},
+};
+
+unsigned cb_ns_from_name(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(ns_names); i++)
+		if (strcmp(ns_names[i].name, name) == 0)
+			return ns_names[i].bit;
+	return 0;
+}
+
+int cb_ns_index(unsigned ns_bit)
+{
+	return ns_bit ? __builtin_ctz(ns_bit) : -1;
+}
+
+int cb_parse_ns_list(const char *s, unsigned *ret_mask)
+{
+	unsigned mask = 0;
+	const char *p = s;
+	while (*p) {
+		char name[16];
+		size_t n = strcspn(p, ",");
+		if (n == 0 || n >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		unsigned bit = cb_ns_from_name(name);
+		if (!bit)
+			return -EINVAL;
+		mask |= bit;
+		p += n;
+		if (*p == ',' && !*++p)
+			return -EINVAL;
+	}
+	*ret_mask = mask;
+	return 0;
+}
+
+static int parse_u32(const char **p, uint32_t *ret)
+{
+	if (!isdigit((unsigned char)**p))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(*p, &end, 10);
+	if (errno || v > UINT32_MAX)
+		return -EINVAL;
+	*p = end;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+int cb_parse_idmap(const char *s, struct cb_idmap *map, size_t *n_map)
+{
+	const char *p = s;
+	size_t n = *n_map;
+	do {
+		struct cb_idmap m;
+		if (parse_u32(&p, &m.inside) < 0 || *p++ != ':' || parse_u32(&p, &m.outside) < 0 ||
+		    *p++ != ':' || parse_u32(&p, &m.count) < 0 || m.count == 0)
+			return -EINVAL;
+		if ((uint64_t)m.inside + m.count > UINT32_MAX ||
+		    (uint64_t)m.outside + m.count > UINT32_MAX)
+			return -EINVAL;
+		if (*p && *p != ',')
+			return -EINVAL;
+		if (n >= CB_IDMAP_MAX)
+			return -E2BIG;
+		map[n++] = m;
+	} while (*p && *++p);
+	if (p > s && p[-1] == ',')
+		return -EINVAL;
+	*n_map = n;
+	return 0;
+}
+
+bool cb_cpuset_valid(const char *s)
+{
+	const char *p = s;
+	if (!*p)
+		return false;
+	while (*p) {
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (*p == '-') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return false;
+			while (isdigit((unsigned char)*p))
+				p++;
+		}
+		if (*p == ',') {
+			p++;
+			if (!*p)
+				return false;
+		} else if (*p)
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,142 @@
+/* What to launch: a rootfs directory and a process, with the isolation,
+ * limits and security asked for. runtime/ knows nothing of images: the
+ * caller (tools/, or a store-backed `run IMAGE`) fills a spec and hands it
+ * to cb_runtime_spawn() (runtime.h).
+ *
+ * Ownership: cb_spawn_spec_init() zeroes a spec and sets the defaults.
+ * Strings given to the cb_spawn_spec_add_*() helpers are copied; plain
+ * `const char *` fields (rootfs, id, hostname, workdir, user, argv...) are
+ * borrowed and must outlive the spec. cb_spawn_spec_release() frees what
+ * the spec owns.
+ *
+ * The parsers below are pure (no system calls) so unit tests reach them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Namespaces, as a bit set. */
+enum {
+	CB_NS_PID = 1 << 0,
+	CB_NS_MNT = 1 << 1,
+	CB_NS_UTS = 1 << 2,
+	CB_NS_IPC = 1 << 3,
+	CB_NS_NET = 1 << 4,
+	CB_NS_CGROUP = 1 << 5,
+	CB_NS_USER = 1 << 6,
+};
+#define CB_NS_DEFAULT (CB_NS_PID | CB_NS_MNT | CB_NS_UTS | CB_NS_IPC | CB_NS_NET | CB_NS_CGROUP)
+#define CB_NS_ALL     (CB_NS_DEFAULT | CB_NS_USER)
+
+/* One ID mapping line: `inside outside count`. */
+struct cb_idmap {
+	uint32_t inside, outside, count;
+};
+#define CB_IDMAP_MAX 32
+
+enum cb_mount_type { CB_MOUNT_BIND, CB_MOUNT_TMPFS };
+
+/* A volume (-v HOST:CTR[:ro]) or a tmpfs (--tmpfs PATH[:OPTIONS]). */
+struct cb_mount {
+	enum cb_mount_type type;
+	char *source; /* host path (bind) or tmpfs options (may be NULL); owned */
+	char *target; /* absolute path in the container; owned */
+	bool readonly;
+};
+
+/* Seccomp: the built-in default, none, or an OCI/docker JSON profile. */
+enum cb_seccomp_mode { CB_SECCOMP_DEFAULT, CB_SECCOMP_UNCONFINED, CB_SECCOMP_PROFILE };
+
+struct cb_spawn_spec {
+	/* Identity. */
+	const char *id;	      /* container ID (hex); names the cgroup; required */
+	const char *rootfs;   /* directory to pivot into; required */
+	const char *hostname; /* NULL: first 12 characters of id */
+
+	/* The process. */
+	char *const *argv; /* argv[0] searched in the container's PATH; borrowed */
+	char **env;	   /* NULL-terminated K=V list; owned (cb_spawn_spec_add_env) */
+	size_t n_env;
+	const char *workdir; /* NULL: "/" */
+	const char *user;    /* USER[:GROUP], names or numbers; NULL: root */
+	bool tty;	     /* -t: a pty from the container's devpts */
+	bool interactive;    /* -i: keep stdin; without it stdin is /dev/null */
+	bool init;	     /* --init: cowbox reaps as pid 1 and forwards signals */
+	bool record_phases;  /* the child reports its timestamps (cb_run_phases) */
+	/* The process's stdin, stdout, stderr: fds of the caller (a
+	 * supervisor's log pipe), or -1 to inherit cowbox's (the default).
+	 * Ignored for what -t replaces with the pty. Pass them close-on-exec:
+	 * the child keeps only the copies on 0-2. */
+	int stdio[3];
+
+	/* Namespaces. ns_create is what to make new; ns_path[i] (bit i of
+	 * CB_NS_*) joins an existing one instead (pid, net, uts, ipc only). */
+	unsigned ns_create;
+	const char *ns_path[7];
+	struct cb_idmap uidmap[CB_IDMAP_MAX], gidmap[CB_IDMAP_MAX];
+	size_t n_uidmap, n_gidmap; /* a user ns is made when n_uidmap > 0 */
+
+	/* Filesystem. */
+	struct cb_mount *mounts; /* owned */
+	size_t n_mounts;
+	bool read_only; /* --read-only: the rootfs mounted read-only */
+	/* Create /etc/hostname, /etc/hosts and /etc/resolv.conf in the rootfs
+	 * when missing (fine on an overlay's upper dir). Off by default: a
+	 * --rootfs directory may be a shared image and is not written; the
+	 * generated files are bound only over files that exist. */
+	bool create_etc_files;
+
+	/* Cgroup. */
+	bool no_cgroup;
+	const char *cgroup_parent; /* NULL: "cowbox" */
+	int64_t memory;		   /* bytes; 0: no limit */
+	int64_t cpu_quota_us;	   /* per cpu_period_us; 0: no limit */
+	int64_t cpu_period_us;
+	int64_t pids_limit;	 /* 0: no limit */
+	const char *cpuset_cpus; /* NULL: all */
+
+	/* Security. */
+	uint64_t caps;	   /* capability bit set (bit n = capability n) */
+	bool privileged;   /* all caps, no masks, no seccomp */
+	bool no_new_privs; /* default true */
+	enum cb_seccomp_mode seccomp;
+	const char *seccomp_profile; /* path of a JSON profile when CB_SECCOMP_PROFILE */
+};
+
+/* Set the defaults: default namespaces, 14 default capabilities,
+ * no_new_privs, default seccomp, 100 ms cpu period. */
+void cb_spawn_spec_init(struct cb_spawn_spec *spec);
+/* Free what the spec owns; leaves it zeroed. NULL is fine. */
+void cb_spawn_spec_release(struct cb_spawn_spec *spec);
+
+/* Append (or replace, by key) one K=V entry. A bare K takes its value from
+ * the caller's environment, and is skipped when unset (docker's rule). */
+int cb_spawn_spec_add_env(struct cb_spawn_spec *spec, const char *kv);
+/* Append K=V lines of a file (`#` comments and blank lines skipped). */
+int cb_spawn_spec_add_env_file(struct cb_spawn_spec *spec, const char *path, struct cb_error *err);
+/* Append a mount; copies source and target. */
+int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type, const char *source,
+			    const char *target, bool readonly);
+/* Look up K in the spec's env; NULL when absent. */
+const char *cb_spawn_spec_getenv(const struct cb_spawn_spec *spec, const char *key);
+
+/* "512", "64k", "1.5g", "100m" (powers of 1024, a trailing b allowed) into
+ * bytes. -EINVAL on junk, -ERANGE on overflow. */
+int cb_parse_mem_size(const char *s, int64_t *ret_bytes);
+/* "1.5" cpus into a quota for period_us (rounded; > 0). */
+int cb_parse_cpus(const char *s, int64_t period_us, int64_t *ret_quota_us);
+/* "pid,net,..." into CB_NS_* bits (names: pid mnt mount uts ipc net
+ * network cgroup user). */
+int cb_parse_ns_list(const char *s, unsigned *ret_mask);
+/* One namespace name into its CB_NS_* bit; 0 when unknown. */
+unsigned cb_ns_from_name(const char *name);
+/* Bit index of a CB_NS_* bit (for ns_path[]). */
+int cb_ns_index(unsigned ns_bit);
+/* "0:100000:65536[,1:2:3...]" appended to map (at most CB_IDMAP_MAX
+ * entries in all); -EINVAL on junk or an empty count, -E2BIG when full. */
+int cb_parse_idmap(const char *s, struct cb_idmap *map, size_t *n_map);
+/* A CPU list "0-3,5" checked for syntax. */
+bool cb_cpuset_valid(const char *s);

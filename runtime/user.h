@@ -1,0 +1,25 @@
+/* USER[:GROUP] resolved the way docker does, against the container's own
+ * /etc/passwd and /etc/group (never the host's NSS). */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define CB_USER_MAX_GROUPS 64
+
+struct cb_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[CB_USER_MAX_GROUPS]; /* supplementary, from /etc/group */
+	size_t n_groups;
+	char home[256]; /* "/" when the user has no passwd entry */
+};
+
+/* Resolve spec ("name", "uid", "name:group", "uid:gid", NULL for root)
+ * against passwd and group, the contents of those files (either may be
+ * NULL when missing). A number without an entry is taken as is (gid 0
+ * unless given); a name without one is an error. Pure: no I/O. */
+int cb_user_resolve(const char *spec, const char *passwd, const char *group,
+		    struct cb_user *ret_user, struct cb_error *err);

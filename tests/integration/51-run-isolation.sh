@@ -1,0 +1,70 @@
+#!/bin/bash
+# Proves: with the default namespaces the command is pid 1 and `ps` sees
+# only the container; it has its own hostname, IPC and network (only lo,
+# up); host mounts are invisible; /proc/self/cgroup shows its own cgroup
+# root; /sys is read-only; runc's masked paths are masked and its read-only
+# paths read-only; --no-ns and --net=host share what they name.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root"
+ROOT=$TESTTMP/rootfs
+mkdir -p "$ROOT/bin" "$ROOT/etc" "$ROOT/proc" "$ROOT/sys" "$ROOT/dev" "$ROOT/tmp"
+cp /bin/busybox "$ROOT/bin/" || skip "needs /bin/busybox"
+for a in $("$ROOT/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$ROOT/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
+echo 'root:x:0:' >"$ROOT/etc/group"
+
+# A host mount that must not show inside.
+mkdir -p "$TESTTMP/hostmnt"
+mount -t tmpfs cbtest-hostonly "$TESTTMP/hostmnt"
+on_exit umount -l "$TESTTMP/hostmnt"
+
+ok run --rootfs "$ROOT" ps -o pid,comm
+[ "$(echo $out)" = "PID COMMAND 1 ps" ] || fail "ps is not pid 1 alone: $out"
+
+ok run --rootfs "$ROOT" --hostname iso1 hostname
+[ "$out" = iso1 ] || fail "hostname: $out"
+[ "$(hostname)" != iso1 ] || fail "host hostname changed"
+
+for ns in ipc net uts pid mnt cgroup; do
+	ok run --rootfs "$ROOT" readlink /proc/self/ns/$ns
+	[ "$out" != "$(readlink /proc/self/ns/$ns)" ] || fail "$ns namespace is the host's"
+done
+
+ok run --rootfs "$ROOT" sh -c 'ip -o link | cut -d: -f2'
+[ "$(echo $out)" = lo ] || fail "net has more than lo: $out"
+ok run --rootfs "$ROOT" sh -c 'ip -o link show lo'
+echo "$out" | grep -q 'UP' || fail "lo is not up: $out"
+
+ok run --rootfs "$ROOT" cat /proc/self/mountinfo
+! echo "$out" | grep -q cbtest-hostonly || fail "a host mount is visible"
+
+ok run --rootfs "$ROOT" cat /proc/self/cgroup
+echo "$out" | grep -Eq '^[0-9]+:(memory|pids|):/$' || fail "own cgroup root not shown: $out"
+
+cb run --rootfs "$ROOT" touch /sys/kernel/x
+[ "$rc" != 0 ] || fail "/sys is writable"
+ok run --rootfs "$ROOT" sh -c 'for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do
+	[ ! -e $p ] || [ -c $p ] || echo "unmasked $p"; done
+	[ -z "$(ls /sys/firmware)" ] || echo "unmasked /sys/firmware"'
+[ -z "$out" ] || fail "masked paths: $out"
+cb run --rootfs "$ROOT" sh -c 'echo 1 >/proc/sys/kernel/domainname'
+[ "$rc" != 0 ] || fail "/proc/sys is writable"
+ok run --rootfs "$ROOT" --privileged sh -c 'grep -c " /proc/keys " /proc/self/mountinfo || true'
+[ "$out" = 0 ] || fail "--privileged still masks /proc/keys"
+
+# Sharing: --no-ns net and --net=host see the host's interfaces.
+host_links=$(ip -o link 2>/dev/null | wc -l || echo 0)
+for opt in "--no-ns net" "--net=host"; do
+	ok run --rootfs "$ROOT" $opt sh -c 'ip -o link | wc -l'
+	[ "$out" = "$host_links" ] || fail "$opt: $out links, host has $host_links"
+done
+ok run --rootfs "$ROOT" --ns mnt,pid readlink /proc/self/ns/uts
+[ "$out" = "$(readlink /proc/self/ns/uts)" ] || fail "--ns mnt,pid made a uts namespace"
+touch "$TESTTMP/utsns"
+unshare --uts="$TESTTMP/utsns" hostname joined-uts
+on_exit umount "$TESTTMP/utsns"
+ok run --rootfs "$ROOT" --uts "ns:$TESTTMP/utsns" hostname
+[ "$out" = joined-uts ] || fail "--uts ns:PATH did not join: $out"
+ok run --rootfs "$ROOT" --pid host sh -c 'ps -o pid | wc -l'
+[ "$out" -gt 3 ] || fail "--pid host does not see host processes"
+say "isolation: ok"

@@ -1,0 +1,257 @@
+/* The pure parts of runtime/: option values (memory sizes, cpus, namespace
+ * lists, ID maps, cpusets), capability names and sets, environment
+ * handling, and USER[:GROUP] resolution against passwd/group text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "seccomp-filter.h"
+#define ELEMENTS(x) (sizeof(x) / sizeof((x)[0]))
+#include "spec.h"
+#include "user.h"
+
+static void test_mem_size(void **state)
+{
+	int64_t v;
+	assert_int_equal(cb_parse_mem_size("512", &v), 0);
+	assert_int_equal(v, 512);
+	assert_int_equal(cb_parse_mem_size("64k", &v), 0);
+	assert_int_equal(v, 64 * 1024);
+	assert_int_equal(cb_parse_mem_size("100m", &v), 0);
+	assert_int_equal(v, 100 * 1024 * 1024);
+	assert_int_equal(cb_parse_mem_size("1.5g", &v), 0);
+	assert_int_equal(v, 1536LL * 1024 * 1024);
+	assert_int_equal(cb_parse_mem_size("2GB", &v), 0);
+	assert_int_equal(v, 2LL * 1024 * 1024 * 1024);
+	assert_int_equal(cb_parse_mem_size("", &v), -EINVAL);
+	assert_int_equal(cb_parse_mem_size("12q", &v), -EINVAL);
+	assert_int_equal(cb_parse_mem_size("-5m", &v), -EINVAL);
+	assert_int_equal(cb_parse_mem_size("m", &v), -EINVAL);
+	assert_int_equal(cb_parse_mem_size("99999999999t", &v), -ERANGE);
+}
+
+static void test_cpus(void **state)
+{
+	int64_t q;
+	assert_int_equal(cb_parse_cpus("1.5", 100000, &q), 0);
+	assert_int_equal(q, 150000);
+	assert_int_equal(cb_parse_cpus("0.2", 100000, &q), 0);
+	assert_int_equal(q, 20000);
+	assert_int_equal(cb_parse_cpus("0", 100000, &q), -EINVAL);
+	assert_int_equal(cb_parse_cpus("abc", 100000, &q), -EINVAL);
+	assert_int_equal(cb_parse_cpus("0.001", 100000, &q), -ERANGE);
+}
+
+static void test_ns_list(void **state)
+{
+	unsigned m;
+	assert_int_equal(cb_parse_ns_list("pid,net", &m), 0);
+	assert_int_equal(m, CB_NS_PID | CB_NS_NET);
+	assert_int_equal(cb_parse_ns_list("mount,network,uts,ipc,cgroup,pid", &m), 0);
+	assert_int_equal(m, CB_NS_DEFAULT);
+	assert_int_equal(cb_parse_ns_list("pid,,net", &m), -EINVAL);
+	assert_int_equal(cb_parse_ns_list("pid,", &m), -EINVAL);
+	assert_int_equal(cb_parse_ns_list("time", &m), -EINVAL);
+	assert_int_equal(cb_ns_index(CB_NS_NET), 4);
+}
+
+static void test_idmap(void **state)
+{
+	struct cb_idmap map[CB_IDMAP_MAX];
+	size_t n = 0;
+	assert_int_equal(cb_parse_idmap("0:100000:65536", map, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(map[0].inside, 0);
+	assert_int_equal(map[0].outside, 100000);
+	assert_int_equal(map[0].count, 65536);
+	assert_int_equal(cb_parse_idmap("0:1:2,5:6:7", map, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(map[2].outside, 6);
+	n = 0;
+	assert_int_equal(cb_parse_idmap("0:1", map, &n), -EINVAL);
+	assert_int_equal(cb_parse_idmap("0:1:0", map, &n), -EINVAL);
+	assert_int_equal(cb_parse_idmap("0:1:2,", map, &n), -EINVAL);
+	assert_int_equal(cb_parse_idmap("a:1:2", map, &n), -EINVAL);
+	assert_int_equal(cb_parse_idmap("0:4294967295:2", map, &n), -EINVAL);
+	assert_int_equal(n, 0);
+	for (int i = 0; i < CB_IDMAP_MAX; i++)
+		assert_int_equal(cb_parse_idmap("1:1:1", map, &n), 0);
+	assert_int_equal(cb_parse_idmap("1:1:1", map, &n), -E2BIG);
+}
+
+static void test_cpuset(void **state)
+{
+	assert_true(cb_cpuset_valid("0"));
+	assert_true(cb_cpuset_valid("0-3,5,7-8"));
+	assert_false(cb_cpuset_valid(""));
+	assert_false(cb_cpuset_valid("0-"));
+	assert_false(cb_cpuset_valid("1,"));
+	assert_false(cb_cpuset_valid("a"));
+}
+
+static void test_caps(void **state)
+{
+	assert_int_equal(cb_caps_default(), 0xa80425fbULL);
+	assert_int_equal(cb_cap_from_name("NET_ADMIN"), 12);
+	assert_int_equal(cb_cap_from_name("cap_net_admin"), 12);
+	assert_int_equal(cb_cap_from_name("nope"), -EINVAL);
+	assert_string_equal(cb_cap_name(21), "SYS_ADMIN");
+	assert_null(cb_cap_name(200));
+	uint64_t set = cb_caps_default();
+	assert_int_equal(cb_caps_edit(&set, "ALL", false), 0);
+	assert_int_equal(set, 0);
+	assert_int_equal(cb_caps_edit(&set, "SYS_ADMIN", true), 0);
+	assert_int_equal(set, 1ULL << 21);
+	assert_int_equal(cb_caps_edit(&set, "all", true), 0);
+	assert_int_equal(set, cb_caps_all());
+	assert_int_equal(cb_caps_edit(&set, "bogus", true), -EINVAL);
+}
+
+static void test_env(void **state)
+{
+	struct cb_spawn_spec spec;
+	cb_spawn_spec_init(&spec);
+	assert_int_equal(spec.stdio[0], -1);
+	assert_int_equal(spec.stdio[2], -1);
+	assert_int_equal(spec.ns_create, CB_NS_DEFAULT);
+	assert_true(spec.no_new_privs);
+	assert_int_equal(cb_spawn_spec_add_env(&spec, "A=1"), 0);
+	assert_int_equal(cb_spawn_spec_add_env(&spec, "B=x=y"), 0);
+	assert_int_equal(cb_spawn_spec_add_env(&spec, "A=2"), 0);
+	assert_int_equal(spec.n_env, 2);
+	assert_string_equal(cb_spawn_spec_getenv(&spec, "A"), "2");
+	assert_string_equal(cb_spawn_spec_getenv(&spec, "B"), "x=y");
+	setenv("CB_UNIT_FROM_HOST", "h", 1);
+	unsetenv("CB_UNIT_UNSET");
+	assert_int_equal(cb_spawn_spec_add_env(&spec, "CB_UNIT_FROM_HOST"), 0);
+	assert_int_equal(cb_spawn_spec_add_env(&spec, "CB_UNIT_UNSET"), 0);
+	assert_string_equal(cb_spawn_spec_getenv(&spec, "CB_UNIT_FROM_HOST"), "h");
+	assert_null(cb_spawn_spec_getenv(&spec, "CB_UNIT_UNSET"));
+	assert_int_equal(cb_spawn_spec_add_env(&spec, "=v"), -EINVAL);
+	assert_null(spec.env[spec.n_env]);
+	assert_int_equal(cb_spawn_spec_add_mount(&spec, CB_MOUNT_BIND, "/a", "rel", false),
+			 -EINVAL);
+	assert_int_equal(cb_spawn_spec_add_mount(&spec, CB_MOUNT_TMPFS, NULL, "/t", false), 0);
+	cb_spawn_spec_release(&spec);
+	assert_null(spec.env);
+}
+
+static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+			     "# comment\n"
+			     "app:x:1000:1000:app:/home/app:/bin/sh\n"
+			     "noho:x:1001:1001::: \n";
+static const char group[] = "root:x:0:\nwheel:x:10:app,other\naudio:x:29:other,app\n"
+			    "app:x:1000:\nstaff:x:50:\n";
+
+static void test_user(void **state)
+{
+	struct cb_user u;
+	struct cb_error err = {0};
+	assert_int_equal(cb_user_resolve(NULL, passwd, group, &u, &err), 0);
+	assert_int_equal(u.uid, 0);
+	assert_string_equal(u.home, "/root");
+	assert_int_equal(cb_user_resolve("app", passwd, group, &u, &err), 0);
+	assert_int_equal(u.uid, 1000);
+	assert_int_equal(u.gid, 1000);
+	assert_int_equal(u.n_groups, 2);
+	assert_int_equal(u.groups[0], 10);
+	assert_int_equal(u.groups[1], 29);
+	assert_string_equal(u.home, "/home/app");
+	assert_int_equal(cb_user_resolve("1000:staff", passwd, group, &u, &err), 0);
+	assert_int_equal(u.uid, 1000);
+	assert_int_equal(u.gid, 50);
+	assert_int_equal(cb_user_resolve("4242:7", passwd, group, &u, &err), 0);
+	assert_int_equal(u.uid, 4242);
+	assert_int_equal(u.gid, 7);
+	assert_int_equal(u.n_groups, 0);
+	assert_string_equal(u.home, "/");
+	assert_int_equal(cb_user_resolve("4242", NULL, NULL, &u, &err), 0);
+	assert_int_equal(u.gid, 0);
+	assert_int_equal(cb_user_resolve("noho", passwd, group, &u, &err), 0);
+	assert_string_equal(u.home, "/");
+	assert_int_equal(cb_user_resolve("ghost", passwd, group, &u, &err), -ENOENT);
+	assert_string_equal(err.msg, "user ghost: not found in /etc/passwd");
+	cb_error_clear(&err);
+	assert_int_equal(cb_user_resolve("app:nogroup", passwd, group, &u, &err), -ENOENT);
+	cb_error_clear(&err);
+	assert_int_equal(cb_user_resolve(":5", passwd, group, &u, &err), -EINVAL);
+}
+
+static char *write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/cb-unit-profile.XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_seccomp_profile(void **state)
+{
+	struct cb_spawn_spec spec;
+	struct cb_seccomp *f = NULL;
+	struct cb_error err = {0};
+	cb_spawn_spec_init(&spec);
+	spec.seccomp = CB_SECCOMP_UNCONFINED;
+	assert_int_equal(cb_seccomp_build(&spec, 0, &f, &err), 0);
+	assert_null(f);
+
+	char *good = write_tmp(
+	    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": ["
+	    "{\"names\": [\"read\", \"write\", \"no_such_call\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+	    "{\"names\": [\"mount\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": "
+	    "[\"CAP_SYS_ADMIN\"]}},"
+	    "{\"name\": \"personality\", \"action\": \"SCMP_ACT_ALLOW\", \"args\": "
+	    "[{\"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\"}]}]}");
+	spec.seccomp = CB_SECCOMP_PROFILE;
+	spec.seccomp_profile = good;
+	assert_int_equal(cb_seccomp_build(&spec, cb_caps_default(), &f, &err), 0);
+	assert_non_null(f);
+	cb_seccomp_free(f);
+	f = NULL;
+
+	char *bad = write_tmp("{\"defaultAction\": \"SCMP_ACT_NOPE\"}");
+	spec.seccomp_profile = bad;
+	assert_true(cb_seccomp_build(&spec, 0, &f, &err) < 0);
+	assert_non_null(strstr(err.msg, "bad defaultAction"));
+	assert_null(f);
+	cb_error_clear(&err);
+
+	char *broken = write_tmp("{\"defaultAction\": ");
+	spec.seccomp_profile = broken;
+	assert_true(cb_seccomp_build(&spec, 0, &f, &err) < 0);
+	assert_non_null(strstr(err.msg, "seccomp profile"));
+	unlink(good);
+	unlink(bad);
+	unlink(broken);
+	free(good);
+	free(bad);
+	free(broken);
+	cb_spawn_spec_release(&spec);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_mem_size),
+	    cmocka_unit_test(test_cpus),
+	    cmocka_unit_test(test_ns_list),
+	    cmocka_unit_test(test_idmap),
+	    cmocka_unit_test(test_cpuset),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_user),
+	    cmocka_unit_test(test_seccomp_profile),
+	};
+	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
+	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,384 @@
+#include "run-options.h"
+#include "caps.h"
+#include "cli.h"
+#include "fsutil.h"
+#include "macro.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_ROOTFS = 256,
+	OPT_NAME,
+	OPT_RM,
+	OPT_ENV_FILE,
+	OPT_HOSTNAME,
+	OPT_ENTRYPOINT,
+	OPT_INIT,
+	OPT_READ_ONLY,
+	OPT_TMPFS,
+	OPT_NS,
+	OPT_NO_NS,
+	OPT_PID,
+	OPT_NET,
+	OPT_UTS,
+	OPT_IPC,
+	OPT_USERNS,
+	OPT_UIDMAP,
+	OPT_GIDMAP,
+	OPT_NO_CGROUP,
+	OPT_CPUS,
+	OPT_PIDS_LIMIT,
+	OPT_CPUSET,
+	OPT_CG_PARENT,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_PRIVILEGED,
+	OPT_SECURITY_OPT,
+};
+
+static const struct option run_opts[] = {
+    {"rootfs", required_argument, NULL, OPT_ROOTFS},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"rm", no_argument, NULL, OPT_RM},
+    {"detach", no_argument, NULL, 'd'},
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"workdir", required_argument, NULL, 'w'},
+    {"user", required_argument, NULL, 'u'},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+    {"init", no_argument, NULL, OPT_INIT},
+    {"read-only", no_argument, NULL, OPT_READ_ONLY},
+    {"volume", required_argument, NULL, 'v'},
+    {"tmpfs", required_argument, NULL, OPT_TMPFS},
+    {"ns", required_argument, NULL, OPT_NS},
+    {"no-ns", required_argument, NULL, OPT_NO_NS},
+    {"pid", required_argument, NULL, OPT_PID},
+    {"net", required_argument, NULL, OPT_NET},
+    {"network", required_argument, NULL, OPT_NET},
+    {"uts", required_argument, NULL, OPT_UTS},
+    {"ipc", required_argument, NULL, OPT_IPC},
+    {"userns", required_argument, NULL, OPT_USERNS},
+    {"uidmap", required_argument, NULL, OPT_UIDMAP},
+    {"gidmap", required_argument, NULL, OPT_GIDMAP},
+    {"no-cgroup", no_argument, NULL, OPT_NO_CGROUP},
+    {"memory", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+    {"cpuset-cpus", required_argument, NULL, OPT_CPUSET},
+    {"cgroup-parent", required_argument, NULL, OPT_CG_PARENT},
+    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+    {"privileged", no_argument, NULL, OPT_PRIVILEGED},
+    {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
+    {0},
+};
+
+/* --pid/--net/--uts/--ipc=host|ns:PATH (--net also none). */
+static int share_ns(struct cb_spawn_spec *spec, const char *opt, unsigned ns, const char *v)
+{
+	int idx = cb_ns_index(ns);
+	if (strcmp(v, "host") == 0) {
+		spec->ns_create &= ~ns;
+		spec->ns_path[idx] = NULL;
+	} else if (strncmp(v, "ns:", 3) == 0 && v[3] == '/') {
+		spec->ns_create &= ~ns;
+		spec->ns_path[idx] = v + 3;
+	} else if ((ns == CB_NS_NET && strcmp(v, "none") == 0) || strcmp(v, "private") == 0) {
+		spec->ns_create |= ns;
+		spec->ns_path[idx] = NULL;
+	} else if (strncmp(v, "container:", 10) == 0 || strcmp(v, "bridge") == 0)
+		return cli_error("--%s %s: not supported by run --rootfs yet", opt, v);
+	else
+		return cli_error("--%s %s: expected host, ns:PATH%s", opt, v,
+				 ns == CB_NS_NET ? " or none" : "");
+	return 0;
+}
+
+static int parse_volume(struct cb_spawn_spec *spec, const char *v)
+{
+	_cleanup_free_ char *copy = strdup(v);
+	if (!copy)
+		return cli_error("out of memory");
+	char *host = copy, *ctr = strchr(copy, ':');
+	if (!ctr || host[0] != '/')
+		return cli_error("-v %s: expected /HOST:/CTR[:ro]", v);
+	*ctr++ = '\0';
+	bool ro = false;
+	char *opt = strchr(ctr, ':');
+	if (opt) {
+		*opt++ = '\0';
+		if (strcmp(opt, "ro") == 0)
+			ro = true;
+		else if (strcmp(opt, "rw") != 0)
+			return cli_error("-v %s: unknown option %s (ro or rw)", v, opt);
+	}
+	if (ctr[0] != '/' || strstr(ctr, ".."))
+		return cli_error("-v %s: the container path must be absolute", v);
+	if (cb_spawn_spec_add_mount(spec, CB_MOUNT_BIND, host, ctr, ro) < 0)
+		return cli_error("out of memory");
+	return 0;
+}
+
+static int parse_tmpfs(struct cb_spawn_spec *spec, const char *v)
+{
+	const char *colon = strchr(v, ':');
+	_cleanup_free_ char *target = colon ? strndup(v, (size_t)(colon - v)) : strdup(v);
+	if (!target)
+		return cli_error("out of memory");
+	if (target[0] != '/' || strstr(target, ".."))
+		return cli_error("--tmpfs %s: the path must be absolute", v);
+	if (cb_spawn_spec_add_mount(spec, CB_MOUNT_TMPFS, colon ? colon + 1 : NULL, target, false) <
+	    0)
+		return cli_error("out of memory");
+	return 0;
+}
+
+static int parse_security_opt(struct cb_spawn_spec *spec, const char *v)
+{
+	if (strncmp(v, "seccomp=", 8) == 0 || strncmp(v, "seccomp:", 8) == 0) {
+		const char *s = v + 8;
+		if (strcmp(s, "unconfined") == 0)
+			spec->seccomp = CB_SECCOMP_UNCONFINED;
+		else if (*s) {
+			spec->seccomp = CB_SECCOMP_PROFILE;
+			spec->seccomp_profile = s;
+		} else
+			return cli_error("--security-opt %s: expected seccomp=unconfined|FILE", v);
+		return 0;
+	}
+	if (strcmp(v, "no-new-privileges") == 0 || strcmp(v, "no-new-privileges=true") == 0 ||
+	    strcmp(v, "no-new-privileges:true") == 0) {
+		spec->no_new_privs = true;
+		return 0;
+	}
+	if (strcmp(v, "no-new-privileges=false") == 0 ||
+	    strcmp(v, "no-new-privileges:false") == 0) {
+		spec->no_new_privs = false;
+		return 0;
+	}
+	return cli_error("--security-opt %s: expected seccomp=unconfined|FILE or "
+			 "no-new-privileges[=true|false]",
+			 v);
+}
+
+int run_options_parse(struct cb_run_options *o, int argc, char **argv)
+{
+	*o = (struct cb_run_options){0};
+	struct cb_spawn_spec *spec = &o->spec;
+	cb_spawn_spec_init(spec);
+	const char *cap_add[64], *cap_drop[64];
+	size_t n_add = 0, n_drop = 0;
+	int c, r;
+	struct cb_error err = {0};
+	int64_t v64;
+
+	/* "+": the first non-option is the command; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:", run_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ROOTFS:
+			o->rootfs = optarg;
+			break;
+		case OPT_NAME:
+			o->name = optarg;
+			break;
+		case OPT_RM:
+			o->rm = true;
+			break;
+		case 'd':
+			o->detach = true;
+			break;
+		case 'i':
+			spec->interactive = true;
+			break;
+		case 't':
+			spec->tty = true;
+			break;
+		case 'e':
+			if (cb_spawn_spec_add_env(spec, optarg) < 0)
+				return cli_error("-e %s: expected KEY=VALUE", optarg);
+			break;
+		case OPT_ENV_FILE:
+			if (cb_spawn_spec_add_env_file(spec, optarg, &err) < 0)
+				return cli_fail(&err, -err.code, "run");
+			break;
+		case 'w':
+			if (optarg[0] != '/')
+				return cli_error("-w %s: the directory must be absolute", optarg);
+			spec->workdir = optarg;
+			break;
+		case 'u':
+			spec->user = optarg;
+			break;
+		case OPT_HOSTNAME:
+			if (!*optarg || strlen(optarg) > 64)
+				return cli_error("--hostname %s: expected 1 to 64 characters",
+						 optarg);
+			spec->hostname = optarg;
+			break;
+		case OPT_ENTRYPOINT:
+			o->entrypoint = optarg;
+			break;
+		case OPT_INIT:
+			spec->init = true;
+			break;
+		case OPT_READ_ONLY:
+			spec->read_only = true;
+			break;
+		case 'v':
+			if ((r = parse_volume(spec, optarg)) != 0)
+				return r;
+			break;
+		case OPT_TMPFS:
+			if ((r = parse_tmpfs(spec, optarg)) != 0)
+				return r;
+			break;
+		case OPT_NS:
+		case OPT_NO_NS: {
+			unsigned mask;
+			if (cb_parse_ns_list(optarg, &mask) < 0)
+				return cli_error(
+				    "--%s %s: expected a list of pid,mnt,uts,ipc,net,cgroup",
+				    c == OPT_NS ? "ns" : "no-ns", optarg);
+			if (mask & CB_NS_USER)
+				return cli_error("--%s %s: use --userns MAP for a user namespace",
+						 c == OPT_NS ? "ns" : "no-ns", optarg);
+			if (c == OPT_NS)
+				spec->ns_create = mask;
+			else
+				spec->ns_create &= ~mask;
+			break;
+		}
+		case OPT_PID:
+			if ((r = share_ns(spec, "pid", CB_NS_PID, optarg)) != 0)
+				return r;
+			break;
+		case OPT_NET:
+			if ((r = share_ns(spec, "net", CB_NS_NET, optarg)) != 0)
+				return r;
+			break;
+		case OPT_UTS:
+			if ((r = share_ns(spec, "uts", CB_NS_UTS, optarg)) != 0)
+				return r;
+			break;
+		case OPT_IPC:
+			if ((r = share_ns(spec, "ipc", CB_NS_IPC, optarg)) != 0)
+				return r;
+			break;
+		case OPT_USERNS:
+		case OPT_UIDMAP:
+			if (strcmp(optarg, "host") == 0) {
+				spec->n_uidmap = 0;
+				break;
+			}
+			if (strcmp(optarg, "auto") == 0)
+				return cli_error("--userns auto: not supported yet (give a MAP)");
+			r = cb_parse_idmap(optarg, spec->uidmap, &spec->n_uidmap);
+			if (r < 0)
+				return cli_error(
+				    "--userns %s: expected CTR_ID:HOST_ID:COUNT[,...]%s", optarg,
+				    r == -E2BIG ? " (too many ranges)" : "");
+			break;
+		case OPT_GIDMAP:
+			r = cb_parse_idmap(optarg, spec->gidmap, &spec->n_gidmap);
+			if (r < 0)
+				return cli_error("--gidmap %s: expected CTR_ID:HOST_ID:COUNT[,...]",
+						 optarg);
+			break;
+		case OPT_NO_CGROUP:
+			spec->no_cgroup = true;
+			break;
+		case 'm':
+			if (cb_parse_mem_size(optarg, &v64) < 0 || v64 < 4096 * 64)
+				return cli_error(
+				    "--memory %s: expected a size of at least 256k like 64m",
+				    optarg);
+			spec->memory = v64;
+			break;
+		case OPT_CPUS:
+			if (cb_parse_cpus(optarg, spec->cpu_period_us, &spec->cpu_quota_us) < 0)
+				return cli_error("--cpus %s: expected a number of CPUs like 0.5",
+						 optarg);
+			break;
+		case OPT_PIDS_LIMIT: {
+			char *end;
+			long long v = strtoll(optarg, &end, 10);
+			if (*end || end == optarg || v == 0 || v < -1)
+				return cli_error(
+				    "--pids-limit %s: expected a positive number (or -1)", optarg);
+			spec->pids_limit = v > 0 ? v : 0;
+			break;
+		}
+		case OPT_CPUSET:
+			if (!cb_cpuset_valid(optarg))
+				return cli_error("--cpuset-cpus %s: expected a list like 0-2,4",
+						 optarg);
+			spec->cpuset_cpus = optarg;
+			break;
+		case OPT_CG_PARENT:
+			if (strstr(optarg, ".."))
+				return cli_error("--cgroup-parent %s: no .. allowed", optarg);
+			spec->cgroup_parent = optarg;
+			break;
+		case OPT_CAP_ADD:
+		case OPT_CAP_DROP: {
+			uint64_t probe = 0;
+			if (cb_caps_edit(&probe, optarg, true) < 0)
+				return cli_error("--%s %s: unknown capability",
+						 c == OPT_CAP_ADD ? "cap-add" : "cap-drop", optarg);
+			if (c == OPT_CAP_ADD && n_add < ELEMENTSOF(cap_add))
+				cap_add[n_add++] = optarg;
+			else if (c == OPT_CAP_DROP && n_drop < ELEMENTSOF(cap_drop))
+				cap_drop[n_drop++] = optarg;
+			break;
+		}
+		case OPT_PRIVILEGED:
+			spec->privileged = true;
+			break;
+		case OPT_SECURITY_OPT:
+			if ((r = parse_security_opt(spec, optarg)) != 0)
+				return r;
+			break;
+		default:
+			return cli_usage(argv[0], true);
+		}
+	}
+	/* Docker's order: drops first, then adds (so --cap-drop ALL --cap-add X
+	 * leaves X whatever the order on the line). */
+	for (size_t i = 0; i < n_drop; i++)
+		cb_caps_edit(&spec->caps, cap_drop[i], false);
+	for (size_t i = 0; i < n_add; i++)
+		cb_caps_edit(&spec->caps, cap_add[i], true);
+	if (spec->n_gidmap && !spec->n_uidmap)
+		return cli_error("--gidmap needs --userns MAP");
+
+	o->cmd = argv + optind;
+	o->n_cmd = argc - optind;
+	if (o->entrypoint) {
+		o->argv_buf = calloc((size_t)o->n_cmd + 2, sizeof(char *));
+		if (!o->argv_buf)
+			return cli_error("out of memory");
+		o->argv_buf[0] = (char *)o->entrypoint;
+		for (int i = 0; i < o->n_cmd; i++)
+			o->argv_buf[i + 1] = o->cmd[i];
+		spec->argv = o->argv_buf;
+	} else
+		spec->argv = o->cmd;
+	if (cb_random_hex(o->id, 32) < 0)
+		return cli_error("container ID: no randomness");
+	spec->id = o->id;
+	spec->rootfs = o->rootfs;
+	return 0;
+}
+
+void run_options_release(struct cb_run_options *o)
+{
+	cb_spawn_spec_release(&o->spec);
+	free(o->argv_buf);
+	o->argv_buf = NULL;
+}

@@ -1,0 +1,24 @@
+/* The options of `cowbox run` (and later `create`): getopt_long over the
+ * RUN OPTIONS of docs/commands/run.md into a cb_spawn_spec. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "spec.h"
+
+struct cb_run_options {
+	struct cb_spawn_spec spec; /* filled; spec.argv points into argv or cmd */
+	const char *rootfs;	   /* --rootfs DIR */
+	const char *name;	   /* --name */
+	const char *entrypoint;	   /* --entrypoint */
+	bool rm, detach;
+	char **cmd; /* the command after the options (image or rootfs first when asked) */
+	int n_cmd;
+	char **argv_buf; /* owned: entrypoint + cmd when --entrypoint is given */
+	char id[65];	 /* a fresh container ID */
+};
+
+/* Parse argv (argv[0] is the verb). Returns 0, or an exit code after
+ * printing one `cowbox: ` line (or the usage). */
+int run_options_parse(struct cb_run_options *o, int argc, char **argv);
+void run_options_release(struct cb_run_options *o);
