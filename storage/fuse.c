@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "driver.h"
 #include "macro.h"
 
 #ifndef FUSE_SUPER_MAGIC
@@ -97,7 +98,7 @@ int cb_fuse_mount(const char *const *lowers, const char *upper, const char *work
 	if (n_lowers == 0)
 		return cb_error_set(err, EINVAL, "fuse mount %s: no lower dirs", target);
 	/* helper --daemon [--log F] [-o O] (--lower L)... --upper U --work W target */
-	size_t argc = 0, max = 2 * n_lowers + 12;
+	size_t argc = 0, max = 2 * n_lowers + 16;
 	_cleanup_free_ const char **argv = calloc(max, sizeof(*argv));
 	if (!argv)
 		return cb_error_errno(err, ENOMEM, "fuse mount %s", target);
@@ -111,14 +112,20 @@ int cb_fuse_mount(const char *const *lowers, const char *upper, const char *work
 		argv[argc++] = "-o";
 		argv[argc++] = opts->server_options;
 	}
+	if (!upper) {
+		argv[argc++] = "-o";
+		argv[argc++] = "ro";
+	}
 	for (size_t i = 0; i < n_lowers; i++) {
 		argv[argc++] = "--lower";
 		argv[argc++] = lowers[i];
 	}
-	argv[argc++] = "--upper";
-	argv[argc++] = upper;
-	argv[argc++] = "--work";
-	argv[argc++] = work;
+	if (upper) {
+		argv[argc++] = "--upper";
+		argv[argc++] = upper;
+		argv[argc++] = "--work";
+		argv[argc++] = work;
+	}
 	argv[argc++] = "--";
 	argv[argc++] = target;
 
@@ -185,3 +192,58 @@ int cb_fuse_unmount(const char *target, bool lazy)
 	}
 	return RET_NERRNO(umount2(target, (lazy ? MNT_DETACH : 0) | UMOUNT_NOFOLLOW));
 }
+
+/* --- the rootfs driver (storage/driver.h) ----------------------------- */
+
+static bool fuse_driver_available(void)
+{
+	_cleanup_free_ char *helper = NULL;
+	return geteuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 &&
+	       cb_fuse_find_helper(&helper) == 0;
+}
+
+static int fuse_driver_mount(const struct cb_mount_request *req, struct cb_error *err)
+{
+	/* the server's log (damaged layers) goes beside the upper dir; it
+	 * appears only when there is something in it */
+	char fdpath[64], dir[PATH_MAX];
+	_cleanup_free_ char *log = NULL;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", req->container_fd);
+	ssize_t n = req->container_fd >= 0 ? readlink(fdpath, dir, sizeof(dir) - 1) : -1;
+	if (n > 0) {
+		dir[n] = '\0';
+		if (asprintf(&log, "%s/fuse.log", dir) < 0)
+			log = NULL;
+	}
+	const char *options = (req->flags & CB_MOUNT_READONLY) ? "ro"
+			      : (req->flags & CB_MOUNT_VOLATILE) ? "volatile"
+								  : NULL;
+	struct cb_fuse_options opts = {.log_path = log, .server_options = options};
+	int r = cb_fuse_mount(req->lower_dirs, (req->flags & CB_MOUNT_READONLY) ? NULL : req->upper_dir,
+			      (req->flags & CB_MOUNT_READONLY) ? NULL : req->work_dir, req->target, &opts,
+			      err);
+	if (r < 0)
+		return cb_error_prefix(err, "%s", req->what);
+	return 0;
+}
+
+static int fuse_driver_unmount(const char *target, bool lazy, struct cb_error *err)
+{
+	int r = cb_fuse_unmount(target, lazy);
+	if (r == -EBUSY)
+		return cb_error_set(err, EBUSY,
+				    "rootfs %s is busy (a process uses it): stop it, "
+				    "or use -f to detach it lazily",
+				    target);
+	if (r < 0)
+		return cb_error_errno(err, -r, "unmount %s", target);
+	return 0;
+}
+
+const struct cb_rootfs_driver cb_fuse_driver = {
+	.name = "fuse",
+	.fs_magic = FUSE_SUPER_MAGIC,
+	.available = fuse_driver_available,
+	.mount = fuse_driver_mount,
+	.unmount = fuse_driver_unmount,
+};

@@ -23,7 +23,8 @@ struct cb_fuse_options {
 };
 
 /* Mount lowers (NULL-terminated, top layer first), upper and work at
- * target through a new cowbox-fuse server, and return once the mount is
+ * target through a new cowbox-fuse server (upper and work NULL: a
+ * read-only view of the lowers), and return once the mount is
  * live: the caller can use target at once. The server runs detached (its
  * own session, no fds of the caller but stdio on /dev/null) and exits
  * when target is unmounted. work must be on the filesystem of upper;
@@ -41,6 +42,9 @@ int cb_fuse_unmount(const char *target, bool lazy);
 
 /* True when target is the root of a FUSE mount. */
 bool cb_fuse_is_mounted(const char *target);
+
+/* The rootfs driver "fuse" for storage/driver.c's table is
+ * cb_fuse_driver, declared in driver.h. */
 
 /* Find the cowbox-fuse program as cb_fuse_mount would (opts->helper
  * aside); *ret_path is the caller's to free. -ENOENT when there is none. */

@@ -18,6 +18,15 @@
 
 #define FUSE_ROOT_ID 1
 
+static const char *log_path;
+static int log_fd = -1;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void cbf_log_to(const char *path)
+{
+	log_path = path;
+}
+
 void cbf_log(const char *fmt, ...)
 {
 	char line[1024];
@@ -30,8 +39,18 @@ void cbf_log(const char *fmt, ...)
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
+	int fd = STDERR_FILENO;
+	if (log_path) {
+		pthread_mutex_lock(&log_lock);
+		if (log_fd < 0)
+			log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		fd = log_fd;
+		pthread_mutex_unlock(&log_lock);
+		if (fd < 0)
+			return;
+	}
 	/* one write so lines from several threads do not interleave */
-	dprintf(STDERR_FILENO, "cowbox-fuse: %.*s", n, line);
+	dprintf(fd, "cowbox-fuse: %.*s", n, line);
 }
 
 int cbf_layer_fault(struct cbf_fs *fs, int layer, const char *path, int err)
@@ -197,6 +216,114 @@ static void hash_remove(struct cbf_fs *fs, struct cbf_node *n)
 		}
 }
 
+/* --- hard links of the upper dir ------------------------------------- */
+
+static size_t links_slot(struct cbf_fs *fs, ino_t ino)
+{
+	return ((uint64_t)ino * 0x9E3779B97F4A7C15ull >> 17) & (fs->links_size - 1);
+}
+
+/* nodes_lock held; open addressing with tombstone-free deletion by
+ * re-inserting the rest of the cluster */
+static struct cbf_node *links_find(struct cbf_fs *fs, ino_t ino)
+{
+	if (!fs->links_size)
+		return NULL;
+	for (size_t b = links_slot(fs, ino); fs->links[b]; b = (b + 1) & (fs->links_size - 1))
+		if (fs->links[b]->upper_ino == ino)
+			return fs->links[b];
+	return NULL;
+}
+
+static void links_put_raw(struct cbf_fs *fs, struct cbf_node *n)
+{
+	size_t b = links_slot(fs, n->upper_ino);
+	while (fs->links[b])
+		b = (b + 1) & (fs->links_size - 1);
+	fs->links[b] = n;
+}
+
+/* nodes_lock held */
+static void links_add(struct cbf_fs *fs, struct cbf_node *n, ino_t ino)
+{
+	if (n->in_ino_table)
+		return;
+	if ((fs->links_count + 1) * 2 > fs->links_size) {
+		size_t size = fs->links_size ? fs->links_size * 2 : 256;
+		struct cbf_node **old = fs->links;
+		size_t old_size = fs->links_size;
+		struct cbf_node **t = calloc(size, sizeof(*t));
+		if (!t)
+			return; /* the names stay separate nodes: attrs may lag */
+		fs->links = t;
+		fs->links_size = size;
+		for (size_t i = 0; i < old_size; i++)
+			if (old[i])
+				links_put_raw(fs, old[i]);
+		free(old);
+	}
+	n->upper_ino = ino;
+	n->in_ino_table = true;
+	links_put_raw(fs, n);
+	fs->links_count++;
+}
+
+/* nodes_lock held */
+static void links_remove(struct cbf_fs *fs, struct cbf_node *n)
+{
+	if (!n->in_ino_table)
+		return;
+	size_t b = links_slot(fs, n->upper_ino);
+	while (fs->links[b] && fs->links[b] != n)
+		b = (b + 1) & (fs->links_size - 1);
+	if (!fs->links[b])
+		return;
+	fs->links[b] = NULL;
+	n->in_ino_table = false;
+	fs->links_count--;
+	for (b = (b + 1) & (fs->links_size - 1); fs->links[b]; b = (b + 1) & (fs->links_size - 1)) {
+		struct cbf_node *m = fs->links[b];
+		fs->links[b] = NULL;
+		links_put_raw(fs, m);
+	}
+}
+
+static void node_unref_locked(struct cbf_fs *fs, struct cbf_node *n);
+
+/* nodes_lock held: is parent/name a name of n? */
+static ssize_t alias_index(struct cbf_node *n, const struct cbf_node *parent, const char *name)
+{
+	for (size_t i = 0; i < n->n_aliases; i++)
+		if (n->aliases[i].parent == parent && strcmp(n->aliases[i].name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* nodes_lock held */
+static void alias_add(struct cbf_node *n, struct cbf_node *parent, const char *name)
+{
+	if ((n->parent == parent && strcmp(n->name, name) == 0) || alias_index(n, parent, name) >= 0)
+		return;
+	struct cbf_alias *a = realloc(n->aliases, (n->n_aliases + 1) * sizeof(*a));
+	if (!a)
+		return;
+	n->aliases = a;
+	if (!(a[n->n_aliases].name = strdup(name)))
+		return;
+	a[n->n_aliases].parent = parent;
+	parent->refs++;
+	n->n_aliases++;
+}
+
+/* nodes_lock held: forget alias i */
+static void alias_drop(struct cbf_fs *fs, struct cbf_node *n, size_t i)
+{
+	struct cbf_node *parent = n->aliases[i].parent;
+	free(n->aliases[i].name);
+	n->aliases[i] = n->aliases[--n->n_aliases];
+	node_unref_locked(fs, parent);
+}
+
 /* nodes_lock held. Drops one reference; frees the node and walks up to
  * the parents it kept alive. */
 static void node_unref_locked(struct cbf_fs *fs, struct cbf_node *n)
@@ -204,6 +331,10 @@ static void node_unref_locked(struct cbf_fs *fs, struct cbf_node *n)
 	while (n && --n->refs == 0) {
 		struct cbf_node *parent = n->parent;
 		hash_remove(fs, n);
+		links_remove(fs, n);
+		while (n->n_aliases)
+			alias_drop(fs, n, n->n_aliases - 1);
+		free(n->aliases);
 		free(n->name);
 		free(n);
 		n = parent;
@@ -221,12 +352,48 @@ void cbf_forget(struct cbf_fs *fs, struct cbf_node *node, uint64_t count)
 	pthread_mutex_unlock(&fs->nodes_lock);
 }
 
+static void node_detach(struct cbf_fs *fs, struct cbf_node *n);
+
+/* parent/name of n is gone from the merged view. An alias goes; the
+ * main name is replaced by an alias if there is one; else the node stays
+ * alive for the kernel's references and open files, with no path any
+ * more. Exclusive. */
+static void node_drop_name(struct cbf_fs *fs, struct cbf_node *n, struct cbf_node *parent_of_name,
+			   const char *name)
+{
+	pthread_mutex_lock(&fs->nodes_lock);
+	ssize_t i = alias_index(n, parent_of_name, name);
+	if (i >= 0) {
+		alias_drop(fs, n, (size_t)i);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return;
+	}
+	if (n->n_aliases > 0) {
+		/* promote the last alias: its parent reference moves over */
+		struct cbf_alias a = n->aliases[--n->n_aliases];
+		hash_remove(fs, n);
+		struct cbf_node *old_parent = n->parent;
+		free(n->name);
+		n->name = a.name;
+		n->parent = a.parent;
+		hash_insert(fs, n);
+		node_unref_locked(fs, old_parent);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		return;
+	}
+	pthread_mutex_unlock(&fs->nodes_lock);
+	node_detach(fs, n);
+}
+
 /* Take the node out of the merged view: it stays alive for the kernel's
  * references and open files, but has no path any more. Exclusive. */
 static void node_detach(struct cbf_fs *fs, struct cbf_node *n)
 {
 	pthread_mutex_lock(&fs->nodes_lock);
 	hash_remove(fs, n);
+	links_remove(fs, n);
+	while (n->n_aliases)
+		alias_drop(fs, n, n->n_aliases - 1);
 	struct cbf_node *parent = n->parent;
 	n->parent = NULL;
 	n->removed = true;
@@ -360,6 +527,11 @@ int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 			pthread_mutex_unlock(&fs->nodes_lock);
 			return r;
 		}
+		if (n->layer == 0 && !S_ISDIR(st->st_mode) && st->st_nlink > 1 && !n->in_ino_table) {
+			pthread_mutex_lock(&fs->nodes_lock);
+			links_add(fs, n, st->st_ino);
+			pthread_mutex_unlock(&fs->nodes_lock);
+		}
 		*ret_node = n;
 		return 0;
 	}
@@ -395,6 +567,26 @@ int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 	if (found < 0)
 		return -ENOENT;
 
+	bool linked = found == 0 && !S_ISDIR(st->st_mode) && st->st_nlink > 1;
+	if (linked) { /* another name of a hard-linked upper file we know */
+		ino_t ino = st->st_ino;
+		pthread_mutex_lock(&fs->nodes_lock);
+		n = links_find(fs, ino);
+		if (n && !n->removed) {
+			n->refs++;
+			n->nlookup++;
+			alias_add(n, parent, name);
+		} else {
+			n = NULL;
+		}
+		pthread_mutex_unlock(&fs->nodes_lock);
+		if (n) {
+			cbf_fix_stat(fs, n, st);
+			*ret_node = n;
+			return 0;
+		}
+	}
+
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
@@ -418,6 +610,8 @@ int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 	} else {
 		parent->refs++;
 		hash_insert(fs, n);
+		if (linked)
+			links_add(fs, n, st->st_ino);
 	}
 	pthread_mutex_unlock(&fs->nodes_lock);
 	if (other) {
@@ -454,7 +648,7 @@ bool cbf_upper_is_whiteout(struct cbf_fs *fs, struct cbf_node *parent, const cha
 }
 
 int cbf_new_upper_node(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
-		       struct cbf_node **ret_node, struct stat *st)
+		       struct cbf_node *link_src, struct cbf_node **ret_node, struct stat *st)
 {
 	char path[PATH_MAX];
 	int r = cbf_child_path(fs, parent, name, path, sizeof(path));
@@ -462,6 +656,17 @@ int cbf_new_upper_node(struct cbf_fs *fs, struct cbf_node *parent, const char *n
 		return r;
 	if (fstatat(fs->layers[0].fd, path, st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
+	if (link_src) { /* a new name of link_src's file: the same node */
+		pthread_mutex_lock(&fs->nodes_lock);
+		links_add(fs, link_src, st->st_ino);
+		link_src->refs++;
+		link_src->nlookup++;
+		alias_add(link_src, parent, name);
+		pthread_mutex_unlock(&fs->nodes_lock);
+		cbf_fix_stat(fs, link_src, st);
+		*ret_node = link_src;
+		return 0;
+	}
 	struct cbf_node *n = calloc(1, sizeof(*n));
 	if (!n || !(n->name = strdup(name))) {
 		free(n);
@@ -679,10 +884,19 @@ int cbf_copy_up(struct cbf_fs *fs, struct cbf_node *node, bool with_data)
 	struct stat st;
 	if (fstatat(fs->layers[node->layer].fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return cbf_layer_fault(fs, node->layer, path, errno);
+	/* a copy-up is no change of the parent: keep its times (as overlayfs) */
+	char ppath[PATH_MAX];
+	struct stat pst;
+	bool have_pst = cbf_node_path(fs, node->parent, ppath, sizeof(ppath)) >= 0 &&
+			fstatat(fs->layers[0].fd, ppath, &pst, AT_SYMLINK_NOFOLLOW) == 0;
 	cbf_tmp_name(fs, tmp, sizeof(tmp));
 	r = copy_one(fs, node->layer, path, &st, tmp, with_data);
 	if (r >= 0 && renameat2(fs->work_fd, tmp, fs->layers[0].fd, path, RENAME_NOREPLACE) < 0)
 		r = -errno;
+	if (r >= 0 && have_pst) {
+		struct timespec ts[2] = {pst.st_atim, pst.st_mtim};
+		utimensat(fs->layers[0].fd, ppath, ts, AT_SYMLINK_NOFOLLOW);
+	}
 	if (r < 0) {
 		remove_tmp(fs, tmp);
 		return r;
@@ -838,7 +1052,7 @@ int cbf_remove(struct cbf_fs *fs, struct cbf_node *parent, const char *name, boo
 		r = 0;
 	}
 	if (r >= 0)
-		node_detach(fs, node);
+		node_drop_name(fs, node, parent, name);
 out:
 	cbf_forget(fs, node, 1);
 	return r;
@@ -928,8 +1142,25 @@ int cbf_rename(struct cbf_fs *fs, struct cbf_node *oldparent, const char *oldnam
 			strerror(-r));
 	r = 0;
 	if (dst)
-		node_detach(fs, dst);
+		node_drop_name(fs, dst, newparent, newname);
 	pthread_mutex_lock(&fs->nodes_lock);
+	ssize_t ai = alias_index(src, oldparent, oldname);
+	if (ai >= 0) { /* an alias moved: the node keeps its main name */
+		char *nn = strdup(newname);
+		struct cbf_alias *a = &src->aliases[ai];
+		if (nn) {
+			struct cbf_node *op = a->parent;
+			free(a->name);
+			a->name = nn;
+			a->parent = newparent;
+			newparent->refs++;
+			node_unref_locked(fs, op);
+		} else {
+			alias_drop(fs, src, (size_t)ai);
+		}
+		pthread_mutex_unlock(&fs->nodes_lock);
+		goto out;
+	}
 	hash_remove(fs, src);
 	struct cbf_node *old_parent_node = src->parent;
 	free(src->name);
@@ -1156,8 +1387,10 @@ static int open_layer(struct cbf_fs *fs, struct cbf_layer *l, const char *path)
 int cbf_fs_init(struct cbf_fs *fs, const char *upper, char *const *lowers, int n_lowers,
 		const char *work, const char **ret_what)
 {
+	_cleanup_free_ char *workabs = NULL;
 	*fs = (struct cbf_fs){.work_fd = -1};
-	fs->n_layers = 1 + n_lowers;
+	/* read-only: no upper; the top lower is layer 0 and nothing writes */
+	fs->n_layers = (upper ? 1 : 0) + n_lowers;
 	fs->layers = calloc(fs->n_layers, sizeof(*fs->layers));
 	if (!fs->layers)
 		return -ENOMEM;
@@ -1165,14 +1398,16 @@ int cbf_fs_init(struct cbf_fs *fs, const char *upper, char *const *lowers, int n
 		fs->layers[i].fd = -1;
 	int r;
 	for (int i = 0; i < fs->n_layers; i++) {
-		const char *p = i == 0 ? upper : lowers[i - 1];
+		const char *p = !upper ? lowers[i] : i == 0 ? upper : lowers[i - 1];
 		if ((r = open_layer(fs, &fs->layers[i], p)) < 0) {
 			*ret_what = p;
 			return r;
 		}
 	}
+	if (!upper)
+		goto tree;
 	/* our scratch dir in the work dir; "work" itself belongs to overlayfs */
-	_cleanup_free_ char *workabs = realpath(work, NULL);
+	workabs = realpath(work, NULL);
 	if (!workabs) {
 		*ret_what = work;
 		return -errno;
@@ -1201,6 +1436,7 @@ int cbf_fs_init(struct cbf_fs *fs, const char *upper, char *const *lowers, int n
 		return -EXDEV;
 	}
 
+tree:
 	pthread_rwlock_init(&fs->tree, NULL);
 	pthread_mutex_init(&fs->nodes_lock, NULL);
 	fs->hash_size = 1024;
@@ -1246,6 +1482,7 @@ void cbf_fs_release(struct cbf_fs *fs)
 	/* nodes the kernel never forgot die with the process */
 	free(fs->hash);
 	free(fs->ino_map);
+	free(fs->links);
 	if (fs->root)
 		free(fs->root->name);
 	free(fs->root);

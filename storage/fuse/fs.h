@@ -33,9 +33,23 @@ struct cbf_layer {
 	bool logged;	 /* one "damaged layer" line per layer */
 };
 
+/* Another name of a hard-linked upper file the kernel knows. */
+struct cbf_alias {
+	struct cbf_node *parent; /* holds a reference */
+	char *name;
+};
+
+/* One object of the merged view. A hard-linked file of the upper dir is
+ * one node (one kernel inode, so its cached size and times cannot differ
+ * between names): parent/name is one of its names, aliases the others
+ * the kernel looked up; when that name goes, an alias takes its place. */
 struct cbf_node {
 	struct cbf_node *parent; /* NULL for the root and for removed nodes */
 	char *name;
+	struct cbf_alias *aliases;
+	size_t n_aliases;
+	bool in_ino_table; /* registered by upper inode number */
+	ino_t upper_ino;
 	struct cbf_node *hash_next;
 	uint64_t refs;	  /* kernel lookups + children: guarded by fs->nodes_lock */
 	uint64_t nlookup; /* kernel lookups alone */
@@ -64,10 +78,14 @@ struct cbf_fs {
 	 * guarded by nodes_lock; lives as long as the mount */
 	uint64_t *ino_map; /* pairs: key, value; key 0 = free */
 	size_t ino_map_size, ino_map_count;
+	/* upper st_ino -> node, for hard-linked upper files; nodes_lock */
+	struct cbf_node **links;
+	size_t links_size, links_count;
 };
 
 /* Open the layers (upper first, then lowers top first) and make our
- * scratch dir WORK/cowbox-fuse (emptied). Errors name the bad dir in
+ * scratch dir WORK/cowbox-fuse (emptied). upper and work NULL: a
+ * read-only view (the mount must be ro). Errors name the bad dir in
  * *ret_what (static or points into the arguments). */
 int cbf_fs_init(struct cbf_fs *fs, const char *upper, char *const *lowers, int n_lowers,
 		const char *work, const char **ret_what);
@@ -117,9 +135,10 @@ int cbf_prepare_create(struct cbf_fs *fs, struct cbf_node *parent, const char *n
 /* A fresh name for a scratch object in fs->work_fd. */
 void cbf_tmp_name(struct cbf_fs *fs, char *buf, size_t size);
 /* Register a node for an entry just made in the upper dir at parent/name
- * (one kernel reference) and fill st. Exclusive. */
+ * (one kernel reference) and fill st; a new hard link becomes a name of
+ * its file's node. Exclusive. */
 int cbf_new_upper_node(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
-		       struct cbf_node **ret_node, struct stat *st);
+		       struct cbf_node *link_src, struct cbf_node **ret_node, struct stat *st);
 
 /* Remove parent/name from the merged view (unlink or rmdir), leaving a
  * whiteout where a lower layer still has the name. Exclusive. */
@@ -150,5 +169,7 @@ int cbf_abs_path(struct cbf_fs *fs, struct cbf_node *node, char *buf, size_t siz
  * line per layer that names it. */
 int cbf_layer_fault(struct cbf_fs *fs, int layer, const char *path, int err);
 
-/* stderr logging with a "cowbox-fuse: " prefix. */
+/* Logging with a "cowbox-fuse: " prefix: to stderr, or to the file set
+ * with cbf_log_to(), created on the first line. */
 void cbf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cbf_log_to(const char *path);

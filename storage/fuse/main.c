@@ -29,7 +29,7 @@ struct args {
 	char **lowers;
 	int n_lowers;
 	const char *upper, *work, *mountpoint, *log;
-	bool daemon, debug;
+	bool daemon, debug, readonly, dev;
 	unsigned threads, idle_threads, clone_fd, handover_us, readahead_kb, dirty_ratio;
 	bool libfuse_loop; /* libfuse's loops instead of ours (for comparison) */
 	struct cbf_options opt;
@@ -106,6 +106,12 @@ static int parse_o(struct args *a, char *opts)
 			a->idle_threads = (unsigned)strtoul(o + 13, NULL, 0);
 		} else if (strncmp(o, "clone_fd=", 9) == 0) {
 			a->clone_fd = (unsigned)strtoul(o + 9, NULL, 0);
+		} else if (strcmp(o, "ro") == 0) {
+			a->readonly = true;
+		} else if (strcmp(o, "dev") == 0 || strcmp(o, "nodev") == 0) {
+			a->dev = o[0] != 'n';
+		} else if (strcmp(o, "volatile") == 0) {
+			a->opt.no_sync = true;
 		} else if (strcmp(o, "debug") == 0) {
 			a->debug = true;
 		} else {
@@ -116,12 +122,23 @@ static int parse_o(struct args *a, char *opts)
 	return 0;
 }
 
+static void free_args(struct args *a)
+{
+	for (int i = 0; i < a->n_lowers; i++)
+		free(a->lowers[i]);
+	free(a->lowers);
+	a->lowers = NULL;
+	a->n_lowers = 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cowbox-fuse [--daemon] [--log FILE] --lower DIR... --upper DIR --work DIR "
 		   "MOUNTPOINT\n"
 		   "       cowbox-fuse [-o lowerdir=A:B,upperdir=U,workdir=W,...] MOUNTPOINT\n"
-		   "options (-o): timeout=SECONDS, [no_]writeback, [no_]splice, [no_]splice_read, [no_]passthrough,\n"
+		   "       cowbox-fuse -o ro --lower DIR... MOUNTPOINT   (read-only, no upper)\n"
+		   "options (-o): ro, volatile (no fsync), dev (device nodes work; default nodev),\n"
+		   "              timeout=SECONDS, [no_]writeback, [no_]splice, [no_]splice_read, [no_]passthrough,\n"
 		   "              max_write=BYTES, threads=N, handover_us=N, readahead_kb=N, dirty_ratio=PCT, libfuse_loop (with idle_threads=N,\n"
 		   "              clone_fd=0|1), debug\n");
 }
@@ -169,7 +186,7 @@ static int parse_args(struct args *a, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (optind + 1 != argc || !a->upper || !a->work || a->n_lowers == 0) {
+	if (optind + 1 != argc || (!a->readonly && (!a->upper || !a->work)) || a->n_lowers == 0) {
 		usage(stderr);
 		return -1;
 	}
@@ -233,7 +250,8 @@ static int serve(struct args *a, int ready_fd)
 	char msg[1024];
 	const char *what = NULL;
 	ctx.opt = a->opt;
-	int r = cbf_fs_init(&ctx.fs, a->upper, a->lowers, a->n_lowers, a->work, &what);
+	int r = cbf_fs_init(&ctx.fs, a->readonly ? NULL : a->upper, a->lowers, a->n_lowers,
+			    a->readonly ? NULL : a->work, &what);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cowbox-fuse: %s: %s\n", what ? what : "setup", strerror(-r));
 		fputs(msg, stderr);
@@ -251,9 +269,12 @@ static int serve(struct args *a, int ready_fd)
 
 	char fsname[64];
 	snprintf(fsname, sizeof(fsname), "fsname=cowbox-fuse");
-	char *fargv[] = {"cowbox-fuse", "-o",
-			 "allow_other,default_permissions,suid,dev,subtype=cowbox", "-o", fsname,
-			 a->debug ? "-d" : NULL, NULL};
+	/* nodev by default, as the overlay driver mounts: device nodes of an
+	 * image show but do not open (the launcher gives containers a /dev) */
+	char mopts[128];
+	snprintf(mopts, sizeof(mopts), "allow_other,default_permissions,suid,%s,subtype=cowbox%s",
+		 a->dev ? "dev" : "nodev", a->readonly ? ",ro" : "");
+	char *fargv[] = {"cowbox-fuse", "-o", mopts, "-o", fsname, a->debug ? "-d" : NULL, NULL};
 	struct fuse_args fargs = FUSE_ARGS_INIT(a->debug ? 6 : 5, fargv);
 	struct fuse_session *se = fuse_session_new(&fargs, &cbf_ops, sizeof(cbf_ops), &ctx);
 	if (!se) {
@@ -296,10 +317,15 @@ int main(int argc, char **argv)
 	struct args a = {.threads = 16, .idle_threads = 8, .clone_fd = 1, .readahead_kb = 512,
 			 .opt = {.timeout = 86400, .writeback = true, .splice = true,
 				 .passthrough = true, .max_write = 1 << 20}};
-	if (parse_args(&a, argc, argv) < 0)
+	if (parse_args(&a, argc, argv) < 0) {
+		free_args(&a);
 		return 2;
-	if (!a.daemon)
-		return serve(&a, -1);
+	}
+	if (!a.daemon) {
+		int r = serve(&a, -1);
+		free_args(&a);
+		return r;
+	}
 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -318,6 +344,7 @@ int main(int argc, char **argv)
 		while (len < (ssize_t)sizeof(buf) - 1 && (n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0)
 			len += n;
 		buf[len] = '\0';
+		free_args(&a);
 		if (strcmp(buf, "ok\n") == 0)
 			return 0;
 		fputs(len ? buf : "cowbox-fuse: server died while mounting\n", stderr);
@@ -326,13 +353,17 @@ int main(int argc, char **argv)
 	close(p[0]);
 	setsid();
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int logfd = a.log ? open(a.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
 	if (nul >= 0) {
 		dup2(nul, STDIN_FILENO);
 		dup2(nul, STDOUT_FILENO);
-		dup2(logfd >= 0 ? logfd : nul, STDERR_FILENO);
+		dup2(nul, STDERR_FILENO);
 	}
+	/* the log file appears only when there is something to say */
+	if (a.log)
+		cbf_log_to(a.log);
 	if (chdir("/") < 0)
 		return 1;
-	return serve(&a, p[1]);
+	int r = serve(&a, p[1]);
+	free_args(&a);
+	return r;
 }

@@ -415,7 +415,8 @@ static int make_entry(struct cbf_ctx *c, fuse_req_t req, struct cbf_node *parent
 		unlinkat(w, tmp, a->kind == MAKE_DIR ? AT_REMOVEDIR : 0);
 		return r;
 	}
-	r = cbf_new_upper_node(fs, parent, name, ret_node, st);
+	r = cbf_new_upper_node(fs, parent, name, a->kind == MAKE_LINK ? a->link_src : NULL, ret_node,
+			       st);
 	if (r < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -715,6 +716,10 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct cbf_handle *h = HANDLE(fi);
+	if (CTX(req)->opt.no_sync) {
+		fuse_reply_err(req, 0);
+		return;
+	}
 	int r = datasync ? fdatasync(h->fd) : fsync(h->fd);
 	fuse_reply_err(req, r < 0 ? errno : 0);
 }
@@ -854,7 +859,7 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 	char path[PATH_MAX];
 	int r = 0;
 	RDLOCK(c);
-	if (n->layer == 0 && cbf_node_path(&c->fs, n, path, sizeof(path)) >= 0) {
+	if (!c->opt.no_sync && n->layer == 0 && cbf_node_path(&c->fs, n, path, sizeof(path)) >= 0) {
 		_cleanup_close_ int fd = openat(c->fs.layers[0].fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		r = fd < 0 ? -errno : RET_NERRNO(fsync(fd));
 	}

@@ -17,6 +17,7 @@ struct cbf_options {
 	bool splice_read; /* splice requests in (zero-copy writes) */
 	bool passthrough; /* FUSE passthrough when libfuse and the kernel have it */
 	unsigned max_write;
+	bool no_sync;	 /* volatile: fsync is a no-op (a --rm container) */
 };
 
 struct cbf_ctx {
