@@ -86,8 +86,10 @@ int cb_fuse_mount(const char *const *lowers, const char *upper, const char *work
 		if (!(helper = strdup(opts->helper)))
 			return cb_error_errno(err, ENOMEM, "fuse mount %s", target);
 	} else if ((r = cb_fuse_find_helper(&helper)) < 0) {
-		return cb_error_set(err, -r, "fuse mount %s: cowbox-fuse not found "
-				    "(set COWBOX_FUSE_HELPER)", target);
+		return cb_error_set(err, -r,
+				    "fuse mount %s: cowbox-fuse not found "
+				    "(set COWBOX_FUSE_HELPER)",
+				    target);
 	}
 	if (access("/dev/fuse", R_OK | W_OK) < 0)
 		return cb_error_errno(err, errno, "fuse mount %s: /dev/fuse", target);
@@ -215,13 +217,13 @@ static int fuse_driver_mount(const struct cb_mount_request *req, struct cb_error
 		if (asprintf(&log, "%s/fuse.log", dir) < 0)
 			log = NULL;
 	}
-	const char *options = (req->flags & CB_MOUNT_READONLY) ? "ro"
+	const char *options = (req->flags & CB_MOUNT_READONLY)	 ? "ro"
 			      : (req->flags & CB_MOUNT_VOLATILE) ? "volatile"
-								  : NULL;
+								 : NULL;
 	struct cb_fuse_options opts = {.log_path = log, .server_options = options};
-	int r = cb_fuse_mount(req->lower_dirs, (req->flags & CB_MOUNT_READONLY) ? NULL : req->upper_dir,
-			      (req->flags & CB_MOUNT_READONLY) ? NULL : req->work_dir, req->target, &opts,
-			      err);
+	int r = cb_fuse_mount(
+	    req->lower_dirs, (req->flags & CB_MOUNT_READONLY) ? NULL : req->upper_dir,
+	    (req->flags & CB_MOUNT_READONLY) ? NULL : req->work_dir, req->target, &opts, err);
 	if (r < 0)
 		return cb_error_prefix(err, "%s", req->what);
 	return 0;
@@ -241,9 +243,9 @@ static int fuse_driver_unmount(const char *target, bool lazy, struct cb_error *e
 }
 
 const struct cb_rootfs_driver cb_fuse_driver = {
-	.name = "fuse",
-	.fs_magic = FUSE_SUPER_MAGIC,
-	.available = fuse_driver_available,
-	.mount = fuse_driver_mount,
-	.unmount = fuse_driver_unmount,
+    .name = "fuse",
+    .fs_magic = FUSE_SUPER_MAGIC,
+    .available = fuse_driver_available,
+    .mount = fuse_driver_mount,
+    .unmount = fuse_driver_unmount,
 };

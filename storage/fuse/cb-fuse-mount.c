@@ -14,11 +14,13 @@
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"lower", required_argument, NULL, 'L'}, {"upper", required_argument, NULL, 'U'},
-		{"work", required_argument, NULL, 'W'},	 {"log", required_argument, NULL, 'l'},
-		{"unmount", no_argument, NULL, 'u'},	 {"lazy", no_argument, NULL, 'z'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"lower", required_argument, NULL, 'L'},
+						 {"upper", required_argument, NULL, 'U'},
+						 {"work", required_argument, NULL, 'W'},
+						 {"log", required_argument, NULL, 'l'},
+						 {"unmount", no_argument, NULL, 'u'},
+						 {"lazy", no_argument, NULL, 'z'},
+						 {NULL, 0, NULL, 0}};
 	const char *lowers[256] = {0}, *upper = NULL, *work = NULL;
 	struct cb_fuse_options opts = {0};
 	int n = 0, ch;
@@ -29,13 +31,26 @@ int main(int argc, char **argv)
 			if (n < 255)
 				lowers[n++] = optarg;
 			break;
-		case 'U': upper = optarg; break;
-		case 'W': work = optarg; break;
-		case 'l': opts.log_path = optarg; break;
-		case 'o': opts.server_options = optarg; break;
-		case 'u': unmount = true; break;
-		case 'z': lazy = true; break;
-		default: return 2;
+		case 'U':
+			upper = optarg;
+			break;
+		case 'W':
+			work = optarg;
+			break;
+		case 'l':
+			opts.log_path = optarg;
+			break;
+		case 'o':
+			opts.server_options = optarg;
+			break;
+		case 'u':
+			unmount = true;
+			break;
+		case 'z':
+			lazy = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (optind + 1 != argc) {

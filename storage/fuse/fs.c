@@ -58,7 +58,8 @@ int cbf_layer_fault(struct cbf_fs *fs, int layer, const char *path, int err)
 	struct cbf_layer *l = &fs->layers[layer];
 	if (!__atomic_test_and_set(&l->logged, __ATOMIC_RELAXED))
 		cbf_log("%s layer %s: %s: %s; its files give EIO", layer == 0 ? "upper" : "lower",
-			l->path, path, err == ENOENT ? "missing (layer changed or damaged)" : strerror(err));
+			l->path, path,
+			err == ENOENT ? "missing (layer changed or damaged)" : strerror(err));
 	return -EIO;
 }
 
@@ -302,7 +303,8 @@ static ssize_t alias_index(struct cbf_node *n, const struct cbf_node *parent, co
 /* nodes_lock held */
 static void alias_add(struct cbf_node *n, struct cbf_node *parent, const char *name)
 {
-	if ((n->parent == parent && strcmp(n->name, name) == 0) || alias_index(n, parent, name) >= 0)
+	if ((n->parent == parent && strcmp(n->name, name) == 0) ||
+	    alias_index(n, parent, name) >= 0)
 		return;
 	struct cbf_alias *a = realloc(n->aliases, (n->n_aliases + 1) * sizeof(*a));
 	if (!a)
@@ -496,7 +498,8 @@ int cbf_getattr(struct cbf_fs *fs, struct cbf_node *node, struct stat *st)
 		return r;
 	if (fstatat(fs->layers[node->layer].fd, path, st, AT_SYMLINK_NOFOLLOW) < 0)
 		/* the tree says it is there: a layer lost it */
-		return errno == ENAMETOOLONG ? -errno : cbf_layer_fault(fs, node->layer, path, errno);
+		return errno == ENAMETOOLONG ? -errno
+					     : cbf_layer_fault(fs, node->layer, path, errno);
 	cbf_fix_stat(fs, node, st);
 	return 0;
 }
@@ -527,7 +530,8 @@ int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 			pthread_mutex_unlock(&fs->nodes_lock);
 			return r;
 		}
-		if (n->layer == 0 && !S_ISDIR(st->st_mode) && st->st_nlink > 1 && !n->in_ino_table) {
+		if (n->layer == 0 && !S_ISDIR(st->st_mode) && st->st_nlink > 1 &&
+		    !n->in_ino_table) {
 			pthread_mutex_lock(&fs->nodes_lock);
 			links_add(fs, n, st->st_ino);
 			pthread_mutex_unlock(&fs->nodes_lock);
@@ -735,11 +739,13 @@ static int copy_range(int src, int dst, off_t off, off_t len, bool *cfr_ok)
 {
 	while (len > 0 && *cfr_ok) {
 		loff_t in = off, out = off;
-		ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)MIN(len, (off_t)1 << 30), 0);
+		ssize_t n =
+		    copy_file_range(src, &in, dst, &out, (size_t)MIN(len, (off_t)1 << 30), 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+			if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			    errno == EOPNOTSUPP) {
 				*cfr_ok = false;
 				break;
 			}
@@ -767,7 +773,7 @@ static int copy_data(int src, int dst, off_t size)
 		if (data < 0) {
 			if (errno == ENXIO)
 				break; /* only a hole is left */
-			data = pos; /* no SEEK_DATA here: copy it all */
+			data = pos;    /* no SEEK_DATA here: copy it all */
 		}
 		off_t hole = lseek(src, data, SEEK_HOLE);
 		if (hole < 0 || hole > size)
@@ -825,13 +831,12 @@ static int copy_one(struct cbf_fs *fs, int layer, const char *path, const struct
 		if (src < 0)
 			return cbf_layer_fault(fs, layer, path, errno);
 		_cleanup_close_ int dst =
-			openat(fs->work_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		    openat(fs->work_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (dst < 0)
 			return -errno;
 		if (with_data && (r = copy_data(src, dst, st->st_size)) < 0)
 			return r;
-		if (fchown(dst, st->st_uid, st->st_gid) < 0 ||
-		    fchmod(dst, st->st_mode & 07777) < 0)
+		if (fchown(dst, st->st_uid, st->st_gid) < 0 || fchmod(dst, st->st_mode & 07777) < 0)
 			return -errno;
 		break;
 	}
@@ -902,7 +907,8 @@ int cbf_copy_up(struct cbf_fs *fs, struct cbf_node *node, bool with_data)
 		return r;
 	}
 	struct stat ust;
-	if (!S_ISDIR(st.st_mode) && fstatat(fs->layers[0].fd, path, &ust, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (!S_ISDIR(st.st_mode) &&
+	    fstatat(fs->layers[0].fd, path, &ust, AT_SYMLINK_NOFOLLOW) == 0) {
 		pthread_mutex_lock(&fs->nodes_lock);
 		ino_map_put(fs, mix_ino(fs, 0, ust.st_ino), node->ino);
 		pthread_mutex_unlock(&fs->nodes_lock);
@@ -1026,7 +1032,8 @@ int cbf_remove(struct cbf_fs *fs, struct cbf_node *parent, const char *name, boo
 		r = r < 0 ? r : -ENOTEMPTY;
 		goto out;
 	}
-	bool need_whiteout = node->layer > 0 || cbf_probe_lower(fs, parent, name) == CBF_BELOW_ENTRY;
+	bool need_whiteout =
+	    node->layer > 0 || cbf_probe_lower(fs, parent, name) == CBF_BELOW_ENTRY;
 	if ((r = cbf_copy_up(fs, parent, true)) < 0 ||
 	    (r = cbf_child_path(fs, parent, name, path, sizeof(path))) < 0)
 		goto out;
@@ -1048,7 +1055,8 @@ int cbf_remove(struct cbf_fs *fs, struct cbf_node *parent, const char *name, boo
 		}
 		r = remove_tmp(fs, tmp);
 		if (r < 0)
-			cbf_log("work dir %s: cannot remove %s: %s", fs->work_path, tmp, strerror(-r));
+			cbf_log("work dir %s: cannot remove %s: %s", fs->work_path, tmp,
+				strerror(-r));
 		r = 0;
 	}
 	if (r >= 0)
@@ -1106,8 +1114,8 @@ int cbf_rename(struct cbf_fs *fs, struct cbf_node *oldparent, const char *oldnam
 			goto out;
 		}
 	}
-	if ((r = cbf_copy_up(fs, oldparent, true)) < 0 || (r = cbf_copy_up(fs, newparent, true)) < 0 ||
-	    (r = cbf_copy_up(fs, src, true)) < 0)
+	if ((r = cbf_copy_up(fs, oldparent, true)) < 0 ||
+	    (r = cbf_copy_up(fs, newparent, true)) < 0 || (r = cbf_copy_up(fs, src, true)) < 0)
 		goto out;
 	bool whiteout_old = cbf_probe_lower(fs, oldparent, oldname) == CBF_BELOW_ENTRY;
 	char oldpath[PATH_MAX], newpath[PATH_MAX];
@@ -1267,13 +1275,14 @@ int cbf_read_merged(struct cbf_fs *fs, struct cbf_node *dir, struct cbf_dirent *
 		return -ENOMEM;
 	}
 	push_dirent(&v, &n, &cap, dot, dir->ino, DT_DIR);
-	if ((r = push_dirent(&v, &n, &cap, dotdot,
-			     dir->parent ? dir->parent->ino : dir->ino, DT_DIR)) < 0) {
+	if ((r = push_dirent(&v, &n, &cap, dotdot, dir->parent ? dir->parent->ino : dir->ino,
+			     DT_DIR)) < 0) {
 		free(dotdot);
 		goto fail;
 	}
 	for (int l = dir->layer; l <= dir->lowest; l++) {
-		int dfd = openat(fs->layers[l].fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int dfd =
+		    openat(fs->layers[l].fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0) {
 			if (is_fault(errno)) {
 				r = cbf_layer_fault(fs, l, path, errno);
@@ -1422,7 +1431,8 @@ int cbf_fs_init(struct cbf_fs *fs, const char *upper, char *const *lowers, int n
 	r = remove_tree_at(wfd, "cowbox-fuse");
 	if (r >= 0 && mkdirat(wfd, "cowbox-fuse", 0700) < 0)
 		r = -errno;
-	if (r >= 0 && (fs->work_fd = openat(wfd, "cowbox-fuse", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (r >= 0 &&
+	    (fs->work_fd = openat(wfd, "cowbox-fuse", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		r = -errno;
 	close(wfd);
 	if (r < 0) {

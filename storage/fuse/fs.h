@@ -62,8 +62,8 @@ struct cbf_node {
 
 struct cbf_fs {
 	struct cbf_layer *layers;
-	int n_layers;	/* upper + lowers */
-	int work_fd;	/* O_DIRECTORY: our scratch dir inside the work dir */
+	int n_layers; /* upper + lowers */
+	int work_fd;  /* O_DIRECTORY: our scratch dir inside the work dir */
 	char *work_path;
 	struct cbf_node *root;
 	pthread_rwlock_t tree;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-
 /* the kernel's request header and the bits of fuse_open_in we look at
  * (linux/fuse.h; not included to stay clear of libfuse's own names) */
 struct in_header {

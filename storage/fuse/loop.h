@@ -4,9 +4,9 @@
  * always talks to one hot thread; before a request that can block for
  * long (fsync, an open that copies a file up, and reads and writes while
  * they are slow here) it hands the reading over to an idle thread (or
- * starts one, up to max_threads), so slow requests run in parallel. libfuse's fuse_session_loop_mt instead
- * hands every request to the thread that waited longest, and on a small
- * VM that costs up to 2x on metadata-heavy work (see docs/fuse.md).
+ * starts one, up to max_threads), so slow requests run in parallel. libfuse's fuse_session_loop_mt
+ * instead hands every request to the thread that waited longest, and on a small VM that costs up to
+ * 2x on metadata-heavy work (see docs/fuse.md).
  *
  * Returns 0 when the session ends (unmount, or SIGTERM/SIGINT/SIGHUP,
  * after which the caller unmounts), -errno on a read error. */

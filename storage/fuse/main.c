@@ -133,23 +133,28 @@ static void free_args(struct args *a)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cowbox-fuse [--daemon] [--log FILE] --lower DIR... --upper DIR --work DIR "
-		   "MOUNTPOINT\n"
-		   "       cowbox-fuse [-o lowerdir=A:B,upperdir=U,workdir=W,...] MOUNTPOINT\n"
-		   "       cowbox-fuse -o ro --lower DIR... MOUNTPOINT   (read-only, no upper)\n"
-		   "options (-o): ro, volatile (no fsync), dev (device nodes work; default nodev),\n"
-		   "              timeout=SECONDS, [no_]writeback, [no_]splice, [no_]splice_read, [no_]passthrough,\n"
-		   "              max_write=BYTES, threads=N, handover_us=N, readahead_kb=N, dirty_ratio=PCT, libfuse_loop (with idle_threads=N,\n"
-		   "              clone_fd=0|1), debug\n");
+	fprintf(f,
+		"usage: cowbox-fuse [--daemon] [--log FILE] --lower DIR... --upper DIR --work DIR "
+		"MOUNTPOINT\n"
+		"       cowbox-fuse [-o lowerdir=A:B,upperdir=U,workdir=W,...] MOUNTPOINT\n"
+		"       cowbox-fuse -o ro --lower DIR... MOUNTPOINT   (read-only, no upper)\n"
+		"options (-o): ro, volatile (no fsync), dev (device nodes work; default nodev),\n"
+		"              timeout=SECONDS, [no_]writeback, [no_]splice, [no_]splice_read, "
+		"[no_]passthrough,\n"
+		"              max_write=BYTES, threads=N, handover_us=N, readahead_kb=N, "
+		"dirty_ratio=PCT, libfuse_loop (with idle_threads=N,\n"
+		"              clone_fd=0|1), debug\n");
 }
 
 static int parse_args(struct args *a, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"lower", required_argument, NULL, 'L'}, {"upper", required_argument, NULL, 'U'},
-		{"work", required_argument, NULL, 'W'},	 {"daemon", no_argument, NULL, 'D'},
-		{"log", required_argument, NULL, 'l'},	 {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"lower", required_argument, NULL, 'L'},
+						 {"upper", required_argument, NULL, 'U'},
+						 {"work", required_argument, NULL, 'W'},
+						 {"daemon", no_argument, NULL, 'D'},
+						 {"log", required_argument, NULL, 'l'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "o:fdh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -253,7 +258,8 @@ static int serve(struct args *a, int ready_fd)
 	int r = cbf_fs_init(&ctx.fs, a->readonly ? NULL : a->upper, a->lowers, a->n_lowers,
 			    a->readonly ? NULL : a->work, &what);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "cowbox-fuse: %s: %s\n", what ? what : "setup", strerror(-r));
+		snprintf(msg, sizeof(msg), "cowbox-fuse: %s: %s\n", what ? what : "setup",
+			 strerror(-r));
 		fputs(msg, stderr);
 		report(ready_fd, msg);
 		return 1;
@@ -314,9 +320,15 @@ static int serve(struct args *a, int ready_fd)
 
 int main(int argc, char **argv)
 {
-	struct args a = {.threads = 16, .idle_threads = 8, .clone_fd = 1, .readahead_kb = 512,
-			 .opt = {.timeout = 86400, .writeback = true, .splice = true,
-				 .passthrough = true, .max_write = 1 << 20}};
+	struct args a = {.threads = 16,
+			 .idle_threads = 8,
+			 .clone_fd = 1,
+			 .readahead_kb = 512,
+			 .opt = {.timeout = 86400,
+				 .writeback = true,
+				 .splice = true,
+				 .passthrough = true,
+				 .max_write = 1 << 20}};
 	if (parse_args(&a, argc, argv) < 0) {
 		free_args(&a);
 		return 2;
@@ -341,7 +353,8 @@ int main(int argc, char **argv)
 		close(p[1]);
 		char buf[1024];
 		ssize_t n, len = 0;
-		while (len < (ssize_t)sizeof(buf) - 1 && (n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		while (len < (ssize_t)sizeof(buf) - 1 &&
+		       (n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0)
 			len += n;
 		buf[len] = '\0';
 		free_args(&a);

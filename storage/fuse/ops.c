@@ -19,8 +19,8 @@
 
 struct cbf_handle {
 	struct cbf_node *node;
-	int fd;		  /* backing fd in the layer the node had at open */
-	int upper_fd;	  /* reopened in the upper dir after a later copy-up */
+	int fd;	      /* backing fd in the layer the node had at open */
+	int upper_fd; /* reopened in the upper dir after a later copy-up */
 	int layer;
 	int backing_id; /* FUSE passthrough: the kernel's id of fd, 0 if none */
 	pthread_mutex_t lock;
@@ -91,9 +91,9 @@ static void reply_err(fuse_req_t req, int r)
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct cbf_ctx *c = userdata;
-	unsigned want = FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_PARALLEL_DIROPS |
-			FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO |
-			FUSE_CAP_ATOMIC_O_TRUNC;
+	unsigned want = FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
+			FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ |
+			FUSE_CAP_ASYNC_DIO | FUSE_CAP_ATOMIC_O_TRUNC;
 	/* no SPLICE_MOVE: stealing pages would evict them from the layer
 	 * file's page cache (and fails on tmpfs after trying) */
 	if (c->opt.splice)
@@ -120,8 +120,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_DONT_MASK;
 	if (c->opt.max_write)
 		conn->max_write = c->opt.max_write;
-	conn->max_readahead = conn->max_write > conn->max_readahead ? conn->max_write
-								     : conn->max_readahead;
+	conn->max_readahead =
+	    conn->max_write > conn->max_readahead ? conn->max_write : conn->max_readahead;
 	conn->time_gran = 1;
 }
 
@@ -237,7 +237,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 			r = RET_NERRNO(ftruncate(fd, attr->st_size));
 		} else {
 			_cleanup_close_ int tfd =
-				openat(up, path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			    openat(up, path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			r = tfd < 0 ? -errno : RET_NERRNO(ftruncate(tfd, attr->st_size));
 		}
 		if (r < 0)
@@ -331,9 +331,8 @@ struct make_args {
 /* Make a new entry parent/name in the upper dir: built in the work dir
  * with its final owner and mode, then renamed in (over a whiteout, or
  * exchanged with one for a dir that then becomes opaque). */
-static int make_entry(struct cbf_ctx *c, fuse_req_t req, struct cbf_node *parent,
-		      const char *name, struct make_args *a, struct cbf_node **ret_node,
-		      struct stat *st)
+static int make_entry(struct cbf_ctx *c, fuse_req_t req, struct cbf_node *parent, const char *name,
+		      struct make_args *a, struct cbf_node **ret_node, struct stat *st)
 {
 	struct cbf_fs *fs = &c->fs;
 	bool over_whiteout = false, parent_setgid = false;
@@ -363,7 +362,9 @@ static int make_entry(struct cbf_ctx *c, fuse_req_t req, struct cbf_node *parent
 	int fd = -1;
 	switch (a->kind) {
 	case MAKE_FILE:
-		fd = openat(w, tmp, (a->open_flags & ~(O_TRUNC | O_EXCL | O_NOFOLLOW)) | O_CREAT | O_EXCL | O_CLOEXEC,
+		fd = openat(w, tmp,
+			    (a->open_flags & ~(O_TRUNC | O_EXCL | O_NOFOLLOW)) | O_CREAT | O_EXCL |
+				O_CLOEXEC,
 			    mode);
 		r = fd < 0 ? -errno : RET_NERRNO(fchown(fd, uid, gid));
 		if (r >= 0 && (mode & 06000))
@@ -404,7 +405,8 @@ static int make_entry(struct cbf_ctx *c, fuse_req_t req, struct cbf_node *parent
 			/* swap with the whiteout, which then leaves with the tmp name */
 			r = RET_NERRNO(renameat2(w, tmp, up, path, RENAME_EXCHANGE));
 		} else {
-			r = RET_NERRNO(renameat2(w, tmp, up, path, over_whiteout ? 0 : RENAME_NOREPLACE));
+			r = RET_NERRNO(
+			    renameat2(w, tmp, up, path, over_whiteout ? 0 : RENAME_NOREPLACE));
 		}
 	}
 	if (r >= 0 && a->kind == MAKE_DIR && over_whiteout)
@@ -415,8 +417,8 @@ static int make_entry(struct cbf_ctx *c, fuse_req_t req, struct cbf_node *parent
 		unlinkat(w, tmp, a->kind == MAKE_DIR ? AT_REMOVEDIR : 0);
 		return r;
 	}
-	r = cbf_new_upper_node(fs, parent, name, a->kind == MAKE_LINK ? a->link_src : NULL, ret_node,
-			       st);
+	r = cbf_new_upper_node(fs, parent, name, a->kind == MAKE_LINK ? a->link_src : NULL,
+			       ret_node, st);
 	if (r < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -487,8 +489,9 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	struct cbf_node *n = NULL;
 	struct stat st;
 	WRLOCK(c);
-	int r = S_ISDIR(a.link_src->type) ? -EPERM
-					  : make_entry(c, req, NODE(c, newparent), newname, &a, &n, &st);
+	int r = S_ISDIR(a.link_src->type)
+		    ? -EPERM
+		    : make_entry(c, req, NODE(c, newparent), newname, &a, &n, &st);
 	UNLOCK(c);
 	reply_made(req, c, r, n, &st);
 }
@@ -662,7 +665,8 @@ static int read_fd(struct cbf_ctx *c, struct cbf_handle *h)
 		char path[PATH_MAX];
 		RDLOCK(c);
 		if (cbf_node_path(&c->fs, h->node, path, sizeof(path)) >= 0) {
-			int fd = openat(c->fs.layers[0].fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			int fd =
+			    openat(c->fs.layers[0].fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 			if (fd >= 0)
 				__atomic_store_n(&h->upper_fd, fd, __ATOMIC_RELEASE);
 		}
@@ -860,7 +864,8 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 	int r = 0;
 	RDLOCK(c);
 	if (!c->opt.no_sync && n->layer == 0 && cbf_node_path(&c->fs, n, path, sizeof(path)) >= 0) {
-		_cleanup_close_ int fd = openat(c->fs.layers[0].fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int fd =
+		    openat(c->fs.layers[0].fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		r = fd < 0 ? -errno : RET_NERRNO(fsync(fd));
 	}
 	UNLOCK(c);
@@ -1008,39 +1013,39 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 }
 
 const struct fuse_lowlevel_ops cbf_ops = {
-	.init = op_init,
-	.lookup = op_lookup,
-	.forget = op_forget,
-	.forget_multi = op_forget_multi,
-	.getattr = op_getattr,
-	.setattr = op_setattr,
-	.readlink = op_readlink,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
-	.open = op_open,
-	.create = op_create,
-	.read = op_read,
-	.write_buf = op_write_buf,
-	/* no .flush: the kernel then stops sending FLUSH on every close (it
-	 * still writes dirty pages back first); we keep no per-close state */
-	.release = op_release,
-	.fsync = op_fsync,
-	.fallocate = op_fallocate,
-	.lseek = op_lseek,
-	.copy_file_range = op_copy_file_range,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
-	.fsyncdir = op_fsyncdir,
-	.statfs = op_statfs,
-	.getxattr = op_getxattr,
-	.listxattr = op_listxattr,
-	.setxattr = op_setxattr,
-	.removexattr = op_removexattr,
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .open = op_open,
+    .create = op_create,
+    .read = op_read,
+    .write_buf = op_write_buf,
+    /* no .flush: the kernel then stops sending FLUSH on every close (it
+     * still writes dirty pages back first); we keep no per-close state */
+    .release = op_release,
+    .fsync = op_fsync,
+    .fallocate = op_fallocate,
+    .lseek = op_lseek,
+    .copy_file_range = op_copy_file_range,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .releasedir = op_releasedir,
+    .fsyncdir = op_fsyncdir,
+    .statfs = op_statfs,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .setxattr = op_setxattr,
+    .removexattr = op_removexattr,
 };

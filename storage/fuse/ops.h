@@ -11,13 +11,13 @@
 #include "fs.h"
 
 struct cbf_options {
-	double timeout;	 /* entry/attr cache seconds; the view changes only through us */
-	bool writeback;	 /* kernel writeback cache */
-	bool splice;	 /* splice replies (zero-copy reads) */
+	double timeout;	  /* entry/attr cache seconds; the view changes only through us */
+	bool writeback;	  /* kernel writeback cache */
+	bool splice;	  /* splice replies (zero-copy reads) */
 	bool splice_read; /* splice requests in (zero-copy writes) */
 	bool passthrough; /* FUSE passthrough when libfuse and the kernel have it */
 	unsigned max_write;
-	bool no_sync;	 /* volatile: fsync is a no-op (a --rm container) */
+	bool no_sync; /* volatile: fsync is a no-op (a --rm container) */
 };
 
 struct cbf_ctx {
