@@ -604,6 +604,7 @@ int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 	n->lowest = lowest;
 	n->type = st->st_mode & S_IFMT;
 	n->ino = node_ino(fs, found, st);
+	n->size_hint = (uint64_t)st->st_size;
 	n->refs = n->nlookup = 1;
 
 	pthread_mutex_lock(&fs->nodes_lock);
@@ -680,6 +681,7 @@ int cbf_new_upper_node(struct cbf_fs *fs, struct cbf_node *parent, const char *n
 	n->layer = n->lowest = 0;
 	n->type = st->st_mode & S_IFMT;
 	n->ino = node_ino(fs, 0, st);
+	n->size_hint = (uint64_t)st->st_size;
 	n->refs = n->nlookup = 1;
 	pthread_mutex_lock(&fs->nodes_lock);
 	struct cbf_node *stale = hash_find(fs, parent, name);

@@ -51,13 +51,14 @@ struct cbf_node {
 	bool in_ino_table; /* registered by upper inode number */
 	ino_t upper_ino;
 	struct cbf_node *hash_next;
-	uint64_t refs;	  /* kernel lookups + children: guarded by fs->nodes_lock */
-	uint64_t nlookup; /* kernel lookups alone */
-	int layer;	  /* topmost layer holding it; 0 once in the upper dir */
-	int lowest;	  /* dirs: lowest layer merged into it (== layer if none) */
-	mode_t type;	  /* S_IFMT bits */
-	uint64_t ino;	  /* the st_ino the kernel sees, fixed for the node's life */
-	bool removed;	  /* gone from the merged view (may still be open) */
+	uint64_t refs;	    /* kernel lookups + children: guarded by fs->nodes_lock */
+	uint64_t nlookup;   /* kernel lookups alone */
+	int layer;	    /* topmost layer holding it; 0 once in the upper dir */
+	int lowest;	    /* dirs: lowest layer merged into it (== layer if none) */
+	mode_t type;	    /* S_IFMT bits */
+	uint64_t ino;	    /* the st_ino the kernel sees, fixed for the node's life */
+	uint64_t size_hint; /* st_size at lookup (UINT64_MAX: unknown), for the loop */
+	bool removed;	    /* gone from the merged view (may still be open) */
 };
 
 struct cbf_fs {

@@ -48,11 +48,16 @@ struct loop {
  * here (a disk, not the page cache or tmpfs): a hand-over costs a thread
  * wake-up, as much as a 128 KiB read from memory. So each kind keeps a
  * running mean of its service time, and is handed over while that mean
- * is above handover_ns (250 us unless set). A read that blocks unexpectedly delays the
+ * is above handover_ns. A read that blocks unexpectedly delays the
  * requests behind it once; the mean then moves. */
-static uint64_t handover_ns = 250000;
 enum { KIND_NONE = -1, KIND_READ, KIND_WRITE, N_KINDS };
 static uint64_t mean_ns[N_KINDS];
+/* reads gain from a second thread (read-ahead keeps two in flight);
+ * writes to the page cache take ~0.2-0.5 ms per MiB and gain less than a
+ * wake-up costs */
+static uint64_t handover_ns[N_KINDS] = {250000, 1000000};
+static bool (*open_is_quick)(uint64_t nodeid, uint32_t flags, void *data);
+static void *open_is_quick_data;
 
 static int kind_of(const struct fuse_buf *buf)
 {
@@ -81,7 +86,7 @@ static void account(int kind, uint64_t ns)
 static bool is_slow(const struct fuse_buf *buf, int kind)
 {
 	if (kind != KIND_NONE)
-		return __atomic_load_n(&mean_ns[kind], __ATOMIC_RELAXED) > handover_ns;
+		return __atomic_load_n(&mean_ns[kind], __ATOMIC_RELAXED) > handover_ns[kind];
 	if (buf->size < sizeof(struct in_header))
 		return false;
 	const struct in_header *h = buf->mem;
@@ -96,7 +101,9 @@ static bool is_slow(const struct fuse_buf *buf, int kind)
 		if (buf->size < sizeof(struct in_header) + sizeof(struct open_in))
 			return true;
 		const struct open_in *o = (const void *)((const char *)buf->mem + sizeof(*h));
-		return (o->flags & O_ACCMODE) != O_RDONLY || (o->flags & O_TRUNC);
+		if ((o->flags & O_ACCMODE) == O_RDONLY && !(o->flags & O_TRUNC))
+			return false;
+		return !open_is_quick || !open_is_quick(h->nodeid, o->flags, open_is_quick_data);
 	}
 	default:
 		return false;
@@ -180,10 +187,13 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int cbf_loop_run(struct fuse_session *se, unsigned max_threads, unsigned handover_us)
+int cbf_loop_run(struct fuse_session *se, unsigned max_threads, unsigned handover_us,
+		 bool (*quick_open)(uint64_t nodeid, uint32_t flags, void *data), void *data)
 {
+	open_is_quick = quick_open;
+	open_is_quick_data = data;
 	if (handover_us)
-		handover_ns = (uint64_t)handover_us * 1000;
+		handover_ns[KIND_READ] = handover_ns[KIND_WRITE] = (uint64_t)handover_us * 1000;
 	struct loop l = {.se = se, .max_threads = max_threads ? max_threads : 1};
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.wake, NULL);

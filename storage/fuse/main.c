@@ -299,7 +299,7 @@ static int serve(struct args *a, int ready_fd)
 	report(ready_fd, "ok\n");
 
 	if (!a->libfuse_loop) {
-		r = cbf_loop_run(se, a->threads, a->handover_us);
+		r = cbf_loop_run(se, a->threads, a->handover_us, cbf_open_is_quick, &ctx);
 	} else if (a->threads == 1) {
 		r = fuse_session_loop(se);
 	} else {

@@ -577,6 +577,16 @@ static void set_open_reply(struct cbf_ctx *c, fuse_req_t req, struct fuse_file_i
 #endif
 }
 
+bool cbf_open_is_quick(uint64_t nodeid, uint32_t flags, void *ctx)
+{
+	struct cbf_ctx *c = ctx;
+	struct cbf_node *n = NODE(c, nodeid);
+	/* unlocked peeks: a wrong guess costs a thread hand-over or a wait */
+	if (__atomic_load_n(&n->layer, __ATOMIC_RELAXED) == 0 || (flags & O_TRUNC))
+		return true;
+	return __atomic_load_n(&n->size_hint, __ATOMIC_RELAXED) < (1 << 20);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cbf_ctx *c = CTX(req);

@@ -26,5 +26,9 @@ struct cbf_ctx {
 	bool passthrough_on; /* negotiated in init */
 };
 
+/* For the request loop: will an open of nodeid with flags be quick? No
+ * when it copies up a file of 1 MiB or more (or of unknown size). */
+bool cbf_open_is_quick(uint64_t nodeid, uint32_t flags, void *ctx);
+
 /* The operations table; the session's userdata must be a struct cbf_ctx. */
 extern const struct fuse_lowlevel_ops cbf_ops;
