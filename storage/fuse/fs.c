@@ -507,6 +507,14 @@ int cbf_getattr(struct cbf_fs *fs, struct cbf_node *node, struct stat *st)
 int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 	       struct cbf_node **ret_node, struct stat *st)
 {
+	return cbf_lookup_ex(fs, parent, name, ret_node, st, NULL);
+}
+
+int cbf_lookup_ex(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
+		  struct cbf_node **ret_node, struct stat *st, bool *ret_upper_whiteout)
+{
+	if (ret_upper_whiteout)
+		*ret_upper_whiteout = false;
 	if (!S_ISDIR(parent->type))
 		return -ENOTDIR;
 	if (parent->removed)
@@ -554,8 +562,11 @@ int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 		}
 		/* (opaque or not, the last layer has nothing below to hide) */
 		if (found < 0) {
-			if (is_whiteout(&s))
+			if (is_whiteout(&s)) {
+				if (ret_upper_whiteout && l == 0)
+					*ret_upper_whiteout = true;
 				return -ENOENT;
+			}
 			found = lowest = l;
 			*st = s;
 			if (!S_ISDIR(s.st_mode) || (l < parent->lowest && is_opaque(fs, l, path)))
@@ -987,12 +998,12 @@ static int make_whiteout_tmp(struct cbf_fs *fs, char *tmp, size_t size)
 }
 
 int cbf_prepare_create(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
-		       bool keep_whiteout, bool *ret_over_whiteout)
+		       bool keep_whiteout, int upper_whiteout, bool *ret_over_whiteout)
 {
 	int r = cbf_copy_up(fs, parent, true);
 	if (r < 0)
 		return r;
-	bool wh = cbf_upper_is_whiteout(fs, parent, name);
+	bool wh = upper_whiteout >= 0 ? upper_whiteout : cbf_upper_is_whiteout(fs, parent, name);
 	if (wh && !keep_whiteout) {
 		char path[PATH_MAX];
 		if ((r = cbf_child_path(fs, parent, name, path, sizeof(path))) < 0)

@@ -104,6 +104,10 @@ int cbf_child_path(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
  * -ENOENT when absent or whited out. Needs fs->tree (shared). */
 int cbf_lookup(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
 	       struct cbf_node **ret_node, struct stat *st);
+/* The same; *ret_upper_whiteout (may be NULL) tells whether -ENOENT came
+ * from a whiteout in the upper dir (cbf_prepare_create's upper_whiteout). */
+int cbf_lookup_ex(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
+		  struct cbf_node **ret_node, struct stat *st, bool *ret_upper_whiteout);
 /* Drop n kernel references; frees the node (and parents no longer used)
  * when none are left. Needs fs->tree (shared or exclusive), so no rename
  * moves the node meanwhile. */
@@ -128,11 +132,13 @@ enum cbf_below cbf_probe_lower(struct cbf_fs *fs, struct cbf_node *parent, const
 bool cbf_upper_is_whiteout(struct cbf_fs *fs, struct cbf_node *parent, const char *name);
 
 /* Prepare parent/name in the upper dir for a new entry: copy the parent
- * up and (unless keep_whiteout) drop a whiteout the upper dir has there.
+ * up and (unless keep_whiteout) drop a whiteout the upper dir has there
+ * (upper_whiteout: 1 or 0 when the caller knows from cbf_lookup_ex made
+ * under the same lock, -1 to look).
  * *ret_over_whiteout says whether there was one: a dir made there must
  * be opaque, as overlayfs makes it. Exclusive. */
 int cbf_prepare_create(struct cbf_fs *fs, struct cbf_node *parent, const char *name,
-		       bool keep_whiteout, bool *ret_over_whiteout);
+		       bool keep_whiteout, int upper_whiteout, bool *ret_over_whiteout);
 /* A fresh name for a scratch object in fs->work_fd. */
 void cbf_tmp_name(struct cbf_fs *fs, char *buf, size_t size);
 /* Register a node for an entry just made in the upper dir at parent/name

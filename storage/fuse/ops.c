@@ -343,7 +343,8 @@ static int make_entry(struct cbf_ctx *c, fuse_req_t req, struct cbf_node *parent
 	struct stat est;
 	if (!S_ISDIR(parent->type))
 		return -ENOTDIR;
-	int r = cbf_lookup(fs, parent, name, &existing, &est);
+	bool upper_whiteout;
+	int r = cbf_lookup_ex(fs, parent, name, &existing, &est, &upper_whiteout);
 	if (r >= 0) {
 		cbf_forget(fs, existing, 1);
 		return -EEXIST;
@@ -352,7 +353,10 @@ static int make_entry(struct cbf_ctx *c, fuse_req_t req, struct cbf_node *parent
 		return r;
 	if (a->kind == MAKE_LINK && (r = cbf_copy_up(fs, a->link_src, true)) < 0)
 		return r;
-	if ((r = cbf_prepare_create(fs, parent, name, a->kind == MAKE_DIR, &over_whiteout)) < 0 ||
+	/* the lookup saw the upper dir only if the parent was in it already */
+	int known = parent->layer == 0 ? upper_whiteout : -1;
+	if ((r = cbf_prepare_create(fs, parent, name, a->kind == MAKE_DIR, known, &over_whiteout)) <
+		0 ||
 	    (r = cbf_child_path(fs, parent, name, path, sizeof(path))) < 0 ||
 	    (r = new_owner(c, req, parent, &uid, &gid, &parent_setgid)) < 0)
 		return r;
