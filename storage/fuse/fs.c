@@ -772,14 +772,24 @@ static int copy_range(int src, int dst, off_t off, off_t len, bool *cfr_ok)
 	return len > 0 ? copy_range_plain(src, dst, off, len) : 0;
 }
 
-/* Copy size bytes, keeping holes: a sparse file stays sparse. */
-static int copy_data(int src, int dst, off_t size)
+static bool no_clone; /* FICLONE failed once: the filesystem cannot */
+
+/* Copy the data of a file of st, keeping holes: a sparse file stays
+ * sparse (a dense one is copied in one go). */
+static int copy_data(int src, int dst, const struct stat *st)
 {
+	off_t size = st->st_size;
 	if (size == 0)
 		return 0;
-	if (ioctl(dst, FICLONE, src) == 0)
-		return 0;
+	if (!__atomic_load_n(&no_clone, __ATOMIC_RELAXED)) {
+		if (ioctl(dst, FICLONE, src) == 0)
+			return 0;
+		if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV || errno == EINVAL)
+			__atomic_store_n(&no_clone, true, __ATOMIC_RELAXED);
+	}
 	bool cfr_ok = true;
+	if ((off_t)st->st_blocks * 512 >= size)
+		return copy_range(src, dst, 0, size, &cfr_ok);
 	off_t pos = 0;
 	while (pos < size) {
 		off_t data = lseek(src, pos, SEEK_DATA);
@@ -797,6 +807,32 @@ static int copy_data(int src, int dst, off_t size)
 		pos = hole;
 	}
 	return RET_NERRNO(ftruncate(dst, size));
+}
+
+/* Copy every xattr but overlay's own between two open files. */
+static int copy_xattrs_fd(int src, int dst)
+{
+	char list[65536];
+	ssize_t n = flistxattr(src, list, sizeof(list));
+	if (n <= 0)
+		return n < 0 && errno != ENOTSUP ? -errno : 0;
+	_cleanup_free_ char *val = malloc(65536);
+	if (!val)
+		return -ENOMEM;
+	for (char *name = list; name < list + n; name += strlen(name) + 1) {
+		if (strncmp(name, CBF_PRIVATE_XATTR, strlen(CBF_PRIVATE_XATTR)) == 0 &&
+		    strncmp(name, CBF_PRIVATE_XATTR "overlay.", strlen(CBF_PRIVATE_XATTR) + 8) != 0)
+			continue;
+		ssize_t vl = fgetxattr(src, name, val, 65536);
+		if (vl < 0) {
+			if (errno == ENODATA)
+				continue;
+			return -errno;
+		}
+		if (fsetxattr(dst, name, val, vl, 0) < 0 && errno != ENOTSUP)
+			return -errno;
+	}
+	return 0;
 }
 
 /* Copy every xattr but overlay's own, path-based so it works for
@@ -830,7 +866,7 @@ static int copy_xattrs(const char *src, const char *dst)
 
 /* Build the copy of one object of layer `layer` at path as work/tmp. */
 static int copy_one(struct cbf_fs *fs, int layer, const char *path, const struct stat *st,
-		    const char *tmp, bool with_data)
+		    const char *tmp, bool with_data, ino_t *ret_ino)
 {
 	int lfd = fs->layers[layer].fd, r;
 	char src_abs[PATH_MAX + 256], dst_abs[PATH_MAX + 256];
@@ -843,15 +879,26 @@ static int copy_one(struct cbf_fs *fs, int layer, const char *path, const struct
 		_cleanup_close_ int src = openat(lfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (src < 0)
 			return cbf_layer_fault(fs, layer, path, errno);
-		_cleanup_close_ int dst =
-		    openat(fs->work_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		/* all by fd: the common copy-up is of many small files */
+		_cleanup_close_ int dst = openat(
+		    fs->work_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 0777);
 		if (dst < 0)
 			return -errno;
-		if (with_data && (r = copy_data(src, dst, st->st_size)) < 0)
+		if (with_data && (r = copy_data(src, dst, st)) < 0)
 			return r;
-		if (fchown(dst, st->st_uid, st->st_gid) < 0 || fchmod(dst, st->st_mode & 07777) < 0)
+		/* chown first: it clears set-id bits and file capabilities */
+		if (fchown(dst, st->st_uid, st->st_gid) < 0 ||
+		    ((st->st_mode & 07000) && fchmod(dst, st->st_mode & 07777) < 0))
 			return -errno;
-		break;
+		if ((r = copy_xattrs_fd(src, dst)) < 0)
+			return r;
+		struct timespec ts[2] = {st->st_atim, st->st_mtim};
+		if (futimens(dst, ts) < 0)
+			return -errno;
+		struct stat ds;
+		if (fstat(dst, &ds) == 0)
+			*ret_ino = ds.st_ino;
+		return 0;
 	}
 	case S_IFDIR:
 		if (mkdirat(fs->work_fd, tmp, 0700) < 0)
@@ -908,7 +955,8 @@ int cbf_copy_up(struct cbf_fs *fs, struct cbf_node *node, bool with_data)
 	bool have_pst = cbf_node_path(fs, node->parent, ppath, sizeof(ppath)) >= 0 &&
 			fstatat(fs->layers[0].fd, ppath, &pst, AT_SYMLINK_NOFOLLOW) == 0;
 	cbf_tmp_name(fs, tmp, sizeof(tmp));
-	r = copy_one(fs, node->layer, path, &st, tmp, with_data);
+	ino_t upper_ino = 0;
+	r = copy_one(fs, node->layer, path, &st, tmp, with_data, &upper_ino);
 	if (r >= 0 && renameat2(fs->work_fd, tmp, fs->layers[0].fd, path, RENAME_NOREPLACE) < 0)
 		r = -errno;
 	if (r >= 0 && have_pst) {
@@ -920,10 +968,12 @@ int cbf_copy_up(struct cbf_fs *fs, struct cbf_node *node, bool with_data)
 		return r;
 	}
 	struct stat ust;
-	if (!S_ISDIR(st.st_mode) &&
-	    fstatat(fs->layers[0].fd, path, &ust, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (!upper_ino && !S_ISDIR(st.st_mode) &&
+	    fstatat(fs->layers[0].fd, path, &ust, AT_SYMLINK_NOFOLLOW) == 0)
+		upper_ino = ust.st_ino;
+	if (upper_ino) {
 		pthread_mutex_lock(&fs->nodes_lock);
-		ino_map_put(fs, mix_ino(fs, 0, ust.st_ino), node->ino);
+		ino_map_put(fs, mix_ino(fs, 0, upper_ino), node->ino);
 		pthread_mutex_unlock(&fs->nodes_lock);
 	}
 	node->layer = 0;
