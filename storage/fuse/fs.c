@@ -812,8 +812,10 @@ static int copy_data(int src, int dst, const struct stat *st)
 /* Copy every xattr but overlay's own between two open files. */
 static int copy_xattrs_fd(int src, int dst)
 {
-	char list[65536];
-	ssize_t n = flistxattr(src, list, sizeof(list));
+	_cleanup_free_ char *list = malloc(65536);
+	if (!list)
+		return -ENOMEM;
+	ssize_t n = flistxattr(src, list, 65536);
 	if (n <= 0)
 		return n < 0 && errno != ENOTSUP ? -errno : 0;
 	_cleanup_free_ char *val = malloc(65536);
@@ -839,8 +841,10 @@ static int copy_xattrs_fd(int src, int dst)
  * symlinks and devices too. */
 static int copy_xattrs(const char *src, const char *dst)
 {
-	char list[65536];
-	ssize_t n = llistxattr(src, list, sizeof(list));
+	_cleanup_free_ char *list = malloc(65536);
+	if (!list)
+		return -ENOMEM;
+	ssize_t n = llistxattr(src, list, 65536);
 	if (n < 0)
 		return errno == ENOTSUP ? 0 : -errno;
 	_cleanup_free_ char *val = malloc(65536);

@@ -124,7 +124,8 @@ static void hand_over(struct loop *l)
 		pthread_t t;
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
-		pthread_attr_setstacksize(&attr, 256 * 1024);
+		/* the default stack (8 MiB, only touched pages count): copy-up
+		 * recurses through parent dirs with PATH_MAX buffers */
 		if (pthread_create(&t, &attr, worker, l) == 0) {
 			l->tids[l->threads++] = t;
 		}

@@ -972,7 +972,10 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			skip = strlen("overlay.");
 		else if (private_xattr(x))
 			skip = l;
-		if (skip < l) {
+		if (skip == 0) {
+			memmove(list + out, x, l);
+			out += l;
+		} else if (skip < l) { /* trusted.overlay.overlay.X -> trusted.overlay.X */
 			size_t pre = strlen(CBF_PRIVATE_XATTR);
 			memmove(list + out, x, pre);
 			memmove(list + out + pre, x + pre + skip, l - pre - skip);
