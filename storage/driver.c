@@ -8,6 +8,7 @@
 /* The built-in drivers, in the order AUTO tries them. */
 static const struct cb_rootfs_driver *const drivers[] = {
 	&cb_overlay_driver,
+	&cb_fuse_driver,
 };
 
 int cb_driver_parse(const char *name, enum cb_driver_kind *ret)

@@ -49,6 +49,7 @@ struct cb_rootfs_driver {
 };
 
 extern const struct cb_rootfs_driver cb_overlay_driver;
+extern const struct cb_rootfs_driver cb_fuse_driver; /* storage/fuse.c */
 
 /* "overlay" | "fuse" | "auto" | NULL (= auto) into a kind. */
 int cb_driver_parse(const char *name, enum cb_driver_kind *ret);
