@@ -46,6 +46,7 @@ struct cb_proc {
 	int pty;
 	struct cb_cgroup cgroup;
 	bool reaped;
+	const struct cb_spawn_hook *net_hook; /* detached once, in cb_proc_free() */
 };
 
 /* What the child sends up the socket: an error report, or the pty master
@@ -179,6 +180,7 @@ struct child_args {
 	bool in_userns;	   /* wait for the id maps first */
 	bool v1_cgroup;	   /* wait for the cgroup v1 join before exec */
 	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
+	bool wait_net;	   /* wait for the network hook before exec */
 	int ns_fds[7];	   /* setns targets for net, uts, ipc */
 	struct cb_seccomp *seccomp;
 	uint64_t caps;
@@ -337,6 +339,11 @@ static _Noreturn void child_main(struct child_args *a)
 		child_fail(a->sock, 125, &err);
 	}
 
+	/* The parent attaches the network while we set up: wait for it as
+	 * late as possible, so the two overlap. */
+	if (a->wait_net && !wait_parent(a->sock))
+		_exit(125);
+
 	if (spec->init) {
 		sigset_t set;
 		forward_set(&set);
@@ -454,6 +461,9 @@ void cb_proc_free(struct cb_proc *c)
 		kill(c->pid, SIGKILL);
 		reap(c);
 	}
+	if (c->net_hook && c->net_hook->detach)
+		c->net_hook->detach(c->net_hook->userdata);
+	c->net_hook = NULL;
 	cb_cgroup_destroy(&c->cgroup);
 	closep(&c->pidfd);
 	closep(&c->pty);
@@ -499,6 +509,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	c->phases.start = cb_now_ns();
 	c->pidfd = c->pty = -1;
 	c->cgroup.v2_fd = -1;
+	c->net_hook = spec->net_hook;
+	bool net_attach = spec->net_hook && spec->net_hook->attach;
 
 	int ns_fds[7];
 	_cleanup_close_ int sock_parent = -1;
@@ -563,6 +575,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .v1_cgroup = v1,
 	    .in_userns = userns,
 	    .v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
+	    .wait_net = net_attach,
 	    .seccomp = filter,
 	    .caps = caps,
 	};
@@ -609,6 +622,16 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 			goto fail_child;
 		c->phases.cgroup = cb_now_ns();
 		if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1) {
+			r = cb_error_errno(err, errno, "start the container");
+			goto fail_child;
+		}
+	}
+	if (net_attach) {
+		r = spec->net_hook->attach(spec->net_hook->userdata, c->pid, err);
+		if (r < 0)
+			goto fail_child;
+		c->phases.net = cb_now_ns();
+		if (send(sock_parent, "n", 1, MSG_NOSIGNAL) != 1) {
 			r = cb_error_errno(err, errno, "start the container");
 			goto fail_child;
 		}

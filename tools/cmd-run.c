@@ -4,6 +4,7 @@
  * any root filesystem directory, with no store at all. */
 #include "cli.h"
 #include "launch.h"
+#include "net-glue.h"
 #include "run-options.h"
 #include "cgroup.h"
 #include "runtime.h"
@@ -24,6 +25,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	struct cb_error err = {0};
 	struct cb_store *s = NULL;
 	struct cli_launch launch = {0};
+	struct cli_net net = {0};
 	if (!o.rootfs) {
 		if (o.n_cmd < 1) {
 			ret = cli_usage("run", true);
@@ -47,8 +49,13 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	}
 	cli_log(cli, CB_LOG_DEBUG, "run: container %s", o.spec.id);
 	o.spec.record_phases = cli->log_level >= CB_LOG_DEBUG;
-	struct cb_run_status st;
-	int r = cb_runtime_run(&o.spec, &st, &err);
+	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
+	int r = cli_net_prepare(cli, &o, &net, &err);
+	if (r >= 0)
+		r = cb_runtime_run(&o.spec, &st, &err);
+	struct cb_error nerr = {0};
+	if (cli_net_release(&net, &nerr) < 0)
+		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);
 	if (launch.ctr) {
 		struct cb_error ferr = {0};
 		if (cli_launch_finish(cli, s, &launch, o.rm, &ferr) < 0)
@@ -66,15 +73,15 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	ret = st.exit_code;
 	if (o.spec.record_phases) {
 		const struct cb_run_phases *p = &st.phases;
-		uint64_t t[] = {p->cgroup, p->cloned,	 p->child_start, p->mounts_done,
-				p->exec,   p->exec_seen, p->exited,	 p->cleaned};
+		uint64_t t[] = {p->cgroup,    p->cloned, p->child_start, p->mounts_done, p->exec,
+				p->exec_seen, p->exited, p->cleaned,	 p->net};
 		double ms[ELEMENTSOF(t)];
 		for (size_t i = 0; i < ELEMENTSOF(t); i++)
 			ms[i] = t[i] ? (double)(t[i] - p->start) / 1e6 : -1;
 		cli_log(cli, CB_LOG_DEBUG,
 			"run: ms since start: cgroup %.3f, cloned %.3f, child %.3f, mounts %.3f, "
-			"exec %.3f, exec seen %.3f, exited %.3f, cleaned %.3f",
-			ms[0], ms[1], ms[2], ms[3], ms[4], ms[5], ms[6], ms[7]);
+			"exec %.3f, exec seen %.3f, exited %.3f, cleaned %.3f, net %.3f",
+			ms[0], ms[1], ms[2], ms[3], ms[4], ms[5], ms[6], ms[7], ms[8]);
 	}
 	/* Cgroups left by a cowbox that was killed (SIGKILL cannot be
 	 * cleaned up after): empty ones older than a minute go now. */
