@@ -251,9 +251,9 @@ static int net_move(struct cb_cli *cli, int argc, char **argv)
 	const char *iface = argv[optind], *target = argv[optind + 1];
 	struct cb_error err = {0};
 	_cleanup_close_ int first = -1, second = -1;
-	int r = cb_net_open_netns(target, cli_container_pid, cli, &first, &err);
+	int r = cli_net_open_netns(cli, target, &first, &err);
 	if (r >= 0 && to)
-		r = cb_net_open_netns(to, cli_container_pid, cli, &second, &err);
+		r = cli_net_open_netns(cli, to, &second, &err);
 	if (r >= 0)
 		r = to ? cb_net_move(iface, first, second, &err)
 		       : cb_net_move(iface, -1, first, &err);

@@ -127,6 +127,36 @@ int cli_container_pid(const char *ref, pid_t *ret_pid, void *userdata)
 	return pid_from_cgroup(id, ret_pid);
 }
 
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int cli_net_open_netns(struct cb_cli *cli, const char *ref, int *ret_fd, struct cb_error *err)
+{
+	const char *c = strncmp(ref, "container:", 10) == 0 ? ref + 10 : ref;
+	bool is_name = strncmp(ref, "ns:", 3) != 0 && c[0] != '/' && c[0] != '.' && !all_digits(c);
+	if (!is_name)
+		return cb_net_open_netns(ref, NULL, NULL, ret_fd, err);
+	pid_t pid;
+	int r = cli_container_pid(c, &pid, cli);
+	if (r == -EEXIST)
+		return cb_error_set(err, EEXIST, "%s: more than one container matches", c);
+	if (r < 0)
+		return cb_error_set(err, ESRCH, "%s: no such container", c);
+	char num[24];
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	r = cb_net_open_netns(num, NULL, NULL, ret_fd, err);
+	if (r < 0)
+		return cb_error_set(err, -r, "%s: its process %s is gone", c, num);
+	return 0;
+}
+
 /* ---- the spawn hook ----------------------------------------------------- */
 
 static int hook_attach(void *userdata, pid_t pid, struct cb_error *err)
@@ -165,7 +195,7 @@ int cli_net_prepare(struct cb_cli *cli, struct cb_run_options *o, struct cli_net
 	cfg->name = o->name;
 
 	if (configured && cfg->mode == CB_NET_SHARE && strncmp(cfg->share, "container:", 10) == 0) {
-		r = cb_net_open_netns(cfg->share, cli_container_pid, cli, &n->share_fd, err);
+		r = cli_net_open_netns(cli, cfg->share, &n->share_fd, err);
 		if (r < 0)
 			goto fail;
 		snprintf(n->share_path, sizeof(n->share_path), "/proc/self/fd/%d", n->share_fd);

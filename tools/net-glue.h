@@ -56,3 +56,6 @@ int cli_net_release(struct cli_net *n, struct cb_error *err);
  * lifecycle's state files (/run/cowbox) when they exist. userdata: the
  * struct cb_cli. Matches cb_net_lookup_fn. */
 int cli_container_pid(const char *ref, pid_t *ret_pid, void *userdata);
+/* cb_net_open_netns() with container names resolved by
+ * cli_container_pid(), and "C: no such container" when none runs. */
+int cli_net_open_netns(struct cb_cli *cli, const char *ref, int *ret_fd, struct cb_error *err);
