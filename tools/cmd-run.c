@@ -73,15 +73,18 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	ret = st.exit_code;
 	if (o.spec.record_phases) {
 		const struct cb_run_phases *p = &st.phases;
-		uint64_t t[] = {p->cgroup,    p->cloned, p->child_start, p->mounts_done, p->exec,
-				p->exec_seen, p->exited, p->cleaned,	 p->net};
+		uint64_t t[] = {p->cgroup, p->cloned,	 p->child_start, p->mounts_done,
+				p->exec,   p->exec_seen, p->exited,	 p->cleaned};
 		double ms[ELEMENTSOF(t)];
 		for (size_t i = 0; i < ELEMENTSOF(t); i++)
 			ms[i] = t[i] ? (double)(t[i] - p->start) / 1e6 : -1;
 		cli_log(cli, CB_LOG_DEBUG,
 			"run: ms since start: cgroup %.3f, cloned %.3f, child %.3f, mounts %.3f, "
-			"exec %.3f, exec seen %.3f, exited %.3f, cleaned %.3f, net %.3f",
-			ms[0], ms[1], ms[2], ms[3], ms[4], ms[5], ms[6], ms[7], ms[8]);
+			"exec %.3f, exec seen %.3f, exited %.3f, cleaned %.3f",
+			ms[0], ms[1], ms[2], ms[3], ms[4], ms[5], ms[6], ms[7]);
+		if (p->net)
+			cli_log(cli, CB_LOG_DEBUG, "run: ms since start: network attached %.3f",
+				(double)(p->net - p->start) / 1e6);
 	}
 	/* Cgroups left by a cowbox that was killed (SIGKILL cannot be
 	 * cleaned up after): empty ones older than a minute go now. */
