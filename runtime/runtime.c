@@ -13,6 +13,7 @@
 #include <linux/sched.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -470,6 +471,23 @@ void cb_proc_free(struct cb_proc *c)
 	free(c);
 }
 
+/* The network hook's attach, on a thread of its own when the parent has
+ * cgroup v1 work to do at the same time: a v1 migration and a veth
+ * creation both wait for RCU grace periods, which overlap. */
+struct attach_job {
+	const struct cb_spawn_hook *hook;
+	pid_t pid;
+	int r;
+	struct cb_error err;
+};
+
+static void *attach_run(void *p)
+{
+	struct attach_job *j = p;
+	j->r = j->hook->attach(j->hook->userdata, j->pid, &j->err);
+	return NULL;
+}
+
 static int open_ns_paths(const struct cb_spawn_spec *spec, int fds[7], struct cb_error *err)
 {
 	for (int i = 0; i < 7; i++) {
@@ -616,20 +634,34 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		r = cb_error_errno(err, errno, "start the container");
 		goto fail_child;
 	}
+	struct attach_job job = {.hook = spec->net_hook, .pid = c->pid};
+	pthread_t attach_thread;
+	bool threaded =
+	    net_attach && v1 && pthread_create(&attach_thread, NULL, attach_run, &job) == 0;
 	if (v1) {
-		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0 ||
-		    (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) < 0)
-			goto fail_child;
-		c->phases.cgroup = cb_now_ns();
-		if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1) {
-			r = cb_error_errno(err, errno, "start the container");
+		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) >= 0 &&
+		    (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) >= 0) {
+			c->phases.cgroup = cb_now_ns();
+			if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1)
+				r = cb_error_errno(err, errno, "start the container");
+		}
+		if (r < 0) {
+			if (threaded)
+				pthread_join(attach_thread, NULL);
 			goto fail_child;
 		}
 	}
 	if (net_attach) {
-		r = spec->net_hook->attach(spec->net_hook->userdata, c->pid, err);
-		if (r < 0)
+		if (threaded)
+			pthread_join(attach_thread, NULL);
+		else
+			attach_run(&job);
+		if (job.r < 0) {
+			if (err)
+				*err = job.err;
+			r = job.r;
 			goto fail_child;
+		}
 		c->phases.net = cb_now_ns();
 		if (send(sock_parent, "n", 1, MSG_NOSIGNAL) != 1) {
 			r = cb_error_errno(err, errno, "start the container");

@@ -180,6 +180,7 @@ int cli_net_prepare(struct cb_cli *cli, struct cb_run_options *o, struct cli_net
 	memset(n, 0, sizeof(*n));
 	n->share_fd = -1;
 	n->cfg = &o->net;
+	uint64_t t0 = cb_now_ns();
 	struct cb_net_config *cfg = &o->net;
 	struct cb_spawn_spec *spec = &o->spec;
 	bool configured = cfg->mode_set || cfg->n_ports > 0;
@@ -220,6 +221,8 @@ int cli_net_prepare(struct cb_cli *cli, struct cb_run_options *o, struct cli_net
 		goto fail;
 	}
 	spec->etc_hosts = n->hosts;
+	cli_log(cli, CB_LOG_DEBUG, "run: network prepared in %.3f ms",
+		(double)(cb_now_ns() - t0) / 1e6);
 	return 0;
 fail:
 	spec->net_hook = NULL;
