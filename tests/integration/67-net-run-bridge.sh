@@ -4,8 +4,9 @@
 # it reaches its gateway, two containers reach each other (ping, and
 # busybox nc carrying a line), /etc/hosts names the container and its
 # address, --network container:NAME joins a running container's namespace,
-# and after the runs no veth, lease, route or nftables rule is left. All of
-# it inside a network namespace of the test's own.
+# 20 concurrent runs alive at once get distinct addresses, and after the
+# runs no veth, lease, route or nftables rule is left. All of it inside a
+# network namespace of the test's own.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net-lib.sh"
 . "$(dirname "$0")/net-run-lib.sh"
@@ -45,6 +46,23 @@ cok run --rm --name img --network bridge bb sh -c \
 printf '%s\n' "$out" | grep -q '^PING-OK$' || fail "run IMAGE -> a: $out $err"
 printf '%s\n' "$out" | grep -Eq '^10\.87\.[0-9.]+	[0-9a-f]{12} img$' || fail "run IMAGE /etc/hosts: $out"
 say "run IMAGE on the bridge reaches a"
+
+# 20 concurrent runs, alive at once (each waits until all 20 wrote their
+# address to a shared volume): each gets an address, all distinct.
+mkdir -p "$TESTTMP/sync"
+for i in $(seq 20); do
+	nsenter --net="$NSPATH" "$COWBOX" run --rootfs "$ROOT" --rm --network bridge \
+		-v "$TESTTMP/sync:/sync" sh -c "ip -o -4 addr show eth0 | sed -n 's/.*inet \([0-9.]*\).*/\1/p' >/sync/$i.tmp
+		mv /sync/$i.tmp /sync/$i; n=0
+		while [ \$(ls /sync | grep -vc tmp) -lt 20 ] && [ \$n -lt 200 ]; do sleep 0.05; n=\$((n+1)); done
+		ping -c1 -W2 $a_addr >/dev/null && echo ok" >"$TESTTMP/c$i.out" 2>&1 &
+	echo $! >>"$TESTTMP/cpids"
+done
+for p in $(cat "$TESTTMP/cpids"); do wait "$p" || fail "a concurrent run failed: $(cat "$TESTTMP"/c*.out)"; done
+[ "$(cat "$TESTTMP"/c*.out | grep -c '^ok$')" = 20 ] || fail "not all 20 reached a: $(cat "$TESTTMP"/c*.out)"
+[ "$(cat "$TESTTMP"/sync/* | sort -u | grep -c '^10\.87\.')" = 20 ] ||
+	fail "20 concurrent runs got addresses: $(cat "$TESTTMP"/sync/* | sort | tr '\n' ' ')"
+say "20 concurrent runs: 20 distinct addresses, all reach a"
 
 stop_bg a
 no_leftovers

@@ -19,7 +19,7 @@ make_rootfs() {
 	ROOT=$TESTTMP/rootfs
 	mkdir -p "$ROOT/bin" "$ROOT/etc" "$ROOT/proc" "$ROOT/sys" "$ROOT/dev" "$ROOT/tmp" "$ROOT/www"
 	cp /bin/busybox "$ROOT/bin/" || skip "needs /bin/busybox (busybox-static)"
-	for a in sh cat echo ip ping nc httpd sleep true hostname grep; do ln -sf busybox "$ROOT/bin/$a"; done
+	for a in sh cat echo ip ping nc httpd sleep true hostname grep ls mv sed; do ln -sf busybox "$ROOT/bin/$a"; done
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
 	echo 'root:x:0:' >"$ROOT/etc/group"
 	touch "$ROOT/etc/hostname" "$ROOT/etc/hosts" "$ROOT/etc/resolv.conf"
