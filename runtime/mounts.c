@@ -346,7 +346,8 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 	snprintf(hostname_nl, sizeof(hostname_nl), "%s\n", hostname);
 	if ((r = provide_file("hostname", "/etc/hostname", hostname_nl, spec->create_etc_files,
 			      err)) < 0 ||
-	    (r = provide_file("hosts", "/etc/hosts", hosts, spec->create_etc_files, err)) < 0 ||
+	    (r = provide_file("hosts", "/etc/hosts", spec->etc_hosts ? spec->etc_hosts : hosts,
+			      spec->create_etc_files, err)) < 0 ||
 	    (r = provide_file("resolv", "/etc/resolv.conf", resolv, spec->create_etc_files, err)) <
 		0)
 		return r;

@@ -13,6 +13,7 @@
 #include <linux/sched.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,6 +47,7 @@ struct cb_proc {
 	int pty;
 	struct cb_cgroup cgroup;
 	bool reaped;
+	const struct cb_spawn_hook *net_hook; /* detached once, in cb_proc_free() */
 };
 
 /* What the child sends up the socket: an error report, or the pty master
@@ -179,6 +181,7 @@ struct child_args {
 	bool in_userns;	   /* wait for the id maps first */
 	bool v1_cgroup;	   /* wait for the cgroup v1 join before exec */
 	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
+	bool wait_net;	   /* wait for the network hook before exec */
 	int ns_fds[7];	   /* setns targets for net, uts, ipc */
 	struct cb_seccomp *seccomp;
 	uint64_t caps;
@@ -337,6 +340,11 @@ static _Noreturn void child_main(struct child_args *a)
 		child_fail(a->sock, 125, &err);
 	}
 
+	/* The parent attaches the network while we set up: wait for it as
+	 * late as possible, so the two overlap. */
+	if (a->wait_net && !wait_parent(a->sock))
+		_exit(125);
+
 	if (spec->init) {
 		sigset_t set;
 		forward_set(&set);
@@ -454,10 +462,30 @@ void cb_proc_free(struct cb_proc *c)
 		kill(c->pid, SIGKILL);
 		reap(c);
 	}
+	if (c->net_hook && c->net_hook->detach)
+		c->net_hook->detach(c->net_hook->userdata);
+	c->net_hook = NULL;
 	cb_cgroup_destroy(&c->cgroup);
 	closep(&c->pidfd);
 	closep(&c->pty);
 	free(c);
+}
+
+/* The network hook's attach, on a thread of its own when the parent has
+ * cgroup v1 work to do at the same time: a v1 migration and a veth
+ * creation both wait for RCU grace periods, which overlap. */
+struct attach_job {
+	const struct cb_spawn_hook *hook;
+	pid_t pid;
+	int r;
+	struct cb_error err;
+};
+
+static void *attach_run(void *p)
+{
+	struct attach_job *j = p;
+	j->r = j->hook->attach(j->hook->userdata, j->pid, &j->err);
+	return NULL;
 }
 
 static int open_ns_paths(const struct cb_spawn_spec *spec, int fds[7], struct cb_error *err)
@@ -499,6 +527,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	c->phases.start = cb_now_ns();
 	c->pidfd = c->pty = -1;
 	c->cgroup.v2_fd = -1;
+	c->net_hook = spec->net_hook;
+	bool net_attach = spec->net_hook && spec->net_hook->attach;
 
 	int ns_fds[7];
 	_cleanup_close_ int sock_parent = -1;
@@ -563,6 +593,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .v1_cgroup = v1,
 	    .in_userns = userns,
 	    .v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
+	    .wait_net = net_attach,
 	    .seccomp = filter,
 	    .caps = caps,
 	};
@@ -603,12 +634,36 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		r = cb_error_errno(err, errno, "start the container");
 		goto fail_child;
 	}
+	struct attach_job job = {.hook = spec->net_hook, .pid = c->pid};
+	pthread_t attach_thread;
+	bool threaded =
+	    net_attach && v1 && pthread_create(&attach_thread, NULL, attach_run, &job) == 0;
 	if (v1) {
-		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0 ||
-		    (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) < 0)
+		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) >= 0 &&
+		    (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) >= 0) {
+			c->phases.cgroup = cb_now_ns();
+			if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1)
+				r = cb_error_errno(err, errno, "start the container");
+		}
+		if (r < 0) {
+			if (threaded)
+				pthread_join(attach_thread, NULL);
 			goto fail_child;
-		c->phases.cgroup = cb_now_ns();
-		if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1) {
+		}
+	}
+	if (net_attach) {
+		if (threaded)
+			pthread_join(attach_thread, NULL);
+		else
+			attach_run(&job);
+		if (job.r < 0) {
+			if (err)
+				*err = job.err;
+			r = job.r;
+			goto fail_child;
+		}
+		c->phases.net = cb_now_ns();
+		if (send(sock_parent, "n", 1, MSG_NOSIGNAL) != 1) {
 			r = cb_error_errno(err, errno, "start the container");
 			goto fail_child;
 		}

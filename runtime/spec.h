@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -38,6 +39,22 @@ struct cb_idmap {
 #define CB_IDMAP_MAX 32
 
 enum cb_mount_type { CB_MOUNT_BIND, CB_MOUNT_TMPFS };
+
+/* A step the caller runs in the parent for the container's first process
+ * (tools/net-glue.c wires the network with it). runtime/ stays free of
+ * networking (libmnl, libnftnl, leases under a store's paths): it only
+ * calls back.
+ *   attach   after clone3, while the child does its mount setup; the child
+ *            waits for it just before execve (its last step). A failure
+ *            kills the child and fails the start.
+ *   detach   once, after the process is reaped, or when the start fails
+ *            (also before the clone, so it must accept "nothing attached").
+ * Either may be NULL. */
+struct cb_spawn_hook {
+	int (*attach)(void *userdata, pid_t pid, struct cb_error *err);
+	void (*detach)(void *userdata);
+	void *userdata;
+};
 
 /* A volume (-v HOST:CTR[:ro]) or a tmpfs (--tmpfs PATH[:OPTIONS]). */
 struct cb_mount {
@@ -88,6 +105,12 @@ struct cb_spawn_spec {
 	 * --rootfs directory may be a shared image and is not written; the
 	 * generated files are bound only over files that exist. */
 	bool create_etc_files;
+	/* What /etc/hosts says (the network glue's, with the container's
+	 * address and name); NULL: localhost and the hostname. Borrowed. */
+	const char *etc_hosts;
+
+	/* Network: see struct cb_spawn_hook; NULL: none. Borrowed. */
+	const struct cb_spawn_hook *net_hook;
 
 	/* Cgroup. */
 	bool no_cgroup;

@@ -1,6 +1,7 @@
 /* cowbox network create|ls|inspect|rm|move: bridge networks and moving
  * interfaces between network namespaces. The work is in runtime/net.c. */
 #include "cli.h"
+#include "net-glue.h"
 #include "net.h"
 
 #include <arpa/inet.h>
@@ -231,11 +232,6 @@ static int net_prune(struct cb_cli *cli, int argc, char **argv, const char *nd, 
 	return 0;
 }
 
-/* Resolves a container name to its pid. The launcher's state is not here
- * yet: numbers and paths work, names do not. The lead wires the container
- * store in by passing a real lookup to cb_net_open_netns(). */
-static cb_net_lookup_fn container_lookup = NULL;
-
 static int net_move(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_TO = 256 };
@@ -255,9 +251,9 @@ static int net_move(struct cb_cli *cli, int argc, char **argv)
 	const char *iface = argv[optind], *target = argv[optind + 1];
 	struct cb_error err = {0};
 	_cleanup_close_ int first = -1, second = -1;
-	int r = cb_net_open_netns(target, container_lookup, NULL, &first, &err);
+	int r = cli_net_open_netns(cli, target, &first, &err);
 	if (r >= 0 && to)
-		r = cb_net_open_netns(to, container_lookup, NULL, &second, &err);
+		r = cli_net_open_netns(cli, to, &second, &err);
 	if (r >= 0)
 		r = to ? cb_net_move(iface, first, second, &err)
 		       : cb_net_move(iface, -1, first, &err);

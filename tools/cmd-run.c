@@ -6,6 +6,7 @@
  * any root filesystem directory, with no store at all. */
 #include "cli.h"
 #include "launch.h"
+#include "net-glue.h"
 #include "run-options.h"
 #include "cgroup.h"
 #include "runtime.h"
@@ -48,6 +49,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	struct cb_error err = {0};
 	struct cb_store *s = NULL;
 	struct cli_launch launch = {0};
+	struct cli_net net = {0};
 	if (!o.rootfs) {
 		if (o.n_cmd < 1) {
 			ret = cli_usage("run", true);
@@ -81,8 +83,13 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	}
 	cli_log(cli, CB_LOG_DEBUG, "run: container %s", o.spec.id);
 	o.spec.record_phases = cli->log_level >= CB_LOG_DEBUG;
-	struct cb_run_status st;
-	int r = cb_runtime_run(&o.spec, &st, &err);
+	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
+	int r = cli_net_prepare(cli, &o, &net, &err);
+	if (r >= 0)
+		r = cb_runtime_run(&o.spec, &st, &err);
+	struct cb_error nerr = {0};
+	if (cli_net_release(&net, &nerr) < 0)
+		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);
 	if (launch.ctr) {
 		struct cb_error ferr = {0};
 		if (cli_launch_finish(cli, s, &launch, o.rm, &ferr) < 0)
@@ -109,6 +116,9 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 			"run: ms since start: cgroup %.3f, cloned %.3f, child %.3f, mounts %.3f, "
 			"exec %.3f, exec seen %.3f, exited %.3f, cleaned %.3f",
 			ms[0], ms[1], ms[2], ms[3], ms[4], ms[5], ms[6], ms[7]);
+		if (p->net)
+			cli_log(cli, CB_LOG_DEBUG, "run: ms since start: network attached %.3f",
+				(double)(p->net - p->start) / 1e6);
 	}
 	/* Cgroups left by a cowbox that was killed (SIGKILL cannot be
 	 * cleaned up after): empty ones older than a minute go now. */

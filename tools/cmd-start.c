@@ -3,6 +3,7 @@
  * supervisor (as run -d); with -a (one container) it runs in the
  * foreground like `run` and its exit code is returned. */
 #include "cli.h"
+#include "net-glue.h"
 #include "launch.h"
 #include "runtime.h"
 #include "supervisor.h"
@@ -22,7 +23,15 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	struct cb_error err = {0};
 	struct cb_run_status st;
 	int64_t started = time(NULL);
-	int r = cb_runtime_run(&o->spec, &st, &err);
+	struct cli_net net = {0};
+	int r = cli_net_prepare(cli, o, &net, &err);
+	if (r >= 0)
+		r = cb_runtime_run(&o->spec, &st, &err);
+	else
+		st.exit_code = EXIT_COWBOX;
+	struct cb_error nerr = {0};
+	if (cli_net_release(&net, &nerr) < 0)
+		cli_fail(&nerr, -nerr.code, "start %s: network", what);
 	bool remove = o->rm;
 	/* Record the outcome while o->spec.argv (the launch's) is alive. */
 	_cleanup_close_ int dirfd = -1;

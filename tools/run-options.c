@@ -22,7 +22,6 @@ enum {
 	OPT_NS,
 	OPT_NO_NS,
 	OPT_PID,
-	OPT_NET,
 	OPT_UTS,
 	OPT_IPC,
 	OPT_USERNS,
@@ -37,6 +36,7 @@ enum {
 	OPT_CAP_DROP,
 	OPT_PRIVILEGED,
 	OPT_SECURITY_OPT,
+	OPT_NETWORK,
 };
 
 static const struct option run_opts[] = {
@@ -59,8 +59,9 @@ static const struct option run_opts[] = {
     {"ns", required_argument, NULL, OPT_NS},
     {"no-ns", required_argument, NULL, OPT_NO_NS},
     {"pid", required_argument, NULL, OPT_PID},
-    {"net", required_argument, NULL, OPT_NET},
-    {"network", required_argument, NULL, OPT_NET},
+    {"net", required_argument, NULL, OPT_NETWORK},
+    {"network", required_argument, NULL, OPT_NETWORK},
+    {"publish", required_argument, NULL, 'p'},
     {"uts", required_argument, NULL, OPT_UTS},
     {"ipc", required_argument, NULL, OPT_IPC},
     {"userns", required_argument, NULL, OPT_USERNS},
@@ -79,7 +80,7 @@ static const struct option run_opts[] = {
     {0},
 };
 
-/* --pid/--net/--uts/--ipc=host|ns:PATH (--net also none). */
+/* --pid/--uts/--ipc=host|ns:PATH (--net/--network: network_option). */
 static int share_ns(struct cb_spawn_spec *spec, const char *opt, unsigned ns, const char *v)
 {
 	int idx = cb_ns_index(ns);
@@ -92,11 +93,42 @@ static int share_ns(struct cb_spawn_spec *spec, const char *opt, unsigned ns, co
 	} else if ((ns == CB_NS_NET && strcmp(v, "none") == 0) || strcmp(v, "private") == 0) {
 		spec->ns_create |= ns;
 		spec->ns_path[idx] = NULL;
-	} else if (strncmp(v, "container:", 10) == 0 || strcmp(v, "bridge") == 0)
-		return cli_error("--%s %s: not supported by run --rootfs yet", opt, v);
+	} else if (strncmp(v, "container:", 10) == 0)
+		return cli_error("--%s %s: not supported yet", opt, v);
 	else
-		return cli_error("--%s %s: expected host, ns:PATH%s", opt, v,
-				 ns == CB_NS_NET ? " or none" : "");
+		return cli_error("--%s %s: expected host or ns:PATH", opt, v);
+	return 0;
+}
+
+/* After the options: --network/--net (and -p, which alone means bridge)
+ * decide the network namespace, over --ns/--no-ns. none and bridge make
+ * one (the glue wires a bridge in at start); host shares the caller's;
+ * ns:PATH joins PATH; container:C joins C's, which the glue resolves at
+ * start (left unresolved, "container:C" is no path and the start fails). */
+static int network_apply(struct cb_run_options *o)
+{
+	struct cb_spawn_spec *spec = &o->spec;
+	struct cb_error err = {0};
+	int idx = cb_ns_index(CB_NS_NET);
+	if (cb_net_config_finish(&o->net, &err) < 0)
+		return cli_error("%s", err.msg);
+	if (!o->net.mode_set && o->net.n_ports == 0)
+		return 0; /* --ns/--no-ns decide; no namespace means the host's */
+	spec->ns_path[idx] = NULL;
+	switch (o->net.mode) {
+	case CB_NET_NONE:
+	case CB_NET_BRIDGE:
+		spec->ns_create |= CB_NS_NET;
+		break;
+	case CB_NET_HOST:
+		spec->ns_create &= ~CB_NS_NET;
+		break;
+	case CB_NET_SHARE:
+		spec->ns_create &= ~CB_NS_NET;
+		spec->ns_path[idx] =
+		    strncmp(o->net.share, "ns:", 3) == 0 ? o->net.share + 3 : o->net.share;
+		break;
+	}
 	return 0;
 }
 
@@ -172,6 +204,7 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 	*o = (struct cb_run_options){0};
 	struct cb_spawn_spec *spec = &o->spec;
 	cb_spawn_spec_init(spec);
+	cb_net_config_init(&o->net);
 	const char *cap_add[64], *cap_drop[64];
 	size_t n_add = 0, n_drop = 0;
 	int c, r;
@@ -179,7 +212,7 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 	int64_t v64;
 
 	/* "+": the first non-option is the command; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:p:", run_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOTFS:
 			o->rootfs = optarg;
@@ -258,9 +291,15 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			if ((r = share_ns(spec, "pid", CB_NS_PID, optarg)) != 0)
 				return r;
 			break;
-		case OPT_NET:
-			if ((r = share_ns(spec, "net", CB_NS_NET, optarg)) != 0)
-				return r;
+		case OPT_NETWORK:
+			/* "private": the name --net had for none */
+			if (cb_net_parse_mode(strcmp(optarg, "private") == 0 ? "none" : optarg,
+					      &o->net, &err) < 0)
+				return cli_error("%s", err.msg);
+			break;
+		case 'p':
+			if (cb_net_add_port(&o->net, optarg, &err) < 0)
+				return cli_error("%s", err.msg);
 			break;
 		case OPT_UTS:
 			if ((r = share_ns(spec, "uts", CB_NS_UTS, optarg)) != 0)
@@ -356,6 +395,8 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 		cb_caps_edit(&spec->caps, cap_add[i], true);
 	if (spec->n_gidmap && !spec->n_uidmap)
 		return cli_error("--gidmap needs --userns MAP");
+	if ((r = network_apply(o)) != 0)
+		return r;
 
 	o->cmd = argv + optind;
 	o->n_cmd = argc - optind;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "net.h"
 #include "spec.h"
 
 struct cb_run_options {
@@ -16,6 +17,9 @@ struct cb_run_options {
 	int n_cmd;
 	char **argv_buf; /* owned: entrypoint + cmd when --entrypoint is given */
 	char id[65];	 /* a fresh container ID */
+	/* --network/--net and -p. Applied to spec.ns_create here; the rest
+	 * (leases, /etc/hosts, container:C) is tools/net-glue.c's at start. */
+	struct cb_net_config net;
 };
 
 /* Parse argv (argv[0] is the verb). Returns 0, or an exit code after

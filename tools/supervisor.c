@@ -1,4 +1,5 @@
 #include "supervisor.h"
+#include "net-glue.h"
 #include "cgroup.h"
 #include "fsutil.h"
 #include "macro.h"
@@ -108,8 +109,15 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	o->spec.stdio[2] = logfd;
 	struct cb_proc *proc = NULL;
 	int fail_code = 125;
-	int r = cb_runtime_spawn(&o->spec, &proc, &fail_code, &err);
+	/* The network is attached by the spawn's hook and detached when the
+	 * process handle is freed; net must outlive proc. */
+	struct cli_net net = {0};
+	struct cb_error nerr = {0};
+	int r = cli_net_prepare(cli, o, &net, &err);
+	if (r >= 0)
+		r = cb_runtime_spawn(&o->spec, &proc, &fail_code, &err);
 	if (r < 0) {
+		cli_net_release(&net, &nerr);
 		st.status = remove ? CB_STATE_REMOVED : CB_STATE_EXITED;
 		st.exit_code = fail_code;
 		st.finished = time(NULL);
@@ -132,7 +140,9 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	r = cb_proc_wait(proc, &rs, &err);
 	if (r < 0)
 		cli_fail(&err, r, "supervisor: container %.12s: wait", id);
-	cb_proc_free(proc); /* removes the cgroup */
+	cb_proc_free(proc); /* removes the cgroup, detaches the network */
+	if (cli_net_release(&net, &nerr) < 0)
+		cli_fail(&nerr, -nerr.code, "supervisor: container %.12s: network", id);
 	if (rs.oom_killed) {
 		char line[160];
 		int n = snprintf(line, sizeof(line), "cowbox: container %s killed: out of memory\n",
