@@ -1,4 +1,5 @@
 #include "net-glue.h"
+#include "state.h"
 #include "container.h"
 #include "fsutil.h"
 #include "macro.h"
@@ -115,15 +116,27 @@ int cli_container_pid(const char *ref, pid_t *ret_pid, void *userdata)
 	int r = pid_from_leases(rd, ref, ret_pid);
 	if (r != -ESRCH)
 		return r;
-	/* Not on a bridge: a container of the store, found by its cgroup.
-	 * TODO(lifecycle): read the pid (and its start time) from the state
-	 * under /run/cowbox instead, which also covers --no-cgroup. */
+	/* Not on a bridge: a container of the store. Its state under
+	 * /run/cowbox names its process (checked against pid reuse); a
+	 * container started without state (start -a) is found by its cgroup. */
 	struct cb_store *s = cli_store(cli);
 	if (!s)
 		return -ESRCH;
 	char id[CB_CONTAINER_ID_SIZE];
 	if (cb_container_resolve(s, ref, id, NULL) < 0)
 		return -ESRCH;
+	_cleanup_close_ int dirfd = -1;
+	struct cb_state st = {0};
+	if (cb_state_open(id, false, &dirfd) >= 0 && cb_state_read(dirfd, &st) >= 0) {
+		bool live = st.status == CB_STATE_RUNNING && st.pid > 0 &&
+			    cb_proc_start_time(st.pid) == st.pid_start;
+		pid_t pid = st.pid;
+		cb_state_release(&st);
+		if (live) {
+			*ret_pid = pid;
+			return 0;
+		}
+	}
 	return pid_from_cgroup(id, ret_pid);
 }
 

@@ -71,5 +71,11 @@ if command -v script >/dev/null; then
 	[ "$trc" = 3 ] || fail "exec -t: rc $trc, want 3 ($tout)"
 	echo "$tout" | tr -d '\r' | grep -Eqx '/dev/pts/[0-9]+' || fail "exec -t: no pty: $tout"
 fi
+# --network container:NAME finds a detached container by its state and
+# shares its network namespace (its own, with only lo: nothing of the host).
+ok exec "$n" readlink /proc/self/ns/net
+theirs=$out
+ok run --rm --network "container:$n" bb readlink /proc/self/ns/net
+[ "$out" = "$theirs" ] || fail "--network container:$n: $out, want $theirs"
 ok stop -t 1 "$n"
 refuse "exec $n: container is not running" exec "$n" true
