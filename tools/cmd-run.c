@@ -6,6 +6,7 @@
  * any root filesystem directory, with no store at all. */
 #include "cli.h"
 #include "launch.h"
+#include "state.h"
 #include "net-glue.h"
 #include "run-options.h"
 #include "cgroup.h"
@@ -14,6 +15,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* run -d: hand the container to its supervisor and print the full ID. */
 static int run_detached(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l)
@@ -84,9 +86,13 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	cli_log(cli, CB_LOG_DEBUG, "run: container %s", o.spec.id);
 	o.spec.record_phases = cli->log_level >= CB_LOG_DEBUG;
 	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
+	int64_t started = time(NULL);
 	int r = cli_net_prepare(cli, &o, &net, &err);
 	if (r >= 0)
 		r = cb_runtime_run(&o.spec, &st, &err);
+	/* A kept container shows how it ended in ps, as docker's does. */
+	if (launch.ctr && !o.rm)
+		cb_state_record_exit(o.id, o.spec.argv, started, st.exit_code, st.oom_killed);
 	struct cb_error nerr = {0};
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);

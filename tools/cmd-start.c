@@ -34,16 +34,8 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 		cli_fail(&nerr, -nerr.code, "start %s: network", what);
 	bool remove = o->rm;
 	/* Record the outcome while o->spec.argv (the launch's) is alive. */
-	_cleanup_close_ int dirfd = -1;
-	if (!remove && cb_state_open(id, true, &dirfd) >= 0) {
-		struct cb_state state = {.status = CB_STATE_EXITED,
-					 .exit_code = st.exit_code,
-					 .oom = st.oom_killed,
-					 .argv = (char **)o->spec.argv,
-					 .started = started,
-					 .finished = time(NULL)};
-		cb_state_write(dirfd, &state);
-	}
+	if (!remove)
+		cb_state_record_exit(id, o->spec.argv, started, st.exit_code, st.oom_killed);
 	struct cb_error ferr = {0};
 	if (cli_launch_finish(cli, s, l, remove, &ferr) < 0)
 		cli_fail(&ferr, -ferr.code, "start %s", what);

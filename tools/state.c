@@ -250,3 +250,19 @@ void cb_state_prune(int min_age_s)
 			cb_rm_rf_at(dirfd(d), de->d_name);
 	}
 }
+
+int cb_state_record_exit(const char *id, char *const *argv, int64_t started, int exit_code,
+			 bool oom)
+{
+	_cleanup_close_ int dirfd = -1;
+	int r = cb_state_open(id, true, &dirfd);
+	if (r < 0)
+		return r;
+	struct cb_state state = {.status = CB_STATE_EXITED,
+				 .exit_code = exit_code,
+				 .oom = oom,
+				 .argv = (char **)argv,
+				 .started = started,
+				 .finished = time(NULL)};
+	return cb_state_write(dirfd, &state);
+}

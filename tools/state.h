@@ -54,6 +54,10 @@ int cb_state_open(const char *id, bool create, int *ret_dirfd);
 int cb_state_read(int dirfd, struct cb_state *ret);
 /* Replace the state file atomically. */
 int cb_state_write(int dirfd, const struct cb_state *st);
+/* Record that an attached run of id (run in the foreground, start -a)
+ * ended, for ps and wait; argv is borrowed. */
+int cb_state_record_exit(const char *id, char *const *argv, int64_t started, int exit_code,
+			 bool oom);
 /* Remove id's state directory (a missing one is fine). */
 int cb_state_remove(const char *id);
 

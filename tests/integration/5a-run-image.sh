@@ -30,6 +30,8 @@ ok run --rm bb hostname
 
 # The rootfs is the image's, copy-on-write: a change stays in the container.
 ok run --name keep bb sh -c 'echo changed > /etc/motd-new; rm /etc/passwd'
+ok ps -a
+echo "$out" | grep -E ' Exited \(0\) .* keep$' >/dev/null || fail "ps -a does not show keep as exited: $out"
 ok diff keep
 echo "$out" | grep -qx "A /etc/motd-new" || fail "diff lacks the new file: $out"
 echo "$out" | grep -qx "D /etc/passwd" || fail "diff lacks the deletion: $out"
