@@ -353,6 +353,28 @@ int cb_cgroup_enter(struct cb_cgroup *cg, pid_t pid, struct cb_error *err)
 	return 0;
 }
 
+int cb_cgroup_open_v1_tasks(struct cb_cgroup *cg, int fds[CB_CGROUP_V1_MAX], size_t *ret_n,
+			    struct cb_error *err)
+{
+	size_t n = 0;
+	char path[PATH_MAX];
+	for (size_t i = 0; cg->version == 1 && i < ELEMENTSOF(v1_names); i++) {
+		if (!(cg->v1_mask & (1u << i)))
+			continue;
+		snprintf(path, sizeof(path), CG_ROOT "/%s/%s/tasks", v1_names[i], cg->path);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			int r = cb_error_errno(err, errno, "cgroup: open %s", path);
+			while (n > 0)
+				close(fds[--n]);
+			return r;
+		}
+		fds[n++] = fd;
+	}
+	*ret_n = n;
+	return 0;
+}
+
 static uint64_t read_key(int dirfd, const char *file, const char *key)
 {
 	char buf[1024];

@@ -179,7 +179,8 @@ struct child_args {
 	const char *hostname;
 	int sock;
 	bool in_userns;	   /* wait for the id maps first */
-	bool v1_cgroup;	   /* wait for the cgroup v1 join before exec */
+	int v1_tasks[CB_CGROUP_V1_MAX]; /* cgroup v1: `tasks` files to join first */
+	size_t n_v1_tasks;
 	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
 	bool wait_net;	   /* wait for the network hook before exec */
 	int ns_fds[7];	   /* setns targets for net, uts, ipc */
@@ -205,6 +206,19 @@ static _Noreturn void child_main(struct child_args *a)
 	int r;
 
 	uint64_t t_start = spec->record_phases ? cb_now_ns() : 0, t_mounts = 0;
+	/* cgroup v1: join the container's cgroup before anything is charged,
+	 * by moving ourselves (see cb_cgroup_open_v1_tasks). */
+	for (size_t i = 0; i < a->n_v1_tasks; i++) {
+		ssize_t n;
+		do
+			n = write(a->v1_tasks[i], "0", 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1) {
+			cb_error_errno(&err, errno, "cgroup: join");
+			child_fail(a->sock, 125, &err);
+		}
+		close(a->v1_tasks[i]);
+	}
 	/* Die with cowbox: a foreground container must not outlive it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* With a user namespace, wait for the maps before acting as root. */
@@ -301,12 +315,8 @@ static _Noreturn void child_main(struct child_args *a)
 		}
 	}
 
-	/* On cgroup v1 the parent moves us into the container's cgroup while
-	 * we set up (a v1 migration waits for an RCU grace period, several
-	 * ms): wait for it here, before anything the limits must cover runs,
-	 * then make the cgroup namespace rooted at that cgroup. */
-	if (a->v1_cgroup && !wait_parent(a->sock))
-		_exit(125);
+	/* On cgroup v1 we joined our cgroup first thing: now make the cgroup
+	 * namespace rooted at it. */
 	if (a->v1_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
 		cb_error_errno(&err, errno, "unshare cgroup namespace");
 		child_fail(a->sock, 125, &err);
@@ -471,9 +481,7 @@ void cb_proc_free(struct cb_proc *c)
 	free(c);
 }
 
-/* The network hook's attach, on a thread of its own when the parent has
- * cgroup v1 work to do at the same time: a v1 migration and a veth
- * creation both wait for RCU grace periods, which overlap. */
+/* The network hook's attach, while the child sets up. */
 struct attach_job {
 	const struct cb_spawn_hook *hook;
 	pid_t pid;
@@ -481,11 +489,9 @@ struct attach_job {
 	struct cb_error err;
 };
 
-static void *attach_run(void *p)
+static void attach_run(struct attach_job *j)
 {
-	struct attach_job *j = p;
 	j->r = j->hook->attach(j->hook->userdata, j->pid, &j->err);
-	return NULL;
 }
 
 static int open_ns_paths(const struct cb_spawn_spec *spec, int fds[7], struct cb_error *err)
@@ -531,6 +537,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	bool net_attach = spec->net_hook && spec->net_hook->attach;
 
 	int ns_fds[7];
+	int v1_tasks[CB_CGROUP_V1_MAX];
+	size_t n_v1_tasks = 0;
 	_cleanup_close_ int sock_parent = -1;
 	int sock_child = -1, r;
 	struct cb_seccomp *filter = NULL;
@@ -540,16 +548,16 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	r = cb_seccomp_build(spec, caps, &filter, err);
 	if (r < 0)
 		goto fail;
-	/* On v2 the cgroup must exist for CLONE_INTO_CGROUP; on v1 it is
-	 * made after the clone, while the child sets up. */
+	/* The cgroup exists, limited, before the clone: on v2 for
+	 * CLONE_INTO_CGROUP, on v1 so the child can move itself in. */
 	bool v1 = false;
 	if (!spec->no_cgroup) {
-		if (cb_cgroup_detect() == 1)
-			v1 = true;
-		else if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0)
+		v1 = cb_cgroup_detect() == 1;
+		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0)
 			goto fail;
-		else
-			c->phases.cgroup = cb_now_ns();
+		if (v1 && (r = cb_cgroup_open_v1_tasks(&c->cgroup, v1_tasks, &n_v1_tasks, err)) < 0)
+			goto fail;
+		c->phases.cgroup = cb_now_ns();
 	}
 	int pid_idx = cb_ns_index(CB_NS_PID);
 	if (ns_fds[pid_idx] >= 0) {
@@ -590,7 +598,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .spec = spec,
 	    .hostname = hostname,
 	    .sock = sock_child,
-	    .v1_cgroup = v1,
+	    .n_v1_tasks = n_v1_tasks,
 	    .in_userns = userns,
 	    .v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
 	    .wait_net = net_attach,
@@ -598,6 +606,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .caps = caps,
 	};
 	memcpy(a.ns_fds, ns_fds, sizeof(ns_fds));
+	memcpy(a.v1_tasks, v1_tasks, n_v1_tasks * sizeof(int));
 	struct clone_args ca = {
 	    .flags = flags,
 	    .pidfd = (uint64_t)(uintptr_t)&c->pidfd,
@@ -615,6 +624,9 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	}
 	c->pid = (pid_t)pid;
 	c->phases.cloned = cb_now_ns();
+	for (size_t i = 0; i < n_v1_tasks; i++)
+		close(v1_tasks[i]); /* the child has its copies */
+	n_v1_tasks = 0;
 	closep(&sock_child);
 	close_fds(ns_fds);
 
@@ -634,28 +646,9 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		r = cb_error_errno(err, errno, "start the container");
 		goto fail_child;
 	}
-	struct attach_job job = {.hook = spec->net_hook, .pid = c->pid};
-	pthread_t attach_thread;
-	bool threaded =
-	    net_attach && v1 && pthread_create(&attach_thread, NULL, attach_run, &job) == 0;
-	if (v1) {
-		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) >= 0 &&
-		    (r = cb_cgroup_enter(&c->cgroup, c->pid, err)) >= 0) {
-			c->phases.cgroup = cb_now_ns();
-			if (send(sock_parent, "g", 1, MSG_NOSIGNAL) != 1)
-				r = cb_error_errno(err, errno, "start the container");
-		}
-		if (r < 0) {
-			if (threaded)
-				pthread_join(attach_thread, NULL);
-			goto fail_child;
-		}
-	}
 	if (net_attach) {
-		if (threaded)
-			pthread_join(attach_thread, NULL);
-		else
-			attach_run(&job);
+		struct attach_job job = {.hook = spec->net_hook, .pid = c->pid};
+		attach_run(&job);
 		if (job.r < 0) {
 			if (err)
 				*err = job.err;
@@ -689,6 +682,8 @@ fail_child:
 		}
 	}
 fail:
+	for (size_t i = 0; i < n_v1_tasks; i++)
+		close(v1_tasks[i]);
 	cb_seccomp_free(filter);
 	close_fds(ns_fds);
 	closep(&sock_child);
