@@ -707,6 +707,11 @@ static int record_images(struct importer *im, struct cb_import_result *res,
 				strcpy(layers[k].info.digest, j->digest[0] ? j->digest : j->diff_id);
 				strcpy(layers[k].info.diff_id, j->diff_id);
 				strcpy(layers[k].info.chain_id, j->chain_id);
+				if (j->digest[0] && j->size > 0)
+					layers[k].info.compressed_size = (uint64_t)j->size;
+				else
+					cb_layer_tar_size(im->store, j->chain_id,
+							  &layers[k].info.compressed_size);
 			}
 			/* Reused docker-save layers were not read: describe them
 			 * as the uncompressed tar their diff ID names. */
