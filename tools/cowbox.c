@@ -41,7 +41,7 @@ static const struct cb_verb verbs[] = {
 	{"import", cmd_import, "import a docker-save tar, an OCI layout or a rootfs tar",
 	 "import [-q] [--platform OS/ARCH] [--max-entries N] [--max-size BYTES] FILE|- [NAME[:TAG]]\n"
 	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
-	{"inspect", cmd_inspect, "show images as JSON", "inspect IMAGE..."},
+	{"inspect", cmd_inspect, "show images or containers as JSON", "inspect IMAGE|CONTAINER..."},
 	{"kill", cmd_kill, "send a signal to running containers (default KILL)",
 	 "kill [-s SIGNAL] CONTAINER..."},
 	{"login", cli_exec_registry, "log in to a registry",

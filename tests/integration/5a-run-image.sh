@@ -32,6 +32,14 @@ ok run --rm bb hostname
 ok run --name keep bb sh -c 'echo changed > /etc/motd-new; rm /etc/passwd'
 ok ps -a
 echo "$out" | grep -E ' Exited \(0\) .* keep$' >/dev/null || fail "ps -a does not show keep as exited: $out"
+ok inspect keep
+echo "$out" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]
+assert c["Name"] == "keep" and len(c["Id"]) == 64, c
+assert c["Image"].startswith("sha256:") and len(c["Layers"]) == 2, c
+assert c["State"]["Status"] == "exited" and c["State"]["ExitCode"] == 0, c
+' || fail "inspect of a container: $out"
 ok diff keep
 echo "$out" | grep -qx "A /etc/motd-new" || fail "diff lacks the new file: $out"
 echo "$out" | grep -qx "D /etc/passwd" || fail "diff lacks the deletion: $out"
