@@ -253,7 +253,7 @@ static int tar_bytes(struct cb_layer_writer *w, const uint8_t *p, size_t n)
 }
 
 /* Decompress input into ring slots; with in == NULL flush what is held. */
-static int writer_pump(struct cb_layer_writer *w, const uint8_t *in, size_t in_len, bool last)
+static int writer_pump(struct cb_layer_writer *w, const uint8_t *in, size_t in_len)
 {
 	for (;;) {
 		if (w->skip) {
@@ -278,7 +278,6 @@ static int writer_pump(struct cb_layer_writer *w, const uint8_t *in, size_t in_l
 		if (in_len == 0 && got < cap)
 			break;
 	}
-	(void)last;
 	return 0;
 }
 
@@ -292,7 +291,7 @@ int cb_layer_writer_write(struct cb_layer_writer *w, const void *buf, size_t len
 		return cb_error_set(&w->err, EBADMSG,
 				    "%s: size mismatch: larger than the %lld bytes the manifest says",
 				    w->what, (long long)w->expect_size);
-	int r = writer_pump(w, buf, len, false);
+	int r = writer_pump(w, buf, len);
 	if (r < 0)
 		return r;
 	/* A tar thread that failed makes the rest pointless. */
@@ -568,7 +567,7 @@ int cb_layer_writer_finish(struct cb_layer_writer *w, struct cb_layer_info *ret_
 		goto out_abort;
 	}
 	if (!w->skip) {
-		r = writer_pump(w, NULL, 0, true);
+		r = writer_pump(w, NULL, 0);
 		if (r >= 0 && (r = cb_decompress_end(w->dec)) < 0)
 			cb_error_set(&w->err, -r, "%s: %s", w->what, cb_decompressor_error(w->dec));
 		if (r < 0) {
