@@ -3,6 +3,7 @@
 #include "fsutil.h"
 #include "macro.h"
 #include "runtime.h"
+#include "report.h"
 #include "seccomp-filter.h"
 #include "user.h"
 
@@ -34,13 +35,6 @@ extern char **environ;
 
 /* Up the socket: an error ('E'), or the pty master ('P', SCM_RIGHTS). EOF
  * means the command exec'd. */
-struct report {
-	char kind;
-	int exit_code;
-	int code;
-	char msg[512];
-};
-
 static const struct {
 	unsigned ns;
 	int flag;
@@ -51,15 +45,6 @@ static const struct {
     {CB_NS_IPC, CLONE_NEWIPC, "ipc"},	       {CB_NS_NET, CLONE_NEWNET, "net"},
     {CB_NS_CGROUP, CLONE_NEWCGROUP, "cgroup"},
 };
-
-static _Noreturn void fail(int fd, int exit_code, const struct cb_error *err)
-{
-	struct report rep = {
-	    .kind = 'E', .exit_code = exit_code, .code = err->code ? err->code : EIO};
-	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
-	(void)!write(fd, &rep, sizeof(rep));
-	_exit(exit_code);
-}
 
 /* The setns flags for the asked namespaces the caller does not share. */
 static int ns_flags(pid_t pid, unsigned ns, struct cb_error *err)
@@ -141,21 +126,6 @@ static char *read_small(const char *path)
 	return data;
 }
 
-static int send_fd(int sock, int fd)
-{
-	struct report rep = {.kind = 'P'};
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
 /* -t: a pty from the devpts this process sees (the container's when it
  * joined its mount namespace); the master goes up the socket, the slave
  * becomes the controlling terminal and 0-2. */
@@ -170,7 +140,7 @@ static int open_tty(int sock, struct cb_error *err)
 	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		return cb_error_errno(err, errno, "open the pty");
-	int r = send_fd(sock, master);
+	int r = cb_report_send_fd(sock, master);
 	if (r < 0)
 		return cb_error_errno(err, -r, "send the pty");
 	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
@@ -191,42 +161,42 @@ static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_sec
 	struct cb_error err = {0};
 	int r;
 	if (spec->tty && (r = open_tty(fd, &err)) < 0)
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	_cleanup_free_ char *passwd = read_small("/etc/passwd");
 	_cleanup_free_ char *group = read_small("/etc/group");
 	struct cb_user user;
 	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0)
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	const char *dir = spec->workdir ? spec->workdir : "/";
 	if (chdir(dir) < 0) {
 		cb_error_errno(&err, errno, "workdir %s", dir);
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	}
 	if (!spec->no_new_privs && (r = cb_seccomp_load(filter)) < 0) {
 		cb_error_errno(&err, -r, "load seccomp filter");
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	}
 	if ((r = cb_caps_apply_bounding(caps)) < 0) {
 		cb_error_errno(&err, -r, "drop capabilities from the bounding set");
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(user.n_groups, user.groups) < 0 ||
 	    setresgid(user.gid, user.gid, user.gid) < 0 ||
 	    setresuid(user.uid, user.uid, user.uid) < 0 || prctl(PR_SET_KEEPCAPS, 0) < 0) {
 		cb_error_errno(&err, errno, "switch to user %u:%u", user.uid, user.gid);
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	}
 	if ((r = cb_caps_apply(caps, false)) < 0) {
 		cb_error_errno(&err, -r, "set capabilities");
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	}
 	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		cb_error_errno(&err, errno, "set no_new_privs");
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	}
 	if (spec->no_new_privs && (r = cb_seccomp_load(filter)) < 0) {
 		cb_error_errno(&err, -r, "load seccomp filter");
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	}
 	sigset_t none;
 	sigemptyset(&none);
@@ -237,7 +207,7 @@ static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_sec
 	execvp(spec->argv[0], spec->argv);
 	int e = errno;
 	cb_error_errno(&err, e, "exec %s", spec->argv[0]);
-	fail(fd, e == ENOENT || e == ENOTDIR ? 127 : 126, &err);
+	cb_report_fail(fd, e == ENOENT || e == ENOTDIR ? 127 : 126, &err);
 }
 
 static int wait_code(pid_t pid)
@@ -262,16 +232,16 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 		}
 	}
 	if (x->cgroup && join_cgroup(x->pid, x->cgroup, &err) < 0)
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	if (flags && setns(x->pidfd, flags) < 0) {
 		cb_error_errno(&err, errno, "join the namespaces of pid %d", (int)x->pid);
-		fail(fd, 125, &err);
+		cb_report_fail(fd, 125, &err);
 	}
 	if (flags & CLONE_NEWPID) {
 		pid_t pid = fork();
 		if (pid < 0) {
 			cb_error_errno(&err, errno, "fork into the pid namespace");
-			fail(fd, 125, &err);
+			cb_report_fail(fd, 125, &err);
 		}
 		if (pid > 0) {
 			close(fd);
@@ -287,7 +257,7 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 static int read_reports(int sock, int *pty, int *exit_code, struct cb_error *err)
 {
 	for (;;) {
-		struct report rep;
+		struct cb_report rep;
 		char cbuf[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
 		struct msghdr mh = {.msg_iov = &iov,

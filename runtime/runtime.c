@@ -1,4 +1,5 @@
 #include "runtime.h"
+#include "report.h"
 #include "caps.h"
 #include "cgroup.h"
 #include "fsutil.h"
@@ -50,15 +51,6 @@ struct cb_proc {
 	const struct cb_spawn_hook *net_hook; /* detached once, in cb_proc_free() */
 };
 
-/* What the child sends up the socket: an error report, or the pty master
- * (in SCM_RIGHTS, with kind 'P'). EOF means exec succeeded. */
-struct report {
-	char kind;     /* 'E' error, 'P' pty */
-	int exit_code; /* 125, 126 or 127 */
-	int code;      /* errno */
-	char msg[512];
-};
-
 static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
 					SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -78,30 +70,6 @@ int cb_runtime_exit_code(int code, int status)
 }
 
 /* ---- the child ---------------------------------------------------------- */
-
-static _Noreturn void child_fail(int sock, int exit_code, const struct cb_error *err)
-{
-	struct report rep = {
-	    .kind = 'E', .exit_code = exit_code, .code = err->code ? err->code : EIO};
-	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
-	(void)!write(sock, &rep, sizeof(rep));
-	_exit(exit_code);
-}
-
-static int send_fd(int sock, int fd)
-{
-	struct report rep = {.kind = 'P'};
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
 
 static int loopback_up(void)
 {
@@ -215,7 +183,7 @@ static _Noreturn void child_main(struct child_args *a)
 		while (n < 0 && errno == EINTR);
 		if (n != 1) {
 			cb_error_errno(&err, errno, "cgroup: join");
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
 		close(a->v1_tasks[i]);
 	}
@@ -226,12 +194,12 @@ static _Noreturn void child_main(struct child_args *a)
 		_exit(125);
 	if (a->in_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		cb_error_errno(&err, errno, "become root in the user namespace");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 	for (int i = 0; i < 7; i++)
 		if (a->ns_fds[i] >= 0 && setns(a->ns_fds[i], 0) < 0) {
 			cb_error_errno(&err, errno, "join namespace %s", spec->ns_path[i]);
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
 	umask(0);
 	if (spec->ns_create & CB_NS_MNT)
@@ -239,17 +207,17 @@ static _Noreturn void child_main(struct child_args *a)
 	else
 		r = cb_mounts_chroot(spec, &err);
 	if (r < 0)
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	umask(022);
 	if (spec->record_phases)
 		t_mounts = cb_now_ns();
 	if ((spec->ns_create & CB_NS_UTS) && sethostname(a->hostname, strlen(a->hostname)) < 0) {
 		cb_error_errno(&err, errno, "sethostname %s", a->hostname);
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 	if ((spec->ns_create & CB_NS_NET) && (r = loopback_up()) < 0) {
 		cb_error_errno(&err, -r, "bring lo up");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 
 	/* Standard input and output, and the terminal. */
@@ -257,33 +225,33 @@ static _Noreturn void child_main(struct child_args *a)
 		if (spec->stdio[fd] >= 0 && spec->stdio[fd] != fd &&
 		    dup2(spec->stdio[fd], fd) < 0) {
 			cb_error_errno(&err, errno, "stdio fd %d", fd);
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
 	if (spec->tty) {
 		int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 		int unlock = 0;
 		if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0) {
 			cb_error_errno(&err, errno, "open /dev/pts/ptmx");
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
 		int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 		if (slave < 0) {
 			cb_error_errno(&err, errno, "open the pty");
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
-		if ((r = send_fd(a->sock, master)) < 0) {
+		if ((r = cb_report_send_fd(a->sock, master)) < 0) {
 			cb_error_errno(&err, -r, "send the pty");
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
 		close(master);
 		if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
 			cb_error_errno(&err, errno, "make the pty the controlling terminal");
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
 		for (int fd = 0; fd < 3; fd++)
 			if (slave != fd && dup2(slave, fd) < 0) {
 				cb_error_errno(&err, errno, "dup the pty");
-				child_fail(a->sock, 125, &err);
+				cb_report_fail(a->sock, 125, &err);
 			}
 		if (slave > 2)
 			close(slave);
@@ -300,18 +268,18 @@ static _Noreturn void child_main(struct child_args *a)
 	_cleanup_free_ char *group = spec->user || passwd ? read_small("/etc/group") : NULL;
 	struct cb_user user;
 	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0)
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	char **env = build_env(spec, a->hostname, user.home);
 	if (!env) {
 		cb_error_set(&err, ENOMEM, "out of memory");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 	if (spec->workdir) {
 		if (chdir(spec->workdir) < 0 &&
 		    (errno != ENOENT || cb_mkdirat_p(AT_FDCWD, spec->workdir, 0755) < 0 ||
 		     chdir(spec->workdir) < 0)) {
 			cb_error_errno(&err, errno, "workdir %s", spec->workdir);
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
 	}
 
@@ -319,35 +287,35 @@ static _Noreturn void child_main(struct child_args *a)
 	 * namespace rooted at it. */
 	if (a->v1_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
 		cb_error_errno(&err, errno, "unshare cgroup namespace");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 
 	/* Security, in the order that keeps each step possible. */
 	if (!spec->no_new_privs && (r = cb_seccomp_load(a->seccomp)) < 0) {
 		cb_error_errno(&err, -r, "load seccomp filter");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 	if ((r = cb_caps_apply_bounding(a->caps)) < 0) {
 		cb_error_errno(&err, -r, "drop capabilities from the bounding set");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(user.n_groups, user.groups) < 0 ||
 	    setresgid(user.gid, user.gid, user.gid) < 0 ||
 	    setresuid(user.uid, user.uid, user.uid) < 0 || prctl(PR_SET_KEEPCAPS, 0) < 0) {
 		cb_error_errno(&err, errno, "switch to user %u:%u", user.uid, user.gid);
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 	if ((r = cb_caps_apply(a->caps, false)) < 0) {
 		cb_error_errno(&err, -r, "set capabilities");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 	if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		cb_error_errno(&err, errno, "set no_new_privs");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 	if (spec->no_new_privs && (r = cb_seccomp_load(a->seccomp)) < 0) {
 		cb_error_errno(&err, -r, "load seccomp filter");
-		child_fail(a->sock, 125, &err);
+		cb_report_fail(a->sock, 125, &err);
 	}
 
 	/* The parent attaches the network while we set up: wait for it as
@@ -362,7 +330,7 @@ static _Noreturn void child_main(struct child_args *a)
 		pid_t child = fork();
 		if (child < 0) {
 			cb_error_errno(&err, errno, "fork the command");
-			child_fail(a->sock, 125, &err);
+			cb_report_fail(a->sock, 125, &err);
 		}
 		if (child > 0) {
 			close(a->sock);
@@ -374,7 +342,7 @@ static _Noreturn void child_main(struct child_args *a)
 	}
 
 	if (spec->record_phases) {
-		struct report rep = {.kind = 'T'};
+		struct cb_report rep = {.kind = 'T'};
 		uint64_t t[3] = {t_start, t_mounts, cb_now_ns()};
 		memcpy(rep.msg, t, sizeof(t));
 		(void)!send(a->sock, &rep, sizeof(rep), MSG_NOSIGNAL);
@@ -387,7 +355,7 @@ static _Noreturn void child_main(struct child_args *a)
 	execvp(spec->argv[0], spec->argv);
 	int e = errno;
 	cb_error_errno(&err, e, "exec %s", spec->argv[0]);
-	child_fail(a->sock, e == ENOENT || e == ENOTDIR ? 127 : 126, &err);
+	cb_report_fail(a->sock, e == ENOENT || e == ENOTDIR ? 127 : 126, &err);
 }
 
 /* ---- the parent --------------------------------------------------------- */
@@ -412,7 +380,7 @@ static int write_map(pid_t pid, const char *file, const struct cb_idmap *map, si
 static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct cb_error *err)
 {
 	for (;;) {
-		struct report rep;
+		struct cb_report rep;
 		char cbuf[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
 		struct msghdr mh = {.msg_iov = &iov,

@@ -1,0 +1,31 @@
+#include "report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+_Noreturn void cb_report_fail(int sock, int exit_code, const struct cb_error *err)
+{
+	struct cb_report rep = {
+	    .kind = 'E', .exit_code = exit_code, .code = err->code ? err->code : EIO};
+	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg[0] ? err->msg : strerror(rep.code));
+	(void)!write(sock, &rep, sizeof(rep));
+	_exit(exit_code);
+}
+
+int cb_report_send_fd(int sock, int fd)
+{
+	struct cb_report rep = {.kind = 'P'};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
