@@ -12,7 +12,6 @@ int cmd_check(struct cb_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {{"repair", no_argument, NULL, 'r'}, {0}};
 	bool repair = false;
 	int c;
-	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'r')
 			return cli_usage("check", true);

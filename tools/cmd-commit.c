@@ -21,7 +21,6 @@ int cmd_commit(struct cb_cli *cli, int argc, char **argv)
 	};
 	struct cb_commit_options o = {.compression = CB_COMPRESSION_ZSTD};
 	int c;
-	optind = 0; /* reinitialize: let options follow operands */
 	while ((c = getopt_long(argc, argv, "m:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

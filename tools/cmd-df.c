@@ -23,7 +23,6 @@ int cmd_df(struct cb_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {0}};
 	bool json = false;
 	int c;
-	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'f')
 			return cli_usage("df", true);

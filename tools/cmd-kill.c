@@ -31,7 +31,6 @@ int cmd_kill(struct cb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"signal", required_argument, NULL, 's'}, {0}};
 	int sig = SIGKILL, c;
-	optind = 0;
 	while ((c = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
 		if (c != 's')
 			return cli_usage("kill", true);

@@ -22,7 +22,6 @@ int cmd_save(struct cb_cli *cli, int argc, char **argv)
 	struct cb_save_options o = {.format = CB_SAVE_OCI, .compression = CB_COMPRESSION_AUTO};
 	const char *out = NULL;
 	int c;
-	optind = 0; /* reinitialize: let options follow operands */
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':

@@ -14,7 +14,6 @@ int cmd_stop(struct cb_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {{"time", required_argument, NULL, 't'}, {0}};
 	long secs = 10;
 	int c;
-	optind = 0;
 	while ((c = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
 		char *end;
 		if (c != 't')

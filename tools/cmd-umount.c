@@ -11,7 +11,6 @@ int cmd_umount(struct cb_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
 	unsigned flags = 0;
 	int c;
-	optind = 0; /* reinitialize: let options follow operands */
 	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
 		if (c != 'f')
 			return cli_usage("umount", true);
