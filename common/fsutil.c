@@ -1,6 +1,7 @@
 #include "fsutil.h"
 #include "macro.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -56,54 +57,78 @@ int cb_mkdirat_p(int dirfd, const char *path, mode_t mode)
 	return 0;
 }
 
-static int rm_rf_children(int fd, dev_t dev);
+/* rm -rf with as few system calls as the kernel allows: a directory is
+ * first simply rmdir'ed (most are empty: a container's work dirs), entry
+ * types come from getdents64 instead of a stat each, and the directory is
+ * read with the raw call (no DIR: no dup, no fstat, no fcntl). On ext4
+ * every saved call is a saved journal touch: `run --rm` removes a
+ * container after each run. */
+static int rm_rf_dir(int parent, const char *name, dev_t dev);
 
-static int rm_rf_entry(int parent, const char *name, dev_t dev)
+static int rm_rf_entry(int parent, const char *name, unsigned char type, dev_t dev)
 {
-	struct stat st;
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (S_ISDIR(st.st_mode)) {
-		if (st.st_dev != dev)
-			return -EBUSY; /* a mount point: never remove across it */
-		_cleanup_close_ int fd =
-			openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return errno == ENOENT ? 0 : -errno;
-		int r = rm_rf_children(fd, dev);
-		if (r < 0)
-			return r;
-		if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-			return -errno;
+	if (type == DT_DIR)
+		return rm_rf_dir(parent, name, dev);
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
 		return 0;
-	}
-	if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	if (errno == EISDIR && type == DT_UNKNOWN)
+		return rm_rf_dir(parent, name, dev);
+	return -errno;
 }
 
 static int rm_rf_children(int fd, dev_t dev)
 {
-	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (dupfd < 0)
-		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(dupfd);
-	if (!d) {
-		close(dupfd);
-		return -errno;
-	}
+	/* On the heap: trees can be deeper than any stack. */
+	enum { BUF_SIZE = 4096 };
+	_cleanup_free_ char *buf = aligned_alloc(8, BUF_SIZE);
+	if (!buf)
+		return -ENOMEM;
 	int ret = 0;
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		int r = rm_rf_entry(fd, de->d_name, dev);
-		if (r < 0 && ret == 0)
-			ret = r;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, BUF_SIZE);
+		if (n < 0)
+			return errno == EINTR ? ret : -errno;
+		if (n == 0)
+			return ret;
+		for (long off = 0; off < n;) {
+			struct cb_dirent64 {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *de = (struct cb_dirent64 *)(buf + off);
+			off += de->reclen;
+			if (de->name[0] == '.' &&
+			    (de->name[1] == '\0' || (de->name[1] == '.' && de->name[2] == '\0')))
+				continue;
+			int r = rm_rf_entry(fd, de->name, de->type, dev);
+			if (r < 0 && ret == 0)
+				ret = r;
+		}
 	}
-	if (errno && ret == 0)
-		ret = -errno;
-	return ret;
+}
+
+static int rm_rf_dir(int parent, const char *name, dev_t dev)
+{
+	if (unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != ENOTEMPTY && errno != EEXIST)
+		return -errno; /* EBUSY: a mount point, never removed across */
+	_cleanup_close_ int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_dev != dev)
+		return -EBUSY; /* a mount point: never remove across it */
+	int r = rm_rf_children(fd, dev);
+	if (r < 0)
+		return r;
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 int cb_rm_rf_at(int dirfd, const char *name)
@@ -111,7 +136,7 @@ int cb_rm_rf_at(int dirfd, const char *name)
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	return rm_rf_entry(dirfd, name, st.st_dev);
+	return rm_rf_entry(dirfd, name, S_ISDIR(st.st_mode) ? DT_DIR : DT_REG, st.st_dev);
 }
 
 int cb_write_all(int fd, const void *buf, size_t len)

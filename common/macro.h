@@ -39,12 +39,14 @@ static inline void freep(void *p)
 	free(*(void **)p);
 	errno = saved;
 }
+/* Close *fd if open and mark it closed, so closing twice is harmless. */
 static inline void closep(int *fd)
 {
 	if (*fd >= 0) {
 		int saved = errno;
 		close(*fd);
 		errno = saved;
+		*fd = -1;
 	}
 }
 static inline void fclosep(FILE **f)

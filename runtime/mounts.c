@@ -306,7 +306,10 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 	char resolv[4096];
 	read_host_resolv(resolv, sizeof(resolv));
 
-	if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (spec->rootfs_detached) {
+		if (move_mount_(spec->rootfs_fd, spec->rootfs) < 0)
+			return cb_error_errno(err, errno, "attach rootfs on %s", spec->rootfs);
+	} else if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return cb_error_errno(err, errno, "bind rootfs %s", spec->rootfs);
 	/* proc and sysfs go in before the pivot: the kernel lets a user
 	 * namespace mount them only while a full instance is visible. The
@@ -387,6 +390,8 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 
 int cb_mounts_chroot(const struct cb_spawn_spec *spec, struct cb_error *err)
 {
+	if (spec->rootfs_detached)
+		return cb_error_set(err, EINVAL, "a detached rootfs mount needs a mount namespace");
 	if (spec->n_mounts || spec->read_only)
 		return cb_error_set(err, EINVAL,
 				    "volumes, tmpfs and --read-only need a mount namespace");

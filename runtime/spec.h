@@ -71,6 +71,13 @@ struct cb_spawn_spec {
 	/* Identity. */
 	const char *id;	      /* container ID (hex); names the cgroup; required */
 	const char *rootfs;   /* directory to pivot into; required */
+	/* With rootfs_detached, rootfs_fd is a detached mount (fsmount or
+	 * open_tree(OPEN_TREE_CLONE)) that the child attaches on rootfs in
+	 * its own mount namespace (CB_NS_MNT required): the host never sees
+	 * it, and it is gone when the container and the caller's fd are. The
+	 * caller keeps and closes the fd. */
+	bool rootfs_detached;
+	int rootfs_fd;
 	const char *hostname; /* NULL: first 12 characters of id */
 
 	/* The process. */

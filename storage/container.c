@@ -594,8 +594,8 @@ int cb_container_open_layers(struct cb_store *s, const struct cb_container *c, i
 	return 0;
 }
 
-int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
-		       char **ret_path, struct cb_error *err)
+static int container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
+			   int *ret_fd, char **ret_path, struct cb_error *err)
 {
 	_cleanup_close_ int cfd = open_locked(s, id, err);
 	if (cfd < 0)
@@ -658,7 +658,10 @@ int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind k
 				 SHORT(id));
 		goto free_dirs;
 	}
-	if (mkdirat(cfd, "merged", 0755) < 0 && errno != EEXIST) {
+	/* A detached mount needs no mount point here (the overlay driver
+	 * makes target itself when it has to mount it after all). */
+	if ((!ret_fd || drv != &cb_overlay_driver) && mkdirat(cfd, "merged", 0755) < 0 &&
+	    errno != EEXIST) {
 		r = cb_error_errno(err, errno, "container %.*s: mkdir merged", SHORT(id));
 		goto free_dirs;
 	}
@@ -678,8 +681,17 @@ int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind k
 		.target = target,
 		.container_fd = cfd,
 		.flags = c->is_volatile ? CB_MOUNT_VOLATILE : 0,
+		.ret_fd = ret_fd,
 	};
 	r = drv->mount(&req, err);
+	if (r >= 0 && ret_fd && *ret_fd >= 0) {
+		free(target);
+		target = NULL;
+		if (asprintf(&target, "%s/containers/%s", cb_store_root(s), id) < 0) {
+			closep(ret_fd);
+			r = -ENOMEM;
+		}
+	}
 	if (r < 0)
 		unlinkat(cfd, "merged", AT_REMOVEDIR);
 	else if (ret_path)
@@ -688,6 +700,19 @@ free_dirs:
 	for (size_t k = 0; k < n; k++)
 		free(dirs[k]);
 	return r;
+}
+
+int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
+		       char **ret_path, struct cb_error *err)
+{
+	return container_mount(s, id, kind, NULL, ret_path, err);
+}
+
+int cb_container_mount_detached(struct cb_store *s, const char *id, enum cb_driver_kind kind,
+				int *ret_fd, char **ret_path, struct cb_error *err)
+{
+	*ret_fd = -1;
+	return container_mount(s, id, kind, ret_fd, ret_path, err);
 }
 
 static int unmount_locked(struct cb_store *s, int cfd, const char *id, unsigned flags,

@@ -86,6 +86,16 @@ bool cb_container_is_mounted(struct cb_store *s, const char *id);
  * container and the layer when not. */
 int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
 		       char **ret_path, struct cb_error *err);
+/* The same, but where the driver can (kernel overlay with the new mount
+ * API) the rootfs comes back as a detached mount: *ret_fd, to be attached
+ * in the container's own mount namespace, and *ret_path is where
+ * ("ROOT/containers/<id>", hidden under it there). The host never sees
+ * the mount: nothing to unmount, nothing propagated to other namespaces,
+ * and it ends when the last holder (the caller's fd, the container's
+ * namespace) goes. Otherwise *ret_fd is -1 and the rootfs is mounted as
+ * cb_container_mount does. */
+int cb_container_mount_detached(struct cb_store *s, const char *id, enum cb_driver_kind kind,
+				int *ret_fd, char **ret_path, struct cb_error *err);
 
 enum cb_unmount_flags {
 	CB_UNMOUNT_LAZY = 1 << 0, /* detach even when busy */

@@ -34,6 +34,11 @@ struct cb_mount_request {
 	const char *target;		  /* an existing empty directory */
 	int container_fd;		  /* ROOT/containers/<id>: room for short-lived helpers */
 	unsigned flags;			  /* enum cb_mount_flags */
+	/* Non-NULL: the caller can take the rootfs as a detached mount (an
+	 * fsmount fd, attached later in another mount namespace) instead of
+	 * a mount on target. A driver that can sets *ret_fd and leaves target
+	 * alone; one that cannot mounts target as usual (*ret_fd stays -1). */
+	int *ret_fd;
 };
 
 struct cb_rootfs_driver {

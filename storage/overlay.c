@@ -85,6 +85,10 @@ static int mount_legacy(const struct cb_mount_request *req, struct cb_error *err
 	int cfd = req->container_fd;
 	_cleanup_free_ char *lower = NULL, *data = NULL;
 	_cleanup_close_ int cwd = -1;
+	/* Asked for a detached mount, which mount(2) cannot give: target may
+	 * not exist yet. */
+	if (req->ret_fd && mkdir(req->target, 0755) < 0 && errno != EEXIST)
+		return cb_error_errno(err, errno, "%s: mkdir %s", req->what, req->target);
 	int r = cb_rm_rf_at(cfd, "l");
 	if (r < 0)
 		return cb_error_errno(err, r, "%s: clear l/", req->what);
@@ -198,6 +202,10 @@ static int overlay_mount(const struct cb_mount_request *req, struct cb_error *er
 	_cleanup_close_ int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, attr);
 	if (mfd < 0)
 		return overlay_fail(fsfd, err, errno, req->what, "fsmount");
+	if (req->ret_fd) {
+		*req->ret_fd = TAKE_FD(mfd);
+		return 0;
+	}
 	if (move_mount(mfd, "", AT_FDCWD, req->target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return cb_error_errno(err, errno, "%s: move_mount to %s", req->what, req->target);
 	return 0;

@@ -74,6 +74,7 @@ static int start_one(struct cb_cli *cli, struct cb_store *s, const char *what, b
 		goto out;
 	}
 	struct cb_error err = {0};
+	o.detach = !attach; /* its supervisor runs it: keep the host mount */
 	int r = cli_launch_existing(cli, s, ctr->id, &o, &l, &err);
 	if (r < 0) {
 		ret = cli_fail(&err, r, "start %s", what);

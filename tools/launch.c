@@ -71,7 +71,15 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	if (cli->storage_driver && cb_driver_parse(cli->storage_driver, &kind) < 0)
 		return cb_error_set(err, EINVAL, "--storage-driver %s: unknown",
 				    cli->storage_driver);
-	int r = cb_container_mount(s, l->ctr->id, kind, &l->rootfs, err);
+	/* A foreground container gets its rootfs as a detached mount that
+	 * only its own mount namespace sees; a detached one (-d) keeps the
+	 * host mount that `cowbox mount`, `commit` and the supervisor see. */
+	int r;
+	if (!o->detach && (o->spec.ns_create & CB_NS_MNT))
+		r = cb_container_mount_detached(s, l->ctr->id, kind, &l->rootfs_fd, &l->rootfs,
+						err);
+	else
+		r = cb_container_mount(s, l->ctr->id, kind, &l->rootfs, err);
 	if (r < 0)
 		return r;
 	l->t_mounted = cb_now_ns();
@@ -79,6 +87,8 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	struct cb_spawn_spec *spec = &o->spec;
 	spec->id = l->ctr->id;
 	spec->rootfs = l->rootfs;
+	spec->rootfs_detached = l->rootfs_fd >= 0;
+	spec->rootfs_fd = l->rootfs_fd;
 	spec->argv = l->argv;
 	spec->create_etc_files = true; /* the upper dir takes them */
 	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
@@ -88,6 +98,7 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	r = build_env(spec, &l->cfg);
 	if (r < 0) {
 		cb_error_errno(err, r, "environment");
+		closep(&l->rootfs_fd);
 		cb_container_unmount(s, l->ctr->id, CB_UNMOUNT_LAZY, NULL);
 		return r;
 	}
@@ -99,6 +110,7 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 		       struct cli_launch *l, struct cb_error *err)
 {
 	memset(l, 0, sizeof(*l));
+	l->rootfs_fd = -1;
 	l->t_begin = cb_now_ns();
 	char id[CB_DIGEST_SIZE];
 	int r = cb_image_resolve(s, image, id, err);
@@ -145,6 +157,7 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 			struct cb_run_options *o, struct cli_launch *l, struct cb_error *err)
 {
 	memset(l, 0, sizeof(*l));
+	l->rootfs_fd = -1;
 	l->t_begin = cb_now_ns();
 	int r = cb_container_get(s, id, &l->ctr, err);
 	if (r >= 0)
@@ -162,11 +175,13 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 
 void cli_launch_release(struct cli_launch *l)
 {
+	closep(&l->rootfs_fd);
 	cb_container_free(l->ctr);
 	free(l->rootfs);
 	free(l->argv);
 	cb_config_release(&l->cfg);
 	memset(l, 0, sizeof(*l));
+	l->rootfs_fd = -1;
 }
 
 /* {"args":[...],"cwd":"..."}: the RUN OPTIONS as typed, parsed again by
@@ -223,6 +238,9 @@ int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch 
 		      struct cb_error *err)
 {
 	int r = 0;
+	/* The detached rootfs ends with our fd (the container's namespace
+	 * is gone): before its directories are touched. */
+	closep(&l->rootfs_fd);
 	if (l->ctr) {
 		r = remove ? cb_container_remove(s, l->ctr->id, CB_REMOVE_FORCE, err)
 			   : cb_container_unmount(s, l->ctr->id, 0, err);

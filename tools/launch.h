@@ -18,6 +18,7 @@ struct cb_store;
 struct cli_launch {
 	struct cb_container *ctr; /* the store's record */
 	char *rootfs;		  /* the mounted rootfs (owned) */
+	int rootfs_fd;		  /* or its detached mount (see spec.rootfs_detached), -1 */
 	struct cb_image_config cfg;
 	char **argv; /* entrypoint + cmd (owned, strings borrowed) */
 	uint64_t t_begin, t_created, t_mounted; /* CLOCK_MONOTONIC ns */
