@@ -824,7 +824,7 @@ int cb_registry_ping(struct cb_registry *r, struct cb_error *err)
 	name_of(r, NULL, name, sizeof(name));
 	struct response resp;
 	response_init(&resp, ERROR_BODY_MAX);
-	int k;
+	int k = 0;
 	const char *schemes[] = {"https", "http"};
 	for (size_t i = 0; i < (r->http_allowed ? 2u : 1u); i++) {
 		_cleanup_free_ char *url = NULL;

@@ -140,7 +140,7 @@ static int open_tty(int sock, struct cb_error *err)
 	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		return cb_error_errno(err, errno, "open the pty");
-	int r = cb_report_send_fd(sock, master);
+	int r = cb_report_send_fd(sock, 'P', master);
 	if (r < 0)
 		return cb_error_errno(err, -r, "send the pty");
 	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)

@@ -269,8 +269,9 @@ static void read_host_resolv(char *buf, size_t size)
 }
 
 int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool in_userns,
-		    struct cb_error *err)
+		    int rootfs_fd, struct cb_error *err)
 {
+	_cleanup_close_ int rootfd = rootfs_fd;
 	int r;
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return cb_error_errno(err, errno, "make / rslave");
@@ -306,17 +307,20 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 	char resolv[4096];
 	read_host_resolv(resolv, sizeof(resolv));
 
-	if (spec->rootfs_detached) {
-		if (move_mount_(spec->rootfs_fd, spec->rootfs) < 0)
-			return cb_error_errno(err, errno, "attach rootfs on %s", spec->rootfs);
-	} else if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return cb_error_errno(err, errno, "bind rootfs %s", spec->rootfs);
+	if (rootfd < 0) {
+		if (spec->rootfs_detached) {
+			if (move_mount_(spec->rootfs_fd, spec->rootfs) < 0)
+				return cb_error_errno(err, errno, "attach rootfs on %s",
+						      spec->rootfs);
+		} else if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return cb_error_errno(err, errno, "bind rootfs %s", spec->rootfs);
+		rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return cb_error_errno(err, errno, "open rootfs %s", spec->rootfs);
+	}
 	/* proc and sysfs go in before the pivot: the kernel lets a user
 	 * namespace mount them only while a full instance is visible. The
 	 * mount points are resolved inside the rootfs (RESOLVE_IN_ROOT). */
-	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return cb_error_errno(err, errno, "open rootfs %s", spec->rootfs);
 	if ((r = mount_in_root(rootfd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0)
 		return cb_error_errno(err, -r, "mount /proc");
 	r = mount_in_root(rootfd, "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -326,7 +330,7 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 		r = bind_host_sys(rootfd);
 	if (r < 0)
 		return cb_error_errno(err, -r, "mount /sys");
-	if (chdir(spec->rootfs) < 0)
+	if (fchdir(rootfd) < 0)
 		return cb_error_errno(err, errno, "chdir %s", spec->rootfs);
 	/* pivot_root(".", "."): the old root ends up stacked on the new one
 	 * and is detached right away; no directory of the rootfs is used. */

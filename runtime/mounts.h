@@ -17,9 +17,11 @@
 #include "spec.h"
 
 /* Run in the child. hostname is the final hostname; in_userns says the
- * child cannot mknod and binds host device nodes instead. */
+ * child cannot mknod and binds host device nodes instead. rootfs_fd >= 0:
+ * the rootfs is already mounted in this namespace (by cowbox, for a user
+ * namespace: see runtime.c) and this is an fd of it, which is taken. */
 int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool in_userns,
-		    struct cb_error *err);
+		    int rootfs_fd, struct cb_error *err);
 /* Without a mount namespace: just chroot into the rootfs (no mounts are
  * possible without touching the host's); mounts asked for are an error. */
 int cb_mounts_chroot(const struct cb_spawn_spec *spec, struct cb_error *err);

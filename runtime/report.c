@@ -15,9 +15,9 @@ _Noreturn void cb_report_fail(int sock, int exit_code, const struct cb_error *er
 	_exit(exit_code);
 }
 
-int cb_report_send_fd(int sock, int fd)
+int cb_report_send_fd(int sock, char kind, int fd)
 {
-	struct cb_report rep = {.kind = 'P'};
+	struct cb_report rep = {.kind = kind};
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
 	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
 	struct msghdr mh = {
@@ -28,4 +28,27 @@ int cb_report_send_fd(int sock, int fd)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int cb_report_recv_fd(int sock, char kind)
+{
+	struct cb_report rep;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	if ((size_t)n < sizeof(rep) || rep.kind != kind || !cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
 }

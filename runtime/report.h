@@ -8,7 +8,7 @@
 #include "error.h"
 
 struct cb_report {
-	char kind;     /* 'E' error, 'P' pty */
+	char kind;     /* 'E' error, 'P' pty, 'R' rootfs (to the child) */
 	int exit_code; /* 125, 126 or 127 */
 	int code;      /* errno */
 	char msg[512];
@@ -16,5 +16,8 @@ struct cb_report {
 
 /* Report err (or strerror of its code) and _exit(exit_code). */
 _Noreturn void cb_report_fail(int sock, int exit_code, const struct cb_error *err);
-/* Send fd as a 'P' report. */
-int cb_report_send_fd(int sock, int fd);
+/* Send fd as a report of this kind ('P', 'R'). */
+int cb_report_send_fd(int sock, char kind, int fd);
+/* Receive one report with an fd of this kind: the fd, or -errno
+ * (-EPROTO for another kind or no fd, -ECONNRESET at EOF). */
+int cb_report_recv_fd(int sock, char kind);

@@ -3,6 +3,7 @@
 #include "caps.h"
 #include "cgroup.h"
 #include "fsutil.h"
+#include "idmap.h"
 #include "macro.h"
 #include "mounts.h"
 #include "seccomp-filter.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -31,6 +33,10 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -147,6 +153,7 @@ struct child_args {
 	const char *hostname;
 	int sock;
 	bool in_userns;	   /* wait for the id maps first */
+	bool rootfs_from_parent; /* in_userns: the "go" is the rootfs's fd */
 	int v1_tasks[CB_CGROUP_V1_MAX]; /* cgroup v1: `tasks` files to join first */
 	size_t n_v1_tasks;
 	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
@@ -189,8 +196,14 @@ static _Noreturn void child_main(struct child_args *a)
 	}
 	/* Die with cowbox: a foreground container must not outlive it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* With a user namespace, wait for the maps before acting as root. */
-	if (a->in_userns && !wait_parent(a->sock))
+	/* With a user namespace, wait for the maps before acting as root
+	 * (and for the rootfs, mounted for us: see attach_rootfs_for). */
+	int rootfs_fd = -1;
+	if (a->in_userns && a->rootfs_from_parent) {
+		rootfs_fd = cb_report_recv_fd(a->sock, 'R');
+		if (rootfs_fd < 0)
+			_exit(125);
+	} else if (a->in_userns && !wait_parent(a->sock))
 		_exit(125);
 	if (a->in_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		cb_error_errno(&err, errno, "become root in the user namespace");
@@ -203,7 +216,7 @@ static _Noreturn void child_main(struct child_args *a)
 		}
 	umask(0);
 	if (spec->ns_create & CB_NS_MNT)
-		r = cb_mounts_setup(spec, a->hostname, a->in_userns, &err);
+		r = cb_mounts_setup(spec, a->hostname, a->in_userns, rootfs_fd, &err);
 	else
 		r = cb_mounts_chroot(spec, &err);
 	if (r < 0)
@@ -239,7 +252,7 @@ static _Noreturn void child_main(struct child_args *a)
 			cb_error_errno(&err, errno, "open the pty");
 			cb_report_fail(a->sock, 125, &err);
 		}
-		if ((r = cb_report_send_fd(a->sock, master)) < 0) {
+		if ((r = cb_report_send_fd(a->sock, 'P', master)) < 0) {
 			cb_error_errno(&err, -r, "send the pty");
 			cb_report_fail(a->sock, 125, &err);
 		}
@@ -360,21 +373,68 @@ static _Noreturn void child_main(struct child_args *a)
 
 /* ---- the parent --------------------------------------------------------- */
 
-static int write_map(pid_t pid, const char *file, const struct cb_idmap *map, size_t n)
+/* A child in a new user namespace has no rights over the host's files:
+ * the store's 0700 directories stop it on the way to its rootfs, and the
+ * kernel does not let it attach a mount made in the host's namespace. So
+ * a helper with cowbox's own credentials enters the child's mount
+ * namespace, makes it a slave of the host's (nothing propagates back),
+ * attaches or binds the rootfs there, and sends the child an fd of it:
+ * that fd is also the child's "go". A failure comes back through a pipe. */
+static int attach_rootfs_for(const struct cb_proc *c, const struct cb_spawn_spec *spec, int sock,
+			     struct cb_error *err)
 {
-	char path[64], buf[CB_IDMAP_MAX * 40];
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", map[i].inside,
-					map[i].outside, map[i].count);
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		return -errno;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return cb_error_errno(err, errno, "pipe");
+	pid_t h = fork();
+	if (h < 0) {
+		close(p[0]);
+		close(p[1]);
+		return cb_error_errno(err, errno, "fork");
+	}
+	if (h == 0) {
+		struct cb_error e = {0};
+		int fd = -1;
+		close(p[0]);
+		if (setns(c->pidfd, CLONE_NEWNS) < 0)
+			cb_error_errno(&e, errno, "enter the container's mount namespace");
+		else if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+			cb_error_errno(&e, errno, "make / rslave");
+		else if (spec->rootfs_detached &&
+			 syscall(SYS_move_mount, spec->rootfs_fd, "", AT_FDCWD, spec->rootfs,
+				 MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			cb_error_errno(&e, errno, "attach rootfs on %s", spec->rootfs);
+		else if (!spec->rootfs_detached &&
+			 mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			cb_error_errno(&e, errno, "bind rootfs %s", spec->rootfs);
+		else if ((fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			cb_error_errno(&e, errno, "open rootfs %s", spec->rootfs);
+		else if ((e.code = -cb_report_send_fd(sock, 'R', fd)) != 0)
+			cb_error_errno(&e, e.code, "send the rootfs");
+		if (e.code)
+			(void)!write(p[1], &e, sizeof(e));
+		_exit(e.code ? 1 : 0);
+	}
+	close(p[1]);
+	struct cb_error e = {0};
+	ssize_t n;
+	do
+		n = read(p[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	int status;
+	while (waitpid(h, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(e) && e.code) {
+		if (err)
+			*err = e;
+		return -e.code;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return cb_error_set(err, EIO, "the rootfs helper failed");
 	return 0;
 }
+
 
 /* Read the child's reports until EOF (it exec'd) or an error report. */
 static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct cb_error *err)
@@ -568,6 +628,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .sock = sock_child,
 	    .n_v1_tasks = n_v1_tasks,
 	    .in_userns = userns,
+	    .rootfs_from_parent = userns && (spec->ns_create & CB_NS_MNT),
 	    .v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
 	    .wait_net = net_attach,
 	    .seccomp = filter,
@@ -601,16 +662,19 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	if (userns) {
 		const struct cb_idmap *gmap = spec->n_gidmap ? spec->gidmap : spec->uidmap;
 		size_t ng = spec->n_gidmap ? spec->n_gidmap : spec->n_uidmap;
-		if ((r = write_map(c->pid, "uid_map", spec->uidmap, spec->n_uidmap)) < 0) {
+		if ((r = cb_idmap_write(c->pid, "uid_map", spec->uidmap, spec->n_uidmap)) < 0) {
 			r = cb_error_errno(err, -r, "write uid_map");
 			goto fail;
 		}
-		if ((r = write_map(c->pid, "gid_map", gmap, ng)) < 0) {
+		if ((r = cb_idmap_write(c->pid, "gid_map", gmap, ng)) < 0) {
 			r = cb_error_errno(err, -r, "write gid_map");
 			goto fail;
 		}
 	}
-	if (userns && send(sock_parent, "u", 1, MSG_NOSIGNAL) != 1) {
+	if (a.rootfs_from_parent) {
+		if ((r = attach_rootfs_for(c, spec, sock_parent, err)) < 0)
+			goto fail_child;
+	} else if (userns && send(sock_parent, "u", 1, MSG_NOSIGNAL) != 1) {
 		r = cb_error_errno(err, errno, "start the container");
 		goto fail_child;
 	}

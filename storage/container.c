@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/statfs.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -594,8 +595,102 @@ int cb_container_open_layers(struct cb_store *s, const struct cb_container *c, i
 	return 0;
 }
 
+/* The init layer: empty etc/hostname, etc/hosts, etc/resolv.conf for an
+ * image that lacks them, stacked over its layers as docker's "-init"
+ * layer is. The launcher binds its own files over these and needs a file
+ * there to bind over: without this layer it would create them in the
+ * container's upper dir, on every run, where `diff` and `commit` see them.
+ * It holds only the files the image lacks (its own stay visible, to
+ * `cowbox mount` too): ROOT/init/<mask>, bit i for init_files[i], made
+ * once per store (tmp + rename). */
+static const char *const init_files[] = {"hostname", "hosts", "resolv.conf"};
+
+static int init_layer_make(struct cb_store *s, unsigned mask)
+{
+	int root = cb_store_root_fd(s);
+	char dest[32];
+	snprintf(dest, sizeof(dest), "init/%u", mask);
+	if (faccessat(root, dest, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (mkdirat(root, "init", 0700) < 0 && errno != EEXIST)
+		return -errno;
+	_cleanup_close_ int stage = -1;
+	_cleanup_free_ char *rel = NULL;
+	int r = cb_store_stage_dir(s, &stage, &rel);
+	if (r < 0)
+		return r;
+	if (fchmod(stage, 0755) < 0 || mkdirat(stage, "etc", 0755) < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(init_files); i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), "etc/%s", init_files[i]);
+		int fd = openat(stage, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			r = -errno;
+			goto out;
+		}
+		close(fd);
+	}
+	if (renameat(root, rel, root, dest) == 0)
+		return 0;
+	/* Another command made it first: theirs is the same. */
+	r = errno == EEXIST || errno == ENOTEMPTY ? 0 : -errno;
+out:
+	cb_rm_rf_at(root, rel);
+	return r;
+}
+
+/* Which init files does c's image lack? Layers are looked at top down, as
+ * overlayfs merges them: the first layer with an entry decides (a
+ * whiteout means absent), an opaque /etc hides the layers below. -1 when
+ * the image's /etc is not a directory (a symlink: a layer's etc/ would
+ * hide all of it): then no init layer. */
+static int init_layer_mask(struct cb_store *s, const struct cb_container *c)
+{
+	int root = cb_store_root_fd(s);
+	unsigned decided = 0, missing = 0, all = (1u << ELEMENTSOF(init_files)) - 1;
+	for (size_t k = 0; k < c->n_layers && decided != all; k++) {
+		char rel[192];
+		int n = snprintf(rel, sizeof(rel), "layers/%s/diff/etc",
+				 cb_digest_hex(c->layers[c->n_layers - 1 - k]));
+		struct stat st;
+		if (fstatat(root, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
+		if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
+			break; /* /etc removed by this layer: nothing below counts */
+		if (!S_ISDIR(st.st_mode))
+			return -1;
+		for (size_t i = 0; i < ELEMENTSOF(init_files); i++) {
+			if (decided & (1u << i))
+				continue;
+			snprintf(rel + n, sizeof(rel) - (size_t)n, "/%s", init_files[i]);
+			struct stat fst;
+			if (fstatat(root, rel, &fst, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			decided |= 1u << i;
+			if (S_ISCHR(fst.st_mode) && fst.st_rdev == 0)
+				missing |= 1u << i;
+		}
+		rel[n] = '\0';
+		char opq[2];
+		char path[256];
+		snprintf(path, sizeof(path), "%s/%s", cb_store_root(s), rel);
+		if (lgetxattr(path, "trusted.overlay.opaque", opq, sizeof(opq)) == 1 && opq[0] == 'y')
+			break;
+	}
+	return (int)(missing | (all & ~decided));
+}
+
 static int container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
-			   int *ret_fd, char **ret_path, struct cb_error *err)
+			   const struct cb_mount_idmap *idmap, int *ret_fd, char **ret_path,
+			   struct cb_error *err)
 {
 	_cleanup_close_ int cfd = open_locked(s, id, err);
 	if (cfd < 0)
@@ -626,12 +721,21 @@ static int container_mount(struct cb_store *s, const char *id, enum cb_driver_ki
 	}
 	/* Every layer, checked before the kernel sees them, so the error
 	 * names the layer and not an errno of overlayfs. */
-	size_t n = c->n_layers;
+	size_t n = c->n_layers, top = 0;
 	_cleanup_free_ char *upper = NULL, *work = NULL, *what = NULL;
-	_cleanup_free_ char **dirs = calloc(n + 1, sizeof(char *));
-	_cleanup_free_ const char **names = calloc(n + 1, sizeof(char *));
+	_cleanup_free_ char **dirs = calloc(n + 2, sizeof(char *));
+	_cleanup_free_ const char **names = calloc(n + 2, sizeof(char *));
 	if (!dirs || !names)
 		return -ENOMEM;
+	/* Without the init layer (a store we may not write, an odd /etc)
+	 * the launcher falls back to making the files in the upper dir. */
+	int mask = init_layer_mask(s, c);
+	if (mask > 0 && init_layer_make(s, (unsigned)mask) >= 0) {
+		if (asprintf(&dirs[0], "%s/init/%d", cb_store_root(s), mask) < 0)
+			return -ENOMEM;
+		names[0] = "the init layer (ROOT/init)";
+		top = 1;
+	}
 	for (size_t k = 0; k < n; k++) {
 		size_t i = n - 1 - k;
 		char rel[128];
@@ -641,11 +745,11 @@ static int container_mount(struct cb_store *s, const char *id, enum cb_driver_ki
 			r = layer_missing(c, i, errno == ENOENT ? ENOENT : EUCLEAN, err);
 			goto free_dirs;
 		}
-		if (cb_store_layer_diff_path(s, c->layers[i], &dirs[k]) < 0) {
+		if (cb_store_layer_diff_path(s, c->layers[i], &dirs[top + k]) < 0) {
 			r = -ENOMEM;
 			goto free_dirs;
 		}
-		names[k] = c->layers[i];
+		names[top + k] = c->layers[i];
 	}
 	if (mkdirat(cfd, "work", 0700) < 0 && errno != EEXIST) {
 		r = cb_error_errno(err, errno, "container %.*s: mkdir work", SHORT(id));
@@ -675,14 +779,23 @@ static int container_mount(struct cb_store *s, const char *id, enum cb_driver_ki
 		.what = what,
 		.lower_dirs = (const char *const *)dirs,
 		.lower_names = names,
-		.n_lower = n,
+		.n_lower = n + top,
 		.upper_dir = upper,
 		.work_dir = work,
 		.target = target,
 		.container_fd = cfd,
 		.flags = c->is_volatile ? CB_MOUNT_VOLATILE : 0,
 		.ret_fd = ret_fd,
+		.idmapped = idmap != NULL,
+		.idmap_userns_fd = idmap ? idmap->userns_fd : -1,
 	};
+	if (idmap && idmap->root_uid >= 0 &&
+	    fchownat(cfd, "upper", (uid_t)idmap->root_uid, (gid_t)idmap->root_gid,
+		     AT_SYMLINK_NOFOLLOW) < 0) {
+		r = cb_error_errno(err, errno, "container %.*s: give the upper dir to its root",
+				   SHORT(id));
+		goto free_dirs;
+	}
 	r = drv->mount(&req, err);
 	if (r >= 0 && ret_fd && *ret_fd >= 0) {
 		free(target);
@@ -697,7 +810,7 @@ static int container_mount(struct cb_store *s, const char *id, enum cb_driver_ki
 	else if (ret_path)
 		*ret_path = TAKE_PTR(target);
 free_dirs:
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; k < n + top; k++)
 		free(dirs[k]);
 	return r;
 }
@@ -705,14 +818,16 @@ free_dirs:
 int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
 		       char **ret_path, struct cb_error *err)
 {
-	return container_mount(s, id, kind, NULL, ret_path, err);
+	return container_mount(s, id, kind, NULL, NULL, ret_path, err);
 }
 
-int cb_container_mount_detached(struct cb_store *s, const char *id, enum cb_driver_kind kind,
-				int *ret_fd, char **ret_path, struct cb_error *err)
+int cb_container_mount_for_run(struct cb_store *s, const char *id, enum cb_driver_kind kind,
+			       const struct cb_mount_idmap *idmap, int *ret_fd, char **ret_path,
+			       struct cb_error *err)
 {
-	*ret_fd = -1;
-	return container_mount(s, id, kind, ret_fd, ret_path, err);
+	if (ret_fd)
+		*ret_fd = -1;
+	return container_mount(s, id, kind, idmap, ret_fd, ret_path, err);
 }
 
 static int unmount_locked(struct cb_store *s, int cfd, const char *id, unsigned flags,

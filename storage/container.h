@@ -80,22 +80,33 @@ int cb_container_rootfs_path(struct cb_store *s, const char *id, char **ret_path
 /* Is the container's rootfs mounted (in this mount namespace)? */
 bool cb_container_is_mounted(struct cb_store *s, const char *id);
 
+/* For a container in a user namespace: its layers are mounted idmapped
+ * through userns_fd (a namespace with the container's maps), and its
+ * upper dir's root is given to root_uid:root_gid (the host IDs of the
+ * container's root; -1: left alone), so that its root owns its files. */
+struct cb_mount_idmap {
+	int userns_fd;
+	int64_t root_uid, root_gid;
+};
+
 /* Mount the container's rootfs with the chosen driver and return its path
  * (caller frees). Already mounted: succeeds and returns the path. Checks
  * first that the upper dir and every layer are there, naming the
  * container and the layer when not. */
 int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
 		       char **ret_path, struct cb_error *err);
-/* The same, but where the driver can (kernel overlay with the new mount
- * API) the rootfs comes back as a detached mount: *ret_fd, to be attached
- * in the container's own mount namespace, and *ret_path is where
- * ("ROOT/containers/<id>", hidden under it there). The host never sees
- * the mount: nothing to unmount, nothing propagated to other namespaces,
- * and it ends when the last holder (the caller's fd, the container's
- * namespace) goes. Otherwise *ret_fd is -1 and the rootfs is mounted as
- * cb_container_mount does. */
-int cb_container_mount_detached(struct cb_store *s, const char *id, enum cb_driver_kind kind,
-				int *ret_fd, char **ret_path, struct cb_error *err);
+/* The same for a container about to run. With ret_fd, where the driver
+ * can (kernel overlay with the new mount API) the rootfs comes back as a
+ * detached mount: *ret_fd, to be attached in the container's own mount
+ * namespace, and *ret_path is where ("ROOT/containers/<id>", hidden under
+ * it there). The host never sees the mount: nothing to unmount, nothing
+ * propagated to other namespaces, and it ends when the last holder (the
+ * caller's fd, the container's namespace) goes. Otherwise (or ret_fd
+ * NULL) *ret_fd is -1 and the rootfs is mounted as cb_container_mount
+ * does. idmap (may be NULL): see struct cb_mount_idmap. */
+int cb_container_mount_for_run(struct cb_store *s, const char *id, enum cb_driver_kind kind,
+			       const struct cb_mount_idmap *idmap, int *ret_fd, char **ret_path,
+			       struct cb_error *err);
 
 enum cb_unmount_flags {
 	CB_UNMOUNT_LAZY = 1 << 0, /* detach even when busy */

@@ -1,8 +1,17 @@
+/* Streaming gzip and zstd. gzip goes through ISA-L's igzip where the
+ * binary is built with it (CB_HAVE_ISAL: 1.8-2x zlib's speed, see
+ * bench/inflate), else through zlib. Debian ships ISA-L only as a shared
+ * library, so the statically linked `cowbox` takes zlib and leaves import
+ * to cowbox-import, which has ISA-L (docs/architecture.md). */
 #include "decompress.h"
 #include "macro.h"
 
 #include <errno.h>
+#ifdef CB_HAVE_ISAL
 #include <isa-l/igzip_lib.h>
+#else
+#include <zlib.h>
+#endif
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +23,12 @@ struct cb_decompressor {
 	size_t magic_len;
 	bool magic_flushed;
 	/* gzip */
+#ifdef CB_HAVE_ISAL
 	struct inflate_state *gz;
+#else
+	z_stream *gz;
+	bool gz_done; /* the last member ended (Z_STREAM_END) */
+#endif
 	bool gz_in_member; /* a member started and has not finished */
 	/* zstd */
 	ZSTD_DCtx *zs;
@@ -41,11 +55,22 @@ static int decompressor_start(struct cb_decompressor *d, enum cb_compression kin
 {
 	d->kind = kind;
 	if (kind == CB_COMPRESSION_GZIP) {
+#ifdef CB_HAVE_ISAL
 		d->gz = malloc(sizeof(*d->gz));
 		if (!d->gz)
 			return -ENOMEM;
 		isal_inflate_init(d->gz);
 		d->gz->crc_flag = ISAL_GZIP;
+#else
+		d->gz = calloc(1, sizeof(*d->gz));
+		if (!d->gz)
+			return -ENOMEM;
+		if (inflateInit2(d->gz, 16 + MAX_WBITS) != Z_OK) {
+			free(d->gz);
+			d->gz = NULL;
+			return -ENOMEM;
+		}
+#endif
 	} else if (kind == CB_COMPRESSION_ZSTD) {
 		d->zs = ZSTD_createDCtx();
 		if (!d->zs)
@@ -75,6 +100,10 @@ void cb_decompressor_free(struct cb_decompressor *d)
 {
 	if (!d)
 		return;
+#ifndef CB_HAVE_ISAL
+	if (d->gz)
+		inflateEnd(d->gz);
+#endif
 	free(d->gz);
 	ZSTD_freeDCtx(d->zs);
 	free(d);
@@ -100,6 +129,7 @@ static int step_none(const uint8_t **in, size_t *in_len, uint8_t *out, size_t *o
 	return 0;
 }
 
+#ifdef CB_HAVE_ISAL
 static int step_gzip(struct cb_decompressor *d, const uint8_t **in, size_t *in_len, uint8_t *out,
 		     size_t *out_len)
 {
@@ -135,6 +165,59 @@ static int step_gzip(struct cb_decompressor *d, const uint8_t **in, size_t *in_l
 	*out_len = produced;
 	return 0;
 }
+
+static bool gzip_finished(const struct cb_decompressor *d)
+{
+	return d->gz && d->gz->block_state == ISAL_BLOCK_FINISH;
+}
+#else
+static int step_gzip(struct cb_decompressor *d, const uint8_t **in, size_t *in_len, uint8_t *out,
+		     size_t *out_len)
+{
+	z_stream *s = d->gz;
+	size_t cap = *out_len, produced = 0;
+	while (produced < cap) {
+		if (d->gz_done) {
+			if (*in_len == 0)
+				break;
+			/* Another gzip member follows the one that ended. */
+			if (inflateReset(s) != Z_OK) {
+				d->error = "corrupt gzip data";
+				return -EBADMSG;
+			}
+			d->gz_done = false;
+		}
+		s->next_in = (Bytef *)*in;
+		s->avail_in = (uInt)MIN(*in_len, UINT32_MAX);
+		s->next_out = out + produced;
+		s->avail_out = (uInt)MIN(cap - produced, UINT32_MAX);
+		uInt before_in = s->avail_in, before_out = s->avail_out;
+		int r = inflate(s, Z_NO_FLUSH);
+		*in += before_in - s->avail_in;
+		*in_len -= before_in - s->avail_in;
+		produced += before_out - s->avail_out;
+		if (r == Z_STREAM_END)
+			d->gz_done = true;
+		d->gz_in_member = !d->gz_done;
+		if (r == Z_DATA_ERROR || r == Z_NEED_DICT || r == Z_STREAM_ERROR || r == Z_MEM_ERROR) {
+			d->error = r == Z_MEM_ERROR ? "out of memory"
+				   : s->msg && strstr(s->msg, "check") ? "gzip checksum mismatch"
+				   : s->msg && strstr(s->msg, "header") ? "not a valid gzip header"
+									  : "corrupt gzip data";
+			return r == Z_MEM_ERROR ? -ENOMEM : -EBADMSG;
+		}
+		if (before_in == s->avail_in && before_out == s->avail_out)
+			break; /* no progress: needs more input */
+	}
+	*out_len = produced;
+	return 0;
+}
+
+static bool gzip_finished(const struct cb_decompressor *d)
+{
+	return d->gz && d->gz_done;
+}
+#endif
 
 static int step_zstd(struct cb_decompressor *d, const uint8_t **in, size_t *in_len, uint8_t *out,
 		     size_t *out_len)
@@ -237,7 +320,7 @@ int cb_decompress_end(struct cb_decompressor *d)
 		 * stream and for a tar; the tar reader reports it. */
 		return 0;
 	case CB_COMPRESSION_GZIP:
-		if (!d->gz || d->gz->block_state != ISAL_BLOCK_FINISH) {
+		if (!gzip_finished(d)) {
 			d->error = "gzip stream ends early";
 			return -EBADMSG;
 		}

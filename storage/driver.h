@@ -39,6 +39,12 @@ struct cb_mount_request {
 	 * a mount on target. A driver that can sets *ret_fd and leaves target
 	 * alone; one that cannot mounts target as usual (*ret_fd stays -1). */
 	int *ret_fd;
+	/* With idmapped, every lower dir is seen through an idmapped mount
+	 * of user namespace idmap_userns_fd (files owned by 0 show as the
+	 * namespace's root), so a container in that namespace owns its
+	 * image. A driver that cannot (legacy overlay, fuse) ignores it. */
+	bool idmapped;
+	int idmap_userns_fd;
 };
 
 struct cb_rootfs_driver {

@@ -144,6 +144,9 @@ remove_links:
 	return r;
 }
 
+static int overlay_mount_new(const struct cb_mount_request *req, int fsfd,
+			     const char *const *lower, struct cb_error *err);
+
 static int overlay_mount(const struct cb_mount_request *req, struct cb_error *err)
 {
 	if (req->n_lower == 0)
@@ -162,7 +165,53 @@ static int overlay_mount(const struct cb_mount_request *req, struct cb_error *er
 	 * unknown key at once. */
 	if (set_string(fsfd, "cowbox_probe", "1") >= 0)
 		return mount_legacy(req, err);
-	int r = set_string(fsfd, "lowerdir+", req->lower_dirs[0]);
+	/* Idmapped layers: a detached clone of each layer dir, idmapped,
+	 * named to overlayfs by its /proc/self/fd path; the overlay keeps
+	 * its own references, so the fds close after create. */
+	_cleanup_free_ int *idfds = NULL;
+	_cleanup_free_ char *idpaths = NULL;
+	const char *const *lower = req->lower_dirs;
+	_cleanup_free_ const char **lower_idmapped = NULL;
+	if (req->idmapped) {
+		idfds = malloc(req->n_lower * sizeof(int));
+		idpaths = malloc(req->n_lower * 32);
+		lower_idmapped = calloc(req->n_lower, sizeof(char *));
+		if (!idfds || !idpaths || !lower_idmapped)
+			return -ENOMEM;
+		for (size_t i = 0; i < req->n_lower; i++)
+			idfds[i] = -1;
+		int r = 0;
+		for (size_t i = 0; i < req->n_lower && r >= 0; i++) {
+			idfds[i] = open_tree(AT_FDCWD, req->lower_dirs[i],
+					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+			struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP,
+						  .userns_fd = (uint64_t)req->idmap_userns_fd};
+			if (idfds[i] < 0 ||
+			    mount_setattr(idfds[i], "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+				r = cb_error_errno(err, errno, "%s: idmap layer %s", req->what,
+						   req->lower_names[i]);
+			snprintf(idpaths + 32 * i, 32, "/proc/self/fd/%d", idfds[i]);
+			lower_idmapped[i] = idpaths + 32 * i;
+		}
+		if (r < 0) {
+			for (size_t i = 0; i < req->n_lower; i++)
+				closep(&idfds[i]);
+			return r;
+		}
+		lower = lower_idmapped;
+	}
+	int r = overlay_mount_new(req, fsfd, lower, err);
+	if (idfds)
+		for (size_t i = 0; i < req->n_lower; i++)
+			closep(&idfds[i]);
+	return r;
+}
+
+/* The new API with lowerdir+, a layer at a time (no page limit). */
+static int overlay_mount_new(const struct cb_mount_request *req, int fsfd,
+			     const char *const *lower, struct cb_error *err)
+{
+	int r = set_string(fsfd, "lowerdir+", lower[0]);
 	if (r == -EINVAL) {
 		char klog[512];
 		read_fs_log(fsfd, klog, sizeof(klog));
@@ -174,7 +223,7 @@ static int overlay_mount(const struct cb_mount_request *req, struct cb_error *er
 	if (r < 0)
 		return overlay_fail(fsfd, err, -r, req->what, "top layer");
 	for (size_t i = 1; i < req->n_lower; i++) {
-		r = set_string(fsfd, "lowerdir+", req->lower_dirs[i]);
+		r = set_string(fsfd, "lowerdir+", lower[i]);
 		if (r < 0) {
 			char step[160];
 			snprintf(step, sizeof(step), "layer %s", req->lower_names[i]);

@@ -53,9 +53,9 @@ int cli_net_dirs(struct cb_cli *cli, char **ret_networks_dir, char **ret_run_dir
 int cli_main(int argc, char **argv, const struct cb_verb *table, size_t n);
 /* The name of a log level ("error", "warn", "info", "debug"). */
 const char *cli_log_level_name(enum cb_log_level level);
-/* Run the verb in cowbox-registry, next to this binary (never returns on
- * success). */
-int cli_exec_registry(struct cb_cli *cli, int argc, char **argv);
+/* Run the verb in its helper binary next to this one, cowbox-import or
+ * cowbox-registry (never returns on success). */
+int cli_exec_helper(struct cb_cli *cli, int argc, char **argv);
 
 /* The verbs, one file each: tools/cmd-<verb>.c. */
 #define CB_VERB(name) int cmd_##name(struct cb_cli *cli, int argc, char **argv)

@@ -1,39 +1,100 @@
-/* cowbox logs CONTAINER: what a detached container wrote to stdout and
- * stderr (one log, in order), from its state directory. */
+/* cowbox logs [-f] CONTAINER: what a detached container wrote to stdout
+ * and stderr (one log, in order), from its state directory; -f keeps
+ * printing what it writes until it exits. */
 #include "cli.h"
 #include "fsutil.h"
 #include "supervisor.h"
 
 #include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
 #include <unistd.h>
+
+/* Copy what fd has now to stdout: 0, or -errno. */
+static int copy_out(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		int r = cb_write_all(STDOUT_FILENO, buf, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+	return n < 0 ? -errno : 0;
+}
+
+static bool still_running(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr)
+{
+	struct cb_state st;
+	if (cli_state_get(cli, s, ctr, &st) < 0)
+		return false;
+	bool running = st.status == CB_STATE_RUNNING;
+	cb_state_release(&st);
+	return running;
+}
+
+/* -f: the log grows while the container runs. inotify says when; the
+ * state is looked at again every quarter second, and once it has ended
+ * what was written last is copied too. */
+static int follow(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr, int fd,
+		  int dirfd)
+{
+	_cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", dirfd);
+	if (in >= 0)
+		inotify_add_watch(in, self, IN_MODIFY | IN_CLOSE_WRITE);
+	for (;;) {
+		int r = copy_out(fd);
+		if (r < 0)
+			return r;
+		if (!still_running(cli, s, ctr))
+			return copy_out(fd);
+		struct pollfd p = {.fd = in, .events = POLLIN};
+		if (poll(&p, 1, 250) > 0) {
+			char ev[4096];
+			while (read(in, ev, sizeof(ev)) > 0)
+				;
+		}
+	}
+}
 
 int cmd_logs(struct cb_cli *cli, int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-')
+	static const struct option opts[] = {{"follow", no_argument, NULL, 'f'}, {0}};
+	bool follow_on = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		if (c != 'f')
+			return cli_usage("logs", true);
+		follow_on = true;
+	}
+	if (argc - optind != 1)
 		return cli_usage("logs", true);
+	const char *what = argv[optind];
 	struct cb_store *s = cli_store(cli);
 	if (!s)
 		return EXIT_COWBOX;
 	struct cb_container *ctr = NULL;
 	struct cb_state st;
-	int ret = cli_container_lookup(cli, s, "logs", argv[1], &ctr, &st);
+	int ret = cli_container_lookup(cli, s, "logs", what, &ctr, &st);
 	if (ret != 0)
 		return ret;
 	cb_state_release(&st);
 	_cleanup_close_ int dirfd = -1, fd = -1;
 	if (cb_state_open(ctr->id, false, &dirfd) >= 0)
 		fd = openat(dirfd, "log", O_RDONLY | O_CLOEXEC);
-	cb_container_free(ctr);
-	if (fd < 0)
+	if (fd < 0) {
+		cb_container_free(ctr);
 		return 0; /* never started detached: nothing logged */
+	}
 	fflush(stdout);
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (cb_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
-			return cli_error("logs %s: stdout: %m", argv[1]);
-	if (n < 0)
-		return cli_error("logs %s: read: %m", argv[1]);
+	int r = follow_on ? follow(cli, s, ctr, fd, dirfd) : copy_out(fd);
+	cb_container_free(ctr);
+	if (r < 0)
+		return cli_error("logs %s: %s", what, strerror(-r));
 	return 0;
 }

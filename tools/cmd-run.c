@@ -43,13 +43,17 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	int ret = run_options_parse(&o, argc, argv);
 	if (ret != 0)
 		goto out;
-	if (o.detach && (o.rootfs || o.spec.tty || o.spec.interactive)) {
-		ret = cli_error("run -d: %s", o.rootfs ? "needs an IMAGE (not --rootfs)"
-							 : "-t and -i need an attached terminal");
+	if (o.detach && o.rootfs) {
+		ret = cli_error("run -d: needs an IMAGE (not --rootfs)");
 		goto out;
 	}
 	struct cb_error err = {0};
 	struct cb_store *s = NULL;
+	int ur = cli_userns_auto(&o, &err);
+	if (ur < 0) {
+		ret = cli_fail(&err, ur, "run");
+		goto out;
+	}
 	struct cli_launch launch = {0};
 	struct cli_net net = {0};
 	if (!o.rootfs) {

@@ -69,11 +69,12 @@ static int start_one(struct cb_cli *cli, struct cb_store *s, const char *what, b
 	ret = cli_run_options_load("start", ctr->run_json, &o, &args);
 	if (ret != 0)
 		goto out;
-	if (!attach && (o.spec.tty || o.spec.interactive)) {
-		ret = cli_error("start %s: created with -t or -i: use start -a", what);
+	struct cb_error err = {0};
+	int ur = cli_userns_auto(&o, &err);
+	if (ur < 0) {
+		ret = cli_fail(&err, ur, "start %s", what);
 		goto out;
 	}
-	struct cb_error err = {0};
 	o.detach = !attach; /* its supervisor runs it: keep the host mount */
 	int r = cli_launch_existing(cli, s, ctr->id, &o, &l, &err);
 	if (r < 0) {

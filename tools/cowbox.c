@@ -1,9 +1,9 @@
 /* cowbox: the command line. cli_main() parses the global options, finds
  * the verb in the table below and hands over; each verb lives in
- * cmd-<verb>.c. pull, login and logout run in cowbox-registry, the only
- * binary that links libcurl (as git keeps libcurl in git-remote-http):
- * libcurl's thirty libraries would cost every `cowbox run` ~6 MB of RSS
- * and milliseconds of loading. */
+ * cmd-<verb>.c. `cowbox` is linked statically (meson.build says why);
+ * pull, login and logout run in cowbox-registry, the only binary that
+ * links libcurl (as git keeps libcurl in git-remote-http), and import in
+ * cowbox-import, which has ISA-L: neither library comes as an archive. */
 #include "cli.h"
 #include "macro.h"
 
@@ -38,17 +38,17 @@ static const struct cb_verb verbs[] = {
 	 "[ARG...]"},
 	{"gc", cmd_gc, "remove layers, blobs and leftovers nothing refers to", "gc"},
 	{"images", cmd_images, "list images", "images [-q] [--format json]"},
-	{"import", cmd_import, "import a docker-save tar, an OCI layout or a rootfs tar",
+	{"import", cli_exec_helper, "import a docker-save tar, an OCI layout or a rootfs tar",
 	 "import [-q] [--platform OS/ARCH] [--max-entries N] [--max-size BYTES] FILE|- [NAME[:TAG]]\n"
 	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
 	{"inspect", cmd_inspect, "show images or containers as JSON", "inspect IMAGE|CONTAINER..."},
 	{"kill", cmd_kill, "send a signal to running containers (default KILL)",
 	 "kill [-s SIGNAL] CONTAINER..."},
-	{"login", cli_exec_registry, "log in to a registry",
+	{"login", cli_exec_helper, "log in to a registry",
 	 "login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=false] "
 	 "[--authfile FILE] REGISTRY"},
-	{"logout", cli_exec_registry, "remove a registry's credentials", "logout [--authfile FILE] REGISTRY"},
-	{"logs", cmd_logs, "print what a detached container wrote", "logs CONTAINER"},
+	{"logout", cli_exec_helper, "remove a registry's credentials", "logout [--authfile FILE] REGISTRY"},
+	{"logs", cmd_logs, "print what a detached container wrote (-f: follow)", "logs [-f] CONTAINER"},
 	{"mount", cmd_mount, "mount a container's rootfs and print its path", "mount CONTAINER"},
 	{"network", cmd_network, "manage bridge networks; move interfaces into containers",
 	 "network create [--subnet CIDR] NAME\n"
@@ -59,7 +59,7 @@ static const struct cb_verb verbs[] = {
 	 "       cowbox network move IFACE CONTAINER [--to CONTAINER2]\n"
 	 "  CONTAINER: a pid, a netns path (/proc/PID/ns/net, /run/netns/NAME), ns:PATH"},
 	{"ps", cmd_ps, "list running containers (all with -a)", "ps [-a] [-q] [--format json]"},
-	{"pull", cli_exec_registry, "download an image from a registry",
+	{"pull", cli_exec_helper, "download an image from a registry",
 	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] [--limit-rate RATE]\n"
 	 "       [--authfile FILE] REF"},
 	{"rm", cmd_rm, "remove containers (-f: kill a running one first)", "rm [-f] CONTAINER..."},
@@ -82,15 +82,19 @@ static const struct cb_verb verbs[] = {
 };
 
 
-int cli_exec_registry(struct cb_cli *cli, int argc, char **argv)
+/* The verbs whose libraries the static `cowbox` leaves out run in a
+ * helper binary installed beside it: import (ISA-L) in cowbox-import;
+ * pull, login, logout (libcurl) in cowbox-registry. */
+int cli_exec_helper(struct cb_cli *cli, int argc, char **argv)
 {
+	const char *helper = strcmp(argv[0], "import") == 0 ? "cowbox-import" : "cowbox-registry";
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 32);
 	if (n <= 0)
-		return cli_error("%s: cannot find cowbox-registry: %m", argv[0]);
+		return cli_error("%s: cannot find %s: %m", argv[0], helper);
 	self[n] = '\0';
 	char *slash = strrchr(self, '/');
-	strcpy(slash ? slash + 1 : self, "cowbox-registry");
+	strcpy(slash ? slash + 1 : self, helper);
 	char **args = calloc((size_t)argc + 8, sizeof(char *));
 	if (!args)
 		return cli_error("%s: out of memory", argv[0]);

@@ -1,5 +1,6 @@
 #include "launch.h"
 #include "fsutil.h"
+#include "idmap.h"
 #include "images.h"
 #include "macro.h"
 #include "resolve.h"
@@ -73,13 +74,28 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 				    cli->storage_driver);
 	/* A foreground container gets its rootfs as a detached mount that
 	 * only its own mount namespace sees; a detached one (-d) keeps the
-	 * host mount that `cowbox mount`, `commit` and the supervisor see. */
-	int r;
-	if (!o->detach && (o->spec.ns_create & CB_NS_MNT))
-		r = cb_container_mount_detached(s, l->ctr->id, kind, &l->rootfs_fd, &l->rootfs,
-						err);
-	else
-		r = cb_container_mount(s, l->ctr->id, kind, &l->rootfs, err);
+	 * host mount that `cowbox mount` shows. */
+	bool detached = !o->detach && (o->spec.ns_create & CB_NS_MNT);
+	/* In a user namespace the container's root owns its image: the
+	 * layers are seen through idmapped mounts with its maps. */
+	struct cb_mount_idmap idmap = {.userns_fd = -1};
+	const struct cb_spawn_spec *sp = &o->spec;
+	if (sp->n_uidmap > 0) {
+		const struct cb_idmap *gmap = sp->n_gidmap ? sp->gidmap : sp->uidmap;
+		size_t ng = sp->n_gidmap ? sp->n_gidmap : sp->n_uidmap;
+		int fd = cb_userns_open(sp->uidmap, sp->n_uidmap, gmap, ng, err);
+		if (fd < 0)
+			return fd;
+		idmap.userns_fd = fd;
+		idmap.root_uid = cb_idmap_to_host(sp->uidmap, sp->n_uidmap, 0);
+		idmap.root_gid = cb_idmap_to_host(gmap, ng, 0);
+		if (idmap.root_uid < 0 || idmap.root_gid < 0)
+			idmap.root_uid = idmap.root_gid = -1;
+	}
+	int r = cb_container_mount_for_run(s, l->ctr->id, kind,
+					   idmap.userns_fd >= 0 ? &idmap : NULL,
+					   detached ? &l->rootfs_fd : NULL, &l->rootfs, err);
+	closep(&idmap.userns_fd);
 	if (r < 0)
 		return r;
 	l->t_mounted = cb_now_ns();

@@ -315,8 +315,12 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 				spec->n_uidmap = 0;
 				break;
 			}
-			if (strcmp(optarg, "auto") == 0)
-				return cli_error("--userns auto: not supported yet (give a MAP)");
+			if (strcmp(optarg, "auto") == 0) {
+				o->userns_auto = true;
+				spec->n_uidmap = spec->n_gidmap = 0;
+				break;
+			}
+			o->userns_auto = false;
 			r = cb_parse_idmap(optarg, spec->uidmap, &spec->n_uidmap);
 			if (r < 0)
 				return cli_error(
@@ -393,8 +397,10 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 		cb_caps_edit(&spec->caps, cap_drop[i], false);
 	for (size_t i = 0; i < n_add; i++)
 		cb_caps_edit(&spec->caps, cap_add[i], true);
-	if (spec->n_gidmap && !spec->n_uidmap)
+	if (spec->n_gidmap && !spec->n_uidmap && !o->userns_auto)
 		return cli_error("--gidmap needs --userns MAP");
+	if (spec->n_gidmap && o->userns_auto)
+		return cli_error("--gidmap: not with --userns auto (it picks both maps)");
 	if ((r = network_apply(o)) != 0)
 		return r;
 
@@ -419,6 +425,9 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 
 void run_options_release(struct cb_run_options *o)
 {
+	if (o->userns_locked)
+		close(o->userns_lock);
+	o->userns_locked = false;
 	cb_spawn_spec_release(&o->spec);
 	free(o->argv_buf);
 	o->argv_buf = NULL;

@@ -20,9 +20,21 @@ struct cb_run_options {
 	/* --network/--net and -p. Applied to spec.ns_create here; the rest
 	 * (leases, /etc/hosts, container:C) is tools/net-glue.c's at start. */
 	struct cb_net_config net;
+	/* --userns auto: the map is picked at start (cli_userns_auto); the
+	 * flock that holds the range lives as long as the container. */
+	bool userns_auto, userns_locked;
+	int userns_lock;
 };
 
 /* Parse argv (argv[0] is the verb). Returns 0, or an exit code after
  * printing one `cowbox: ` line (or the usage). */
 int run_options_parse(struct cb_run_options *o, int argc, char **argv);
 void run_options_release(struct cb_run_options *o);
+
+/* --userns auto: give o->spec a uid and gid map of 65536 host IDs that no
+ * other running container holds, from the "containers" entry of
+ * /etc/subuid and /etc/subgid (podman's), else from 1,000,000,000 up.
+ * A range is held by an flock on RUNDIR/userns/<n>, released when every
+ * process holding the fd (cowbox, the supervisor) is gone; the fd is
+ * close-on-exec, so the container never has it. No-op without auto. */
+int cli_userns_auto(struct cb_run_options *o, struct cb_error *err);

@@ -32,7 +32,7 @@ void cb_state_release(struct cb_state *st)
 
 /* /run/cowbox for root (where the seccomp cache lives too), else
  * $XDG_RUNTIME_DIR/cowbox. */
-static int base_dir(char **ret)
+int cb_state_base_dir(char **ret)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	char *p = NULL;
@@ -49,7 +49,7 @@ static int base_dir(char **ret)
 int cb_state_dir(const char *id, char **ret_path)
 {
 	_cleanup_free_ char *base = NULL;
-	int r = base_dir(&base);
+	int r = cb_state_base_dir(&base);
 	if (r < 0)
 		return r;
 	if (asprintf(ret_path, "%s/%s", base, id) < 0)
@@ -75,7 +75,7 @@ int cb_state_open(const char *id, bool create, int *ret_dirfd)
 int cb_state_remove(const char *id)
 {
 	_cleanup_free_ char *base = NULL;
-	int r = base_dir(&base);
+	int r = cb_state_base_dir(&base);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -226,7 +226,7 @@ int cb_proc_open_checked(pid_t pid, uint64_t start)
 void cb_state_prune(int min_age_s)
 {
 	_cleanup_free_ char *base = NULL;
-	if (base_dir(&base) < 0)
+	if (cb_state_base_dir(&base) < 0)
 		return;
 	_cleanup_closedir_ DIR *d = opendir(base);
 	if (!d)

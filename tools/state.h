@@ -46,6 +46,8 @@ struct cb_state {
 void cb_state_release(struct cb_state *st);
 const char *cb_state_status_name(enum cb_state_status s);
 
+/* /run/cowbox for root, else $XDG_RUNTIME_DIR/cowbox; caller frees. */
+int cb_state_base_dir(char **ret);
 /* The state directory of id ("/run/cowbox/<id>"); caller frees. */
 int cb_state_dir(const char *id, char **ret_path);
 /* Open (with create, make) the state directory of id. -ENOENT when absent. */

@@ -62,6 +62,41 @@ static void send_report(int fd, int exit_code, const struct cb_error *err)
 	(void)!write(fd, &rep, sizeof(rep));
 }
 
+/* -t: the container's terminal goes to the log. Someone must read the pty
+ * master or the container blocks once its buffer is full; nothing is
+ * ever written to it, so a shell on it waits for input, as with docker's
+ * `run -dt`. Returns when the process has exited (not reaped yet). */
+static void pump_pty_to_log(struct cb_proc *proc, int logfd)
+{
+	int pty = cb_proc_pty(proc);
+	char buf[16384];
+	struct pollfd p[2] = {
+	    {.fd = pty, .events = POLLIN},
+	    {.fd = cb_proc_pidfd(proc), .events = POLLIN},
+	};
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p[0].revents & POLLIN) {
+			ssize_t n = read(pty, buf, sizeof(buf));
+			if (n > 0)
+				(void)!cb_write_all(logfd, buf, (size_t)n);
+		} else if (p[0].revents & (POLLHUP | POLLERR)) {
+			p[0].fd = -1; /* no slave open: wait for the exit alone */
+		}
+		if (p[1].revents & POLLIN)
+			break;
+	}
+	/* What the process wrote just before it ended. */
+	fcntl(pty, F_SETFL, fcntl(pty, F_GETFL) | O_NONBLOCK);
+	ssize_t n;
+	while ((n = read(pty, buf, sizeof(buf))) > 0)
+		(void)!cb_write_all(logfd, buf, (size_t)n);
+}
+
 static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool remove, int dirfd,
 			   int logfd, int report_fd)
 {
@@ -107,6 +142,17 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	o->spec.stdio[0] = devnull;
 	o->spec.stdio[1] = logfd;
 	o->spec.stdio[2] = logfd;
+	/* -i without -t: a stdin that stays open (the supervisor holds its
+	 * write end and never writes), so `sh` does not read EOF and exit. */
+	_cleanup_close_ int stdin_r = -1, stdin_w = -1;
+	if (o->spec.interactive && !o->spec.tty) {
+		int sp[2];
+		if (pipe2(sp, O_CLOEXEC) == 0) {
+			stdin_r = sp[0];
+			stdin_w = sp[1];
+			o->spec.stdio[0] = stdin_r;
+		}
+	}
 	struct cb_proc *proc = NULL;
 	int fail_code = 125;
 	/* The network is attached by the spawn's hook and detached when the
@@ -128,6 +174,7 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 		closep(&devnull);
 		return CLI_SUPERVISOR_DONE;
 	}
+	closep(&stdin_r);
 	st.pid = cb_proc_pid(proc);
 	st.pid_start = cb_proc_start_time(st.pid);
 	st.started = time(NULL);
@@ -137,6 +184,8 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	close(report_fd);
 
 	struct cb_run_status rs = {.exit_code = 125};
+	if (o->spec.tty)
+		pump_pty_to_log(proc, logfd);
 	r = cb_proc_wait(proc, &rs, &err);
 	if (r < 0)
 		cli_fail(&err, r, "supervisor: container %.12s: wait", id);

@@ -3,7 +3,10 @@
 # parent writes (several ranges; --gidmap apart); root inside is not root
 # outside: it cannot write a host-root-owned 0644 file bound in, and files
 # it creates on a volume belong to the mapped host uid; /proc, /dev and
-# /sys work (with --net host too).
+# /sys work (with --net host too). With an image, the container's root
+# owns the image's files (idmapped layers) and its writes land in the
+# upper dir as the mapped host uid; --userns auto gives each running
+# container its own free range of 65536 IDs.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -34,4 +37,31 @@ ok run --rootfs "$ROOT" --userns 0:100000:65536 sh -c 'echo x >/dev/null && head
 ok run --rootfs "$ROOT" --userns 0:100000:65536 --net host sh -c 'ls /sys/class >/dev/null && echo ok'
 [ "$out" = ok ] || fail "--userns with --net host: $out"
 refuse 'expected CTR_ID:HOST_ID:COUNT' run --rootfs "$ROOT" --userns 0:1 true
+
+ok import "$FIXTURES/busybox-gzip.oci" bb
+ok run --rm --userns 0:100000:65536 bb sh -c 'stat -c "%u %a" /root; touch /root/x && echo wrote; mkdir /new && echo made'
+[ "$(echo $out)" = "0 700 wrote made" ] || fail "image files in a user namespace: $out"
+n=$(uniq_name)
+ok run -d --name "$n-a" --userns auto bb sh -c 'touch /root/a; sleep 30'
+ida=$out
+ok run -d --name "$n-b" --userns auto bb sleep 30
+idb=$out
+trap '"$COWBOX" rm -f "$ida" "$idb" >/dev/null 2>&1 || true' EXIT
+pid_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "/run/cowbox/$1/state"; }
+ma=$(awk '{print $1, $2, $3}' "/proc/$(pid_of "$ida")/uid_map")
+mb=$(awk '{print $1, $2, $3}' "/proc/$(pid_of "$idb")/uid_map")
+case "$ma" in "0 "*" 65536") ;; *) fail "--userns auto map: $ma" ;; esac
+[ "$ma" != "$mb" ] || fail "two running containers got the same range: $ma"
+host_a=${ma#0 }; host_a=${host_a% 65536}
+until_owner() { [ "$(stat -c %u "$COWBOX_ROOT/containers/$ida/upper/root/a" 2>/dev/null)" = "$host_a" ]; }
+for _ in $(seq 50); do until_owner && break; sleep 0.1; done
+until_owner || fail "a file made by --userns auto root is not owned by $host_a on the host"
+ok rm -f "$ida" "$idb"
+trap - EXIT
+# A range is free again once its container is gone: the lowest free one
+# is taken, so at most the lower of the two.
+ok run --rm --userns auto bb sh -c 'cat /proc/self/uid_map'
+got=$(echo $out | awk '{print $2}')
+low=$(echo "$ma $mb" | awk '{print ($2 < $5 ? $2 : $5)}')
+[ "$got" -le "$low" ] || fail "freed range not reused: got $got, lowest freed $low"
 say "user namespace: ok"

@@ -5,7 +5,9 @@
 # rootfs and removes the cgroup at exit; `stop` ends a container that
 # ignores nothing (SIGTERM) and one that ignores SIGTERM (SIGKILL after -t);
 # `rm` refuses a running container, `rm -f` kills and removes it with its
-# state; `run -d --rm` removes itself but `wait` still gets the code.
+# state; `run -d --rm` removes itself but `wait` still gets the code;
+# `run -dt` puts a pty in the log and keeps a shell waiting, `run -di`
+# keeps stdin open; `logs -f` follows the log until the container exits.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 
@@ -74,9 +76,32 @@ ok wait "$n-e"
 until_true 5 eval '! "$COWBOX" ps -aq | grep -q "${ide:0:12}"' || fail "--rm container still listed"
 mounted "$ide" && fail "--rm left the rootfs mounted"
 
+# -t: a pty whose output goes to the log; nothing is typed into it, so a
+# shell waits (docker's `run -dt`). -i: stdin stays open (no EOF).
+ok run -dt --name "$n-g" bb sh -c 'tty; exec sh'
+idg=$out
+lc_track "$idg"
+ok run -di --name "$n-h" bb sh
+idh=$out
+lc_track "$idh"
+sleep 0.5
+[ "$(state_of "$idg")" = running ] || fail "run -dt sh exited"
+[ "$(state_of "$idh")" = running ] || fail "run -di sh exited (stdin at EOF?)"
+until_true 5 eval '"$COWBOX" logs "$idg" | grep -q "^/dev/pts/0"' ||
+	fail "run -dt: no tty in the log: $("$COWBOX" logs "$idg" | od -c | head -3)"
+ok rm -f "$n-g" "$n-h"
+
+# logs -f follows the log and returns when the container has exited.
+ok run -d --name "$n-i" bb sh -c 'for i in 1 2 3; do echo line $i; sleep 0.3; done'
+idi=$out
+lc_track "$idi"
+ok logs -f "$n-i"
+[ "$out" = "$(printf 'line 1\nline 2\nline 3')" ] || fail "logs -f: '$out'"
+[ "$(state_of "$idi")" = exited ] || fail "logs -f returned while the container ran"
+
 # A failed start reports like run and leaves nothing running.
 cb run -d --name "$n-f" bb nosuchcommand
 [ "$rc" = 127 ] || fail "run -d of a missing command: rc $rc, want 127 ($err)"
-ok rm "$n-f" "$n-a" "$n-b" "$n-c"
+ok rm "$n-f" "$n-a" "$n-b" "$n-c" "$n-i"
 grep -q "$COWBOX_ROOT" /proc/self/mountinfo && fail "a mount is left"
 store_check
