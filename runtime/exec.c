@@ -1,5 +1,6 @@
 #include "exec.h"
 #include "caps.h"
+#include "landlock.h"
 #include "fsutil.h"
 #include "macro.h"
 #include "runtime.h"
@@ -170,6 +171,10 @@ static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_sec
 	const char *dir = spec->workdir ? spec->workdir : "/";
 	if (chdir(dir) < 0) {
 		cb_error_errno(&err, errno, "workdir %s", dir);
+		cb_report_fail(fd, 125, &err);
+	}
+	if (!spec->privileged && (r = cb_landlock_forbid_devices()) < 0) {
+		cb_error_errno(&err, -r, "landlock");
 		cb_report_fail(fd, 125, &err);
 	}
 	if (!spec->no_new_privs && (r = cb_seccomp_load(filter)) < 0) {

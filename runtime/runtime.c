@@ -4,6 +4,7 @@
 #include "cgroup.h"
 #include "fsutil.h"
 #include "idmap.h"
+#include "landlock.h"
 #include "macro.h"
 #include "mounts.h"
 #include "seccomp-filter.h"
@@ -303,7 +304,13 @@ static _Noreturn void child_main(struct child_args *a)
 		cb_report_fail(a->sock, 125, &err);
 	}
 
-	/* Security, in the order that keeps each step possible. */
+	/* Security, in the order that keeps each step possible (Landlock
+	 * first: it needs CAP_SYS_ADMIN without no_new_privs, and the
+	 * seccomp filter may not let its calls through). */
+	if (!spec->privileged && (r = cb_landlock_forbid_devices()) < 0) {
+		cb_error_errno(&err, -r, "landlock");
+		cb_report_fail(a->sock, 125, &err);
+	}
 	if (!spec->no_new_privs && (r = cb_seccomp_load(a->seccomp)) < 0) {
 		cb_error_errno(&err, -r, "load seccomp filter");
 		cb_report_fail(a->sock, 125, &err);
@@ -888,6 +895,8 @@ int cb_runtime_run(const struct cb_spawn_spec *spec, struct cb_run_status *statu
 		status->exit_code = fail_code;
 		goto out;
 	}
+	if (spec->on_started)
+		spec->on_started(spec->on_started_opaque, c->pid);
 	if (spec->tty) {
 		if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
 			struct termios tio = saved_tio;

@@ -118,6 +118,10 @@ struct cb_spawn_spec {
 
 	/* Network: see struct cb_spawn_hook; NULL: none. Borrowed. */
 	const struct cb_spawn_hook *net_hook;
+	/* cb_runtime_run calls it once the command runs (it exec'd), with
+	 * its pid, before waiting: cowbox records the running container. */
+	void (*on_started)(void *opaque, pid_t pid);
+	void *on_started_opaque;
 
 	/* Cgroup. */
 	bool no_cgroup;

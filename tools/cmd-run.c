@@ -90,13 +90,16 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	cli_log(cli, CB_LOG_DEBUG, "run: container %s", o.spec.id);
 	o.spec.record_phases = cli->log_level >= CB_LOG_DEBUG;
 	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
-	int64_t started = time(NULL);
-	int r = cli_net_prepare(cli, &o, &net, &err);
+	/* A container of the store is listed by ps while it runs, and exec
+	 * reaches it; a kept one shows how it ended, as docker's does. */
+	struct cli_foreground fg = {.dirfd = -1, .lock = -1};
+	int r = launch.ctr ? cli_foreground_begin(&fg, &o, &err) : 0;
+	if (r >= 0)
+		r = cli_net_prepare(cli, &o, &net, &err);
 	if (r >= 0)
 		r = cb_runtime_run(&o.spec, &st, &err);
-	/* A kept container shows how it ended in ps, as docker's does. */
-	if (launch.ctr && !o.rm)
-		cb_state_record_exit(o.id, o.spec.argv, started, st.exit_code, st.oom_killed);
+	if (launch.ctr)
+		cli_foreground_end(&fg, o.id, o.rm, &st);
 	struct cb_error nerr = {0};
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);

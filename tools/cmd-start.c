@@ -21,26 +21,23 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	char id[CB_CONTAINER_ID_SIZE];
 	snprintf(id, sizeof(id), "%s", l->ctr->id);
 	struct cb_error err = {0};
-	struct cb_run_status st;
-	int64_t started = time(NULL);
+	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
 	struct cli_net net = {0};
-	int r = cli_net_prepare(cli, o, &net, &err);
+	struct cli_foreground fg;
+	int r = cli_foreground_begin(&fg, o, &err);
+	if (r >= 0)
+		r = cli_net_prepare(cli, o, &net, &err);
 	if (r >= 0)
 		r = cb_runtime_run(&o->spec, &st, &err);
-	else
-		st.exit_code = EXIT_COWBOX;
 	struct cb_error nerr = {0};
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "start %s: network", what);
 	bool remove = o->rm;
 	/* Record the outcome while o->spec.argv (the launch's) is alive. */
-	if (!remove)
-		cb_state_record_exit(id, o->spec.argv, started, st.exit_code, st.oom_killed);
+	cli_foreground_end(&fg, id, remove, &st);
 	struct cb_error ferr = {0};
 	if (cli_launch_finish(cli, s, l, remove, &ferr) < 0)
 		cli_fail(&ferr, -ferr.code, "start %s", what);
-	if (remove)
-		cb_state_remove(id);
 	if (r < 0)
 		cli_fail(&err, r, "start %s", what);
 	if (st.oom_killed) {

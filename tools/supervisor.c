@@ -36,6 +36,64 @@ static void cgroup_path(const struct cb_spawn_spec *spec, char *buf, size_t size
 		snprintf(buf, size, "%s/%s", parent, spec->id);
 }
 
+static void foreground_started(void *opaque, pid_t pid)
+{
+	struct cli_foreground *fg = opaque;
+	fg->st.pid = pid;
+	fg->st.pid_start = cb_proc_start_time(pid);
+	fg->st.started = time(NULL);
+	(void)cb_state_write(fg->dirfd, &fg->st);
+}
+
+int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o,
+			 struct cb_error *err)
+{
+	const char *id = o->spec.id;
+	*fg = (struct cli_foreground){.dirfd = -1, .lock = -1};
+	int r = cb_state_open(id, true, &fg->dirfd);
+	if (r < 0)
+		return cb_error_errno(err, -r, "state of container %.12s", id);
+	fg->lock = cb_state_open_lock(fg->dirfd);
+	if (fg->lock < 0 || flock(fg->lock, LOCK_EX | LOCK_NB) < 0) {
+		r = fg->lock < 0 ? cb_error_errno(err, -fg->lock, "state lock of %.12s", id)
+				 : cb_error_set(err, EBUSY, "container %.12s is already running", id);
+		closep(&fg->lock);
+		closep(&fg->dirfd);
+		return r;
+	}
+	fg->st = (struct cb_state){
+	    .status = CB_STATE_RUNNING,
+	    .supervisor = getpid(),
+	    .supervisor_start = cb_proc_start_time(getpid()),
+	    .argv = (char **)o->spec.argv,
+	    .user = (char *)o->spec.user,
+	    .workdir = (char *)o->spec.workdir,
+	    .started = time(NULL),
+	};
+	cgroup_path(&o->spec, fg->st.cgroup, sizeof(fg->st.cgroup));
+	o->spec.on_started = foreground_started;
+	o->spec.on_started_opaque = fg;
+	return 0;
+}
+
+void cli_foreground_end(struct cli_foreground *fg, const char *id, bool remove,
+			const struct cb_run_status *rs)
+{
+	if (fg->dirfd < 0)
+		return;
+	if (remove) {
+		cb_state_remove(id);
+	} else {
+		fg->st.status = CB_STATE_EXITED;
+		fg->st.exit_code = rs->exit_code;
+		fg->st.oom = rs->oom_killed;
+		fg->st.finished = time(NULL);
+		(void)cb_state_write(fg->dirfd, &fg->st);
+	}
+	closep(&fg->lock);
+	closep(&fg->dirfd);
+}
+
 /* Unmount the container (remove it with remove) through a store opened
  * here: the inherited one shares its lock files' open descriptions (and
  * so their flocks) with the cowbox that forked us. */

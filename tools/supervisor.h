@@ -13,6 +13,7 @@
 #include "container.h"
 #include "launch.h"
 #include "run-options.h"
+#include "runtime.h"
 #include "state.h"
 
 /* What cli_supervise() returns in the supervisor process once the
@@ -25,6 +26,21 @@
  * err set and *ret_exit_code 125/126/127 (the supervisor has cleaned up:
  * unmounted, or removed with remove). In the supervisor:
  * CLI_SUPERVISOR_DONE. */
+/* A foreground container (`run` without -d, `start -a`) is supervised by
+ * the cowbox that runs it: begin takes its state lock (EBUSY when it runs
+ * already) and makes o->spec record the running state when the command
+ * starts, so ps lists it and exec, stop and kill reach it; end records
+ * how it ended (or removes the state with remove). A cowbox killed with it
+ * holds no lock: the next command cleans up, as after a supervisor. */
+struct cli_foreground {
+	int dirfd, lock;
+	struct cb_state st;
+};
+int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o,
+			 struct cb_error *err);
+void cli_foreground_end(struct cli_foreground *fg, const char *id, bool remove,
+			const struct cb_run_status *rs);
+
 int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l, bool remove,
 		  int *ret_exit_code, struct cb_error *err);
 

@@ -4,7 +4,11 @@
 # ALL) change it; --privileged hands on every capability cowbox holds;
 # no_new_privs is set; the default seccomp filter makes keyctl and unshare
 # fail with EPERM while seccomp=unconfined does not; a JSON profile
-# (--security-opt seccomp=FILE) is obeyed.
+# (--security-opt seccomp=FILE) is obeyed; the container cannot make
+# device nodes (Landlock: block or character, in /dev or anywhere, in
+# exec too) while its /dev nodes work and removing an image file (an
+# overlay whiteout, a 0:0 character device) still works; --privileged
+# can.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -63,4 +67,22 @@ ok run --rootfs "$ROOT" mkdir /tmp/d2
 rmdir "$ROOT/tmp/d2"
 echo '{"defaultAction": "SCMP_ACT_NOPE"}' >"$TESTTMP/bad.json"
 refuse 'bad defaultAction' run --rootfs "$ROOT" --security-opt seccomp="$TESTTMP/bad.json" true
+
+# Device nodes (Landlock). Without it a container root could mknod the
+# host's disk in its /dev tmpfs.
+ok import "$FIXTURES/busybox-gzip.oci" bb
+cb run --rm bb mknod /dev/cbt-disk b 8 0
+[ "$rc" != 0 ] && grep -q "Permission denied" <<<"$err" || fail "mknod of a block device in /dev: rc $rc, $err"
+cb run --rm bb mknod /tmp/cbt-null c 1 3
+[ "$rc" != 0 ] && grep -q "Permission denied" <<<"$err" || fail "mknod of a char device: rc $rc, $err"
+ok run --rm bb sh -c 'echo x >/dev/null && head -c 4 /dev/zero | wc -c && rm /bin/true && echo removed'
+[ "$(echo $out)" = "4 removed" ] || fail "/dev nodes or rm of an image file under Landlock: $out"
+ok run --rm --privileged bb sh -c 'mknod /dev/cbt-ok c 1 3 && echo made'
+[ "$out" = made ] || fail "--privileged cannot mknod: $out"
+n=$(uniq_name)
+ok run -d --name "$n" bb sleep 30
+on_exit "'$COWBOX' rm -f '$n' >/dev/null 2>&1"
+cb exec "$n" mknod /dev/cbt-exec c 1 3
+[ "$rc" != 0 ] || fail "exec could mknod"
+ok rm -f "$n"
 say "security: ok"

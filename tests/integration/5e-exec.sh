@@ -6,7 +6,8 @@
 # runs in the container's pid namespace (not pid 1), with its environment
 # plus -e, its security context (CapEff, CapBnd, NoNewPrivs, Seccomp as
 # the container's), -u, -w; its exit code (and 127 for a missing command)
-# comes back; -t gives a pty; exec into a stopped container is refused.
+# comes back; -t gives a pty; exec into a stopped container is refused;
+# a foreground `run` is listed by ps while it runs and exec reaches it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 
@@ -79,3 +80,16 @@ ok run --rm --network "container:$n" bb readlink /proc/self/ns/net
 [ "$out" = "$theirs" ] || fail "--network container:$n: $out, want $theirs"
 ok stop -t 1 "$n"
 refuse "exec $n: container is not running" exec "$n" true
+
+# A foreground run is a running container too.
+f=$(uniq_name)
+"$COWBOX" run --rm --name "$f" bb sleep 5 >/dev/null 2>&1 &
+fgpid=$!
+on_exit "kill $fgpid 2>/dev/null"
+until_true 5 eval '"$COWBOX" ps | grep -q " $f\$"' || fail "a foreground run is not in ps: $("$COWBOX" ps)"
+ok exec "$f" cat /proc/1/comm
+[ "$out" = sleep ] || fail "exec into a foreground run: $out"
+ok stop -t 1 "$f"
+wait $fgpid || true
+until_true 5 eval '! "$COWBOX" ps -a | grep -q " $f\$"' || fail "the --rm foreground run is still listed"
+say "exec: ok (foreground too)"
