@@ -155,8 +155,23 @@ int cb_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static int write_file_renamed(int dirfd, const char *name, const void *data, size_t len,
+			      mode_t mode, bool durable);
+
 int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
 			    mode_t mode)
+{
+	return write_file_renamed(dirfd, name, data, len, mode, true);
+}
+
+int cb_write_file_replace_at(int dirfd, const char *name, const void *data, size_t len,
+			     mode_t mode)
+{
+	return write_file_renamed(dirfd, name, data, len, mode, false);
+}
+
+static int write_file_renamed(int dirfd, const char *name, const void *data, size_t len,
+			      mode_t mode, bool durable)
 {
 	char rnd[17];
 	int r = cb_random_hex(rnd, 8);
@@ -170,13 +185,13 @@ int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
 	if (fd < 0)
 		return -errno;
 	r = cb_write_all(fd, data, len);
-	if (r >= 0 && fsync(fd) < 0)
+	if (r >= 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
 	if (r < 0)
 		goto out_unlink_tmp;
-	if (fsync(dirfd) < 0 && errno != EBADF && errno != EINVAL)
+	if (durable && fsync(dirfd) < 0 && errno != EBADF && errno != EINVAL)
 		return -errno;
 	return 0;
 out_unlink_tmp:

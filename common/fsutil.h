@@ -25,6 +25,11 @@ int cb_rm_rf_at(int dirfd, const char *name);
  * never a part. */
 int cb_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
 			    mode_t mode);
+/* The same without the fsyncs: readers never see half a file, but after a
+ * power cut it may be the old one or missing (for state that a reboot
+ * makes meaningless anyway, as in /run). */
+int cb_write_file_replace_at(int dirfd, const char *name, const void *data, size_t len,
+			     mode_t mode);
 
 /* Read all of name below dirfd (at most max bytes, else -EFBIG) into a
  * NUL-terminated buffer the caller frees. */

@@ -7,7 +7,8 @@
  *                    "cgroup":"cowbox/<id>","ns":{"pid":"/proc/N/ns/pid",...},
  *                    "argv":[...],"user":"...","workdir":"...",
  *                    "exit_code":N,"oom":bool,"started":S,"finished":S}
- *   lock            flock'd (exclusive) by the supervisor for its whole
+ *   (the directory itself) flock'd (exclusive) by the supervisor (or the
+ *                   cowbox running it in the foreground) for its whole
  *                   life: `wait` blocks on it (shared), and a state that says
  *                   running while nobody holds it is stale (killed supervisor)
  *   log             the container's stdout and stderr, for `logs`
@@ -63,7 +64,7 @@ int cb_state_record_exit(const char *id, char *const *argv, int64_t started, int
 /* Remove id's state directory (a missing one is fine). */
 int cb_state_remove(const char *id);
 
-/* Open the lock file (O_CLOEXEC) of a state directory. */
+/* Open a state directory's lock: a new open of the directory (O_CLOEXEC). */
 int cb_state_open_lock(int dirfd);
 /* True when a supervisor holds dirfd's lock. */
 bool cb_state_supervised(int dirfd);

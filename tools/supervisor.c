@@ -321,9 +321,9 @@ int cli_state_wait_unsupervised(const char *id)
 	int r = cb_state_open(id, false, &dirfd);
 	if (r < 0)
 		return r == -ENOENT ? 0 : r;
-	_cleanup_close_ int lock = openat(dirfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
 	if (lock < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return lock == -ENOENT ? 0 : lock;
 	while (flock(lock, LOCK_SH) < 0)
 		if (errno != EINTR)
 			return -errno;
