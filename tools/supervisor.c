@@ -36,6 +36,23 @@ static void cgroup_path(const struct cb_spawn_spec *spec, char *buf, size_t size
 		snprintf(buf, size, "%s/%s", parent, spec->id);
 }
 
+/* The state of o's container while this process supervises it (its
+ * pid and start come when it runs). */
+static struct cb_state running_state(const struct cb_run_options *o)
+{
+	struct cb_state st = {
+	    .status = CB_STATE_RUNNING,
+	    .supervisor = getpid(),
+	    .supervisor_start = cb_proc_start_time(getpid()),
+	    .argv = (char **)o->spec.argv,
+	    .user = (char *)o->spec.user,
+	    .workdir = (char *)o->spec.workdir,
+	    .started = time(NULL),
+	};
+	cgroup_path(&o->spec, st.cgroup, sizeof(st.cgroup));
+	return st;
+}
+
 static void foreground_started(void *opaque, pid_t pid)
 {
 	struct cli_foreground *fg = opaque;
@@ -61,16 +78,7 @@ int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o,
 		closep(&fg->dirfd);
 		return r;
 	}
-	fg->st = (struct cb_state){
-	    .status = CB_STATE_RUNNING,
-	    .supervisor = getpid(),
-	    .supervisor_start = cb_proc_start_time(getpid()),
-	    .argv = (char **)o->spec.argv,
-	    .user = (char *)o->spec.user,
-	    .workdir = (char *)o->spec.workdir,
-	    .started = time(NULL),
-	};
-	cgroup_path(&o->spec, fg->st.cgroup, sizeof(fg->st.cgroup));
+	fg->st = running_state(o);
 	o->spec.on_started = foreground_started;
 	o->spec.on_started_opaque = fg;
 	return 0;
@@ -188,15 +196,7 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 		closep(&devnull);
 		return CLI_SUPERVISOR_DONE;
 	}
-	struct cb_state st = {
-	    .status = CB_STATE_RUNNING,
-	    .supervisor = getpid(),
-	    .supervisor_start = cb_proc_start_time(getpid()),
-	    .argv = (char **)o->spec.argv,
-	    .user = (char *)o->spec.user,
-	    .workdir = (char *)o->spec.workdir,
-	};
-	cgroup_path(&o->spec, st.cgroup, sizeof(st.cgroup));
+	struct cb_state st = running_state(o);
 	o->spec.stdio[0] = devnull;
 	o->spec.stdio[1] = logfd;
 	o->spec.stdio[2] = logfd;
