@@ -3,7 +3,10 @@
 # docker's rules (Cmd, Entrypoint, --entrypoint, args after IMAGE, Env
 # under -e, WorkingDir under -w), runs it in the image's copy-on-write
 # rootfs, returns its exit code, and --rm leaves no container, mount or
-# layer change behind; without --rm the container stays with its changes.
+# layer change behind; without --rm the container stays with its changes;
+# a run that writes nothing leaves `cowbox diff` empty (the /etc/hosts,
+# /etc/hostname and /etc/resolv.conf it is given come from the init
+# layer, not its upper dir), and the container sees them with its content.
 . "$(dirname "$0")/lib.sh"
 
 ok import "$FIXTURES/busybox-gzip.oci" bb
@@ -45,6 +48,14 @@ echo "$out" | grep -qx "A /etc/motd-new" || fail "diff lacks the new file: $out"
 echo "$out" | grep -qx "D /etc/passwd" || fail "diff lacks the deletion: $out"
 ok run --rm bb cat /etc/passwd
 echo "$out" | grep -q '^root:' || fail "another container saw the change"
+ok run --name quiet bb sh -c 'cat /etc/hostname /etc/hosts /etc/resolv.conf >/dev/null; hostname'
+host=$out
+ok diff quiet
+[ -z "$out" ] || fail "a run that wrote nothing has changes: $out"
+[ -z "$(ls -A "$COWBOX_ROOT/containers/$(ls "$COWBOX_ROOT/containers" | grep -v '^\.' | while read -r c; do grep -q '"quiet"' "$COWBOX_ROOT/containers/$c/container.json" && echo "$c"; done)/upper")" ] ||
+	fail "the quiet run wrote into its upper dir"
+[ ${#host} = 12 ] || fail "hostname: $host"
+ok rm quiet
 ok rm keep
 [ -z "$(ls "$COWBOX_ROOT/containers" | grep -v '^\.')" ] || fail "containers left: $(ls "$COWBOX_ROOT/containers")"
 grep -q "$COWBOX_ROOT" /proc/self/mountinfo && fail "a mount is left"
