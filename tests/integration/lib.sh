@@ -12,7 +12,18 @@ unset COWBOX_STORAGE_DRIVER
 _cleanups=""
 # Run "$@" at exit (last registered runs first), even when the test fails.
 on_exit() { _cleanups="$*; $_cleanups"; }
-_run_cleanups() { rc=$?; set +e; eval "$_cleanups"; exit $rc; }
+# Containers a test left in its stores (TESTTMP/**/containers) go with
+# their run state in /run/cowbox, which outlives TESTTMP.
+_forget_containers() {
+	local d id
+	for d in $(find "$TESTTMP" -maxdepth 3 -type d -name containers 2>/dev/null); do
+		for id in $(ls "$d" 2>/dev/null | grep -E '^[0-9a-f]{64}$'); do
+			"$COWBOX" --root "${d%/containers}" rm -f "$id" >/dev/null 2>&1
+			rm -rf "/run/cowbox/$id"
+		done
+	done
+}
+_run_cleanups() { rc=$?; set +e; eval "$_cleanups"; _forget_containers; exit $rc; }
 trap _run_cleanups EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
