@@ -141,6 +141,11 @@ static int open_tty(int sock, struct cb_error *err)
 	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		return cb_error_errno(err, errno, "open the pty");
+	/* The caller's terminal size, set here before the command can ask
+	 * for it (cowbox syncs it again later, and on SIGWINCH). */
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(slave, TIOCSWINSZ, &ws);
 	int r = cb_report_send_fd(sock, 'P', master);
 	if (r < 0)
 		return cb_error_errno(err, -r, "send the pty");

@@ -253,6 +253,12 @@ static _Noreturn void child_main(struct child_args *a)
 			cb_error_errno(&err, errno, "open the pty");
 			cb_report_fail(a->sock, 125, &err);
 		}
+		/* The caller's terminal size (our stdin still is it), set
+		 * before the command can ask for it: cowbox's own sync comes
+		 * after the spawn returns, too late for a quick `stty size`. */
+		struct winsize ws;
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+			(void)ioctl(slave, TIOCSWINSZ, &ws);
 		if ((r = cb_report_send_fd(a->sock, 'P', master)) < 0) {
 			cb_error_errno(&err, -r, "send the pty");
 			cb_report_fail(a->sock, 125, &err);
