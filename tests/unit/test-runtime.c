@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "idmap.h"
 #include "seccomp-filter.h"
 #define ELEMENTS(x) (sizeof(x) / sizeof((x)[0]))
 #include "spec.h"
@@ -84,6 +85,22 @@ static void test_idmap(void **state)
 	for (int i = 0; i < CB_IDMAP_MAX; i++)
 		assert_int_equal(cb_parse_idmap("1:1:1", map, &n), 0);
 	assert_int_equal(cb_parse_idmap("1:1:1", map, &n), -E2BIG);
+}
+
+/* The host ID behind a container ID, across several ranges; unmapped -1. */
+static void test_idmap_to_host(void **state)
+{
+	(void)state;
+	struct cb_idmap m[] = {{0, 100000, 1000}, {1000, 1000, 1}, {1001, 201001, 64535}};
+	assert_int_equal(cb_idmap_to_host(m, 3, 0), 100000);
+	assert_int_equal(cb_idmap_to_host(m, 3, 999), 100999);
+	assert_int_equal(cb_idmap_to_host(m, 3, 1000), 1000);
+	assert_int_equal(cb_idmap_to_host(m, 3, 1001), 201001);
+	assert_int_equal(cb_idmap_to_host(m, 3, 65535), 265535);
+	assert_int_equal(cb_idmap_to_host(m, 3, 65536), -1);
+	assert_int_equal(cb_idmap_to_host(m, 0, 0), -1);
+	struct cb_idmap top = {4294967294u, 10, 1};
+	assert_int_equal(cb_idmap_to_host(&top, 1, 4294967294u), 10);
 }
 
 static void test_cpuset(void **state)
@@ -245,6 +262,7 @@ int main(void)
 	    cmocka_unit_test(test_cpus),
 	    cmocka_unit_test(test_ns_list),
 	    cmocka_unit_test(test_idmap),
+	    cmocka_unit_test(test_idmap_to_host),
 	    cmocka_unit_test(test_cpuset),
 	    cmocka_unit_test(test_caps),
 	    cmocka_unit_test(test_env),
