@@ -147,6 +147,35 @@ remove_links:
 static int overlay_mount_new(const struct cb_mount_request *req, int fsfd,
 			     const char *const *lower, struct cb_error *err);
 
+enum { IDPATH_SIZE = 32 };
+
+/* Idmapped layers: a detached clone of each layer dir, idmapped through
+ * req->idmap_userns_fd, named to overlayfs by its /proc/self/fd path in
+ * paths (n_lower * IDPATH_SIZE) and ret_lower; the overlay keeps its own
+ * references, so the caller closes fds after the create. On failure no
+ * fd is left open. */
+static int open_idmapped_layers(const struct cb_mount_request *req, int *fds, char *paths,
+				const char **ret_lower, struct cb_error *err)
+{
+	for (size_t i = 0; i < req->n_lower; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < req->n_lower; i++) {
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP,
+					  .userns_fd = (uint64_t)req->idmap_userns_fd};
+		fds[i] = open_tree(AT_FDCWD, req->lower_dirs[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (fds[i] < 0 || mount_setattr(fds[i], "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+			int r = cb_error_errno(err, errno, "%s: idmap layer %s", req->what,
+					       req->lower_names[i]);
+			for (size_t k = 0; k <= i; k++)
+				closep(&fds[k]);
+			return r;
+		}
+		snprintf(paths + IDPATH_SIZE * i, IDPATH_SIZE, "/proc/self/fd/%d", fds[i]);
+		ret_lower[i] = paths + IDPATH_SIZE * i;
+	}
+	return 0;
+}
+
 static int overlay_mount(const struct cb_mount_request *req, struct cb_error *err)
 {
 	if (req->n_lower == 0)
@@ -165,39 +194,19 @@ static int overlay_mount(const struct cb_mount_request *req, struct cb_error *er
 	 * unknown key at once. */
 	if (set_string(fsfd, "cowbox_probe", "1") >= 0)
 		return mount_legacy(req, err);
-	/* Idmapped layers: a detached clone of each layer dir, idmapped,
-	 * named to overlayfs by its /proc/self/fd path; the overlay keeps
-	 * its own references, so the fds close after create. */
+	const char *const *lower = req->lower_dirs;
 	_cleanup_free_ int *idfds = NULL;
 	_cleanup_free_ char *idpaths = NULL;
-	const char *const *lower = req->lower_dirs;
 	_cleanup_free_ const char **lower_idmapped = NULL;
 	if (req->idmapped) {
 		idfds = malloc(req->n_lower * sizeof(int));
-		idpaths = malloc(req->n_lower * 32);
+		idpaths = malloc(req->n_lower * IDPATH_SIZE);
 		lower_idmapped = calloc(req->n_lower, sizeof(char *));
 		if (!idfds || !idpaths || !lower_idmapped)
 			return -ENOMEM;
-		for (size_t i = 0; i < req->n_lower; i++)
-			idfds[i] = -1;
-		int r = 0;
-		for (size_t i = 0; i < req->n_lower && r >= 0; i++) {
-			idfds[i] = open_tree(AT_FDCWD, req->lower_dirs[i],
-					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-			struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP,
-						  .userns_fd = (uint64_t)req->idmap_userns_fd};
-			if (idfds[i] < 0 ||
-			    mount_setattr(idfds[i], "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-				r = cb_error_errno(err, errno, "%s: idmap layer %s", req->what,
-						   req->lower_names[i]);
-			snprintf(idpaths + 32 * i, 32, "/proc/self/fd/%d", idfds[i]);
-			lower_idmapped[i] = idpaths + 32 * i;
-		}
-		if (r < 0) {
-			for (size_t i = 0; i < req->n_lower; i++)
-				closep(&idfds[i]);
+		int r = open_idmapped_layers(req, idfds, idpaths, lower_idmapped, err);
+		if (r < 0)
 			return r;
-		}
 		lower = lower_idmapped;
 	}
 	int r = overlay_mount_new(req, fsfd, lower, err);
