@@ -76,6 +76,9 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 			ret = cli_fail(&err, r, "run %s", o.cmd[0]);
 			goto out;
 		}
+		/* A kept container tries the same ID range at its next start. */
+		if (!o.rm)
+			cli_userns_remember(&o, launch.ctr->id);
 		if (o.detach) {
 			ret = run_detached(cli, &o, &launch);
 			goto out;

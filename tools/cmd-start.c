@@ -67,12 +67,13 @@ static int start_one(struct cb_cli *cli, struct cb_store *s, const char *what, b
 	if (ret != 0)
 		goto out;
 	struct cb_error err = {0};
-	int ur = cli_userns_auto(&o, &err);
+	int ur = cli_userns_auto_for(&o, ctr->id, &err);
 	if (ur < 0) {
 		ret = cli_fail(&err, ur, "start %s", what);
 		goto out;
 	}
 	o.detach = !attach; /* its supervisor runs it: keep the host mount */
+	cli_userns_remember(&o, ctr->id);
 	int r = cli_launch_existing(cli, s, ctr->id, &o, &l, &err);
 	if (r < 0) {
 		ret = cli_fail(&err, r, "start %s", what);

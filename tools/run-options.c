@@ -201,7 +201,7 @@ static int parse_security_opt(struct cb_spawn_spec *spec, const char *v)
 
 int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 {
-	*o = (struct cb_run_options){0};
+	*o = (struct cb_run_options){.userns_range = -1};
 	struct cb_spawn_spec *spec = &o->spec;
 	cb_spawn_spec_init(spec);
 	cb_net_config_init(&o->net);

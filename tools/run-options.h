@@ -24,6 +24,7 @@ struct cb_run_options {
 	 * flock that holds the range lives as long as the container. */
 	bool userns_auto, userns_locked;
 	int userns_lock;
+	int userns_range; /* the range picked (its index), -1 before */
 };
 
 /* Parse argv (argv[0] is the verb). Returns 0, or an exit code after
@@ -38,3 +39,8 @@ void run_options_release(struct cb_run_options *o);
  * process holding the fd (cowbox, the supervisor) is gone; the fd is
  * close-on-exec, so the container never has it. No-op without auto. */
 int cli_userns_auto(struct cb_run_options *o, struct cb_error *err);
+/* --userns auto for a container that has run before: the range it had
+ * (kept in its run state) is tried first, so its files stay its own
+ * across starts; then any free one. Remember records o's range for id. */
+int cli_userns_auto_for(struct cb_run_options *o, const char *id, struct cb_error *err);
+void cli_userns_remember(const struct cb_run_options *o, const char *id);

@@ -44,7 +44,32 @@ static int read_pool(const char *file, uint32_t *start, uint32_t *count)
 	return -ENOENT;
 }
 
-int cli_userns_auto(struct cb_run_options *o, struct cb_error *err)
+/* Hold range i for o: 1 when taken, 0 when another container holds it. */
+static int take_range(struct cb_run_options *o, int dfd, uint32_t i, uint32_t ustart,
+		      uint32_t gstart, struct cb_error *err)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "%" PRIu32, i);
+	int fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return cb_error_errno(err, errno, "--userns auto: range %s", name);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return 0; /* a running container holds it */
+		return cb_error_errno(err, e, "--userns auto: lock range %s", name);
+	}
+	o->userns_lock = fd;
+	o->userns_locked = true;
+	o->userns_range = (int)i;
+	o->spec.uidmap[0] = (struct cb_idmap){.inside = 0, .outside = ustart + i * RANGE, .count = RANGE};
+	o->spec.gidmap[0] = (struct cb_idmap){.inside = 0, .outside = gstart + i * RANGE, .count = RANGE};
+	o->spec.n_uidmap = o->spec.n_gidmap = 1;
+	return 1;
+}
+
+static int pick_range(struct cb_run_options *o, int prefer, struct cb_error *err)
 {
 	if (!o->userns_auto || o->userns_locked)
 		return 0;
@@ -68,27 +93,42 @@ int cli_userns_auto(struct cb_run_options *o, struct cb_error *err)
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return cb_error_errno(err, errno, "--userns auto: %s", dir);
-	for (uint32_t i = 0; i < n; i++) {
-		char name[16];
-		snprintf(name, sizeof(name), "%" PRIu32, i);
-		int fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0)
-			return cb_error_errno(err, errno, "--userns auto: %s/%s", dir, name);
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			close(fd);
-			if (errno == EWOULDBLOCK)
-				continue; /* a running container holds it */
-			return cb_error_errno(err, errno, "--userns auto: lock %s/%s", dir, name);
-		}
-		o->userns_lock = fd;
-		o->userns_locked = true;
-		o->spec.uidmap[0] = (struct cb_idmap){.inside = 0, .outside = ustart + i * RANGE,
-						      .count = RANGE};
-		o->spec.gidmap[0] = (struct cb_idmap){.inside = 0, .outside = gstart + i * RANGE,
-						      .count = RANGE};
-		o->spec.n_uidmap = o->spec.n_gidmap = 1;
-		return 0;
-	}
+	if (prefer >= 0 && (uint32_t)prefer < n &&
+	    (r = take_range(o, dfd, (uint32_t)prefer, ustart, gstart, err)) != 0)
+		return r < 0 ? r : 0;
+	for (uint32_t i = 0; i < n; i++)
+		if ((r = take_range(o, dfd, i, ustart, gstart, err)) != 0)
+			return r < 0 ? r : 0;
 	return cb_error_set(err, EAGAIN,
 			    "--userns auto: all %" PRIu32 " ranges of %u IDs are in use", n, RANGE);
+}
+
+int cli_userns_auto(struct cb_run_options *o, struct cb_error *err)
+{
+	return pick_range(o, -1, err);
+}
+
+int cli_userns_auto_for(struct cb_run_options *o, const char *id, struct cb_error *err)
+{
+	int prefer = -1;
+	_cleanup_close_ int dirfd = -1;
+	if (o->userns_auto && cb_state_open(id, false, &dirfd) >= 0) {
+		char buf[16] = {0};
+		_cleanup_close_ int fd = openat(dirfd, "userns", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0)
+			prefer = atoi(buf);
+	}
+	return pick_range(o, prefer, err);
+}
+
+void cli_userns_remember(const struct cb_run_options *o, const char *id)
+{
+	if (!o->userns_locked)
+		return;
+	_cleanup_close_ int dirfd = -1;
+	if (cb_state_open(id, true, &dirfd) < 0)
+		return;
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d\n", o->userns_range);
+	(void)cb_write_file_replace_at(dirfd, "userns", buf, (size_t)n, 0600);
 }

@@ -6,7 +6,7 @@
 # /sys work (with --net host too). With an image, the container's root
 # owns the image's files (idmapped layers) and its writes land in the
 # upper dir as the mapped host uid; --userns auto gives each running
-# container its own free range of 65536 IDs.
+# container its own free range of 65536 IDs, kept across starts.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -58,6 +58,15 @@ for _ in $(seq 50); do until_owner && break; sleep 0.1; done
 until_owner || fail "a file made by --userns auto root is not owned by $host_a on the host"
 ok rm -f "$ida" "$idb"
 trap - EXIT
+# A kept container gets its range again at its next start, so what it
+# wrote stays its own (root's, not nobody's).
+ok create --name "$n-k" --userns auto bb sh -c 'touch /root/mine; stat -c %u /root/mine; awk "{print \$2}" /proc/self/uid_map'
+ok start -a "$n-k"
+first=$out
+ok start -a "$n-k"
+[ "$out" = "$first" ] || fail "second start: '$out', first: '$first'"
+case "$(echo $first)" in "0 "*) ;; *) fail "--userns auto start: $first" ;; esac
+ok rm "$n-k"
 # A range is free again once its container is gone: the lowest free one
 # is taken, so at most the lower of the two.
 ok run --rm --userns auto bb sh -c 'cat /proc/self/uid_map'

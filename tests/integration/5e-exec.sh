@@ -7,7 +7,8 @@
 # plus -e, its security context (CapEff, CapBnd, NoNewPrivs, Seccomp as
 # the container's), -u, -w; its exit code (and 127 for a missing command)
 # comes back; -t gives a pty; exec into a stopped container is refused;
-# a foreground `run` is listed by ps while it runs and exec reaches it.
+# a foreground `run` is listed by ps while it runs and exec reaches it,
+# and `mount` gives its /proc/PID/root.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 
@@ -89,6 +90,11 @@ on_exit "kill $fgpid 2>/dev/null"
 until_true 5 eval '"$COWBOX" ps | grep -q " $f\$"' || fail "a foreground run is not in ps: $("$COWBOX" ps)"
 ok exec "$f" cat /proc/1/comm
 [ "$out" = sleep ] || fail "exec into a foreground run: $out"
+# Its rootfs is only in its own namespace: mount gives its /proc/PID/root
+# (never a second overlay on the same upper dir).
+ok mount "$f"
+[[ $out == /proc/*/root ]] || fail "mount of a foreground container: $out"
+[ -d "$out/bin" ] || fail "no /bin under $out"
 ok stop -t 1 "$f"
 wait $fgpid || true
 until_true 5 eval '! "$COWBOX" ps -a | grep -q " $f\$"' || fail "the --rm foreground run is still listed"
