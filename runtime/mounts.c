@@ -27,7 +27,7 @@ static int open_tree_(const char *path, unsigned flags)
 	return (int)syscall(SYS_open_tree, AT_FDCWD, path, flags);
 }
 
-static int move_mount_(int from_fd, const char *to)
+int cb_mount_move(int from_fd, const char *to)
 {
 	return (int)syscall(SYS_move_mount, from_fd, "", AT_FDCWD, to, MOVE_MOUNT_F_EMPTY_PATH);
 }
@@ -182,7 +182,7 @@ static int setup_dev(bool in_userns, const int *host_dev_fds, struct cb_error *e
 		if (fd < 0)
 			return cb_error_errno(err, errno, "create %s", path);
 		close(fd);
-		if (move_mount_(host_dev_fds[i], path) < 0)
+		if (cb_mount_move(host_dev_fds[i], path) < 0)
 			return cb_error_errno(err, errno, "bind %s", path);
 	}
 	static const char *const dirs[] = {"/dev/pts", "/dev/shm", "/dev/mqueue"};
@@ -309,7 +309,7 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 
 	if (rootfd < 0) {
 		if (spec->rootfs_detached) {
-			if (move_mount_(spec->rootfs_fd, spec->rootfs) < 0)
+			if (cb_mount_move(spec->rootfs_fd, spec->rootfs) < 0)
 				return cb_error_errno(err, errno, "attach rootfs on %s",
 						      spec->rootfs);
 		} else if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -378,7 +378,7 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 		r = make_mount_point(m->target, dir);
 		if (r < 0)
 			return cb_error_errno(err, -r, "volume %s: mount point", m->target);
-		if (move_mount_(vol_fds[i], m->target) < 0)
+		if (cb_mount_move(vol_fds[i], m->target) < 0)
 			return cb_error_errno(err, errno, "volume %s", m->target);
 		close(vol_fds[i]);
 	}

@@ -22,6 +22,9 @@
  * namespace: see runtime.c) and this is an fd of it, which is taken. */
 int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool in_userns,
 		    int rootfs_fd, struct cb_error *err);
+/* Attach a detached mount (fsmount, open_tree(OPEN_TREE_CLONE)) on the
+ * path to. 0 or -1 with errno. */
+int cb_mount_move(int from_fd, const char *to);
 /* Without a mount namespace: just chroot into the rootfs (no mounts are
  * possible without touching the host's); mounts asked for are an error. */
 int cb_mounts_chroot(const struct cb_spawn_spec *spec, struct cb_error *err);

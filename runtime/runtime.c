@@ -35,10 +35,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#endif
-
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
@@ -413,9 +409,7 @@ static int attach_rootfs_for(const struct cb_proc *c, const struct cb_spawn_spec
 			cb_error_errno(&e, errno, "enter the container's mount namespace");
 		else if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 			cb_error_errno(&e, errno, "make / rslave");
-		else if (spec->rootfs_detached &&
-			 syscall(SYS_move_mount, spec->rootfs_fd, "", AT_FDCWD, spec->rootfs,
-				 MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		else if (spec->rootfs_detached && cb_mount_move(spec->rootfs_fd, spec->rootfs) < 0)
 			cb_error_errno(&e, errno, "attach rootfs on %s", spec->rootfs);
 		else if (!spec->rootfs_detached &&
 			 mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -673,8 +667,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	close_fds(ns_fds);
 
 	if (userns) {
-		const struct cb_idmap *gmap = spec->n_gidmap ? spec->gidmap : spec->uidmap;
-		size_t ng = spec->n_gidmap ? spec->n_gidmap : spec->n_uidmap;
+		size_t ng;
+		const struct cb_idmap *gmap = cb_spawn_spec_gidmap(spec, &ng);
 		if ((r = cb_idmap_write(c->pid, "uid_map", spec->uidmap, spec->n_uidmap)) < 0) {
 			r = cb_error_errno(err, -r, "write uid_map");
 			goto fail;

@@ -44,6 +44,12 @@ static size_t key_len(const char *kv)
 	return eq ? (size_t)(eq - kv) : strlen(kv);
 }
 
+const struct cb_idmap *cb_spawn_spec_gidmap(const struct cb_spawn_spec *spec, size_t *ret_n)
+{
+	*ret_n = spec->n_gidmap ? spec->n_gidmap : spec->n_uidmap;
+	return spec->n_gidmap ? spec->gidmap : spec->uidmap;
+}
+
 const char *cb_spawn_spec_getenv(const struct cb_spawn_spec *spec, const char *key)
 {
 	size_t n = strlen(key);

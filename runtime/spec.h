@@ -154,6 +154,8 @@ int cb_spawn_spec_add_env_file(struct cb_spawn_spec *spec, const char *path, str
 /* Append a mount; copies source and target. */
 int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type, const char *source,
 			    const char *target, bool readonly);
+/* The gid map in use: --gidmap's, else the uid map (n in *ret_n). */
+const struct cb_idmap *cb_spawn_spec_gidmap(const struct cb_spawn_spec *spec, size_t *ret_n);
 /* Look up K in the spec's env; NULL when absent. */
 const char *cb_spawn_spec_getenv(const struct cb_spawn_spec *spec, const char *key);
 

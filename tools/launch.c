@@ -81,8 +81,8 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	struct cb_mount_idmap idmap = {.userns_fd = -1};
 	const struct cb_spawn_spec *sp = &o->spec;
 	if (sp->n_uidmap > 0) {
-		const struct cb_idmap *gmap = sp->n_gidmap ? sp->gidmap : sp->uidmap;
-		size_t ng = sp->n_gidmap ? sp->n_gidmap : sp->n_uidmap;
+		size_t ng;
+		const struct cb_idmap *gmap = cb_spawn_spec_gidmap(sp, &ng);
 		int fd = cb_userns_open(sp->uidmap, sp->n_uidmap, gmap, ng, err);
 		if (fd < 0)
 			return fd;
