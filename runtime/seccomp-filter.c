@@ -135,7 +135,8 @@ static int compile(scmp_filter_ctx ctx, struct cb_seccomp **ret)
 }
 
 /* The default filter depends only on the table below and the capability
- * set: name its compiled program by both, and keep it in /run/cowbox so
+ * set: name its compiled program by both, and keep it in the run
+ * directory (spec->cache_dir, /run/cowbox by default) so
  * the next container loads it without running libseccomp (which costs
  * time and some 400 KB of memory per start). */
 static uint64_t table_hash(void)
@@ -152,11 +153,11 @@ static uint64_t table_hash(void)
 	return h;
 }
 
-#define CACHE_DIR "/run/cowbox"
+#define DEFAULT_CACHE_DIR "/run/cowbox"
 
-static int cache_load(const char *name, struct cb_seccomp **ret)
+static int cache_load(const char *dir, const char *name, struct cb_seccomp **ret)
 {
-	_cleanup_close_ int dfd = open(CACHE_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
 	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -173,11 +174,11 @@ static int cache_load(const char *name, struct cb_seccomp **ret)
 	return prog_from_bytes(buf, (size_t)n, ret);
 }
 
-static void cache_store(const char *name, const struct cb_seccomp *f)
+static void cache_store(const char *dir, const char *name, const struct cb_seccomp *f)
 {
-	if (geteuid() != 0 || (mkdir(CACHE_DIR, 0700) < 0 && errno != EEXIST))
+	if (geteuid() != 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
 		return;
-	_cleanup_close_ int dfd = open(CACHE_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd >= 0)
 		(void)cb_write_file_atomic_at(dfd, name, f->prog, f->len * sizeof(f->prog[0]),
 					      0600);
@@ -381,7 +382,8 @@ int cb_seccomp_build(const struct cb_spawn_spec *spec, uint64_t caps, struct cb_
 	char name[96];
 	snprintf(name, sizeof(name), "seccomp-%016" PRIx64 "-%016" PRIx64 "-%08x.bpf", table_hash(),
 		 caps, seccomp_arch_native());
-	if (spec->seccomp == CB_SECCOMP_DEFAULT && cache_load(name, ret) == 0)
+	const char *cache_dir = spec->cache_dir ? spec->cache_dir : DEFAULT_CACHE_DIR;
+	if (spec->seccomp == CB_SECCOMP_DEFAULT && cache_load(cache_dir, name, ret) == 0)
 		return 0;
 
 	scmp_filter_ctx ctx = NULL;
@@ -407,7 +409,7 @@ int cb_seccomp_build(const struct cb_spawn_spec *spec, uint64_t caps, struct cb_
 	if (r < 0)
 		return cb_error_errno(err, -r, "seccomp: compile filter");
 	if (spec->seccomp == CB_SECCOMP_DEFAULT)
-		cache_store(name, *ret);
+		cache_store(cache_dir, name, *ret);
 	return 0;
 }
 

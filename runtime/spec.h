@@ -138,6 +138,9 @@ struct cb_spawn_spec {
 	bool no_new_privs; /* default true */
 	enum cb_seccomp_mode seccomp;
 	const char *seccomp_profile; /* path of a JSON profile when CB_SECCOMP_PROFILE */
+	/* Where root keeps the default filter compiled (seccomp-*.bpf);
+	 * NULL: /run/cowbox. */
+	const char *cache_dir;
 };
 
 /* Set the defaults: default namespaces, 14 default capabilities,

@@ -3,6 +3,7 @@
  * cli_main() its own verb table. */
 #include "cli.h"
 #include "config.h"
+#include "state.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -83,8 +84,8 @@ int cli_usage(const char *verb, bool to_stderr)
 		fprintf(out, "usage: cowbox %s\n\n%s\n", v->usage, v->summary);
 		return to_stderr ? EXIT_COWBOX : 0;
 	}
-	fputs("usage: cowbox [--root DIR] [--storage-driver overlay|fuse] [--log-level LEVEL] "
-	      "VERB ...\n\nverbs:\n",
+	fputs("usage: cowbox [--root DIR] [--runroot DIR] [--storage-driver overlay|fuse] "
+	      "[--log-level LEVEL] VERB ...\n\nverbs:\n",
 	      out);
 	for (size_t i = 0; i < n_verbs; i++)
 		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
@@ -147,12 +148,14 @@ int cli_main(int argc, char **argv, const struct cb_verb *table, size_t n)
 	n_verbs = n;
 	cli.root = getenv("COWBOX_ROOT");
 	cli.storage_driver = getenv("COWBOX_STORAGE_DRIVER");
+	const char *run_dir = getenv("COWBOX_RUN_DIR");
 	/* A closed pipe on stdout is an error to report, not a signal to die of. */
 	signal(SIGPIPE, SIG_IGN);
 
-	enum { OPT_ROOT = 256, OPT_DRIVER, OPT_LOG, OPT_VERSION };
+	enum { OPT_ROOT = 256, OPT_RUNROOT, OPT_DRIVER, OPT_LOG, OPT_VERSION };
 	static const struct option opts[] = {
 		{"root", required_argument, NULL, OPT_ROOT},
+		{"runroot", required_argument, NULL, OPT_RUNROOT},
 		{"storage-driver", required_argument, NULL, OPT_DRIVER},
 		{"log-level", required_argument, NULL, OPT_LOG},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -165,6 +168,9 @@ int cli_main(int argc, char **argv, const struct cb_verb *table, size_t n)
 		switch (c) {
 		case OPT_ROOT:
 			cli.root = optarg;
+			break;
+		case OPT_RUNROOT:
+			run_dir = optarg;
 			break;
 		case OPT_DRIVER:
 			cli.storage_driver = optarg;
@@ -188,6 +194,10 @@ int cli_main(int argc, char **argv, const struct cb_verb *table, size_t n)
 		return cli_error("--storage-driver %s: expected overlay or fuse", cli.storage_driver);
 	if (optind >= argc)
 		return cli_usage(NULL, true);
+	/* Absolute: a supervisor outlives the caller's working directory. */
+	if (run_dir && run_dir[0] && run_dir[0] != '/')
+		return cli_error("--runroot %s: must be an absolute path", run_dir);
+	cb_state_set_run_dir(run_dir);
 	if (!cli.root || !cli.root[0]) {
 		cli.default_root = default_root();
 		if (!cli.default_root)

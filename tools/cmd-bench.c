@@ -15,6 +15,7 @@
  *
  * Both clean up everything they made, also on SIGINT/SIGTERM/SIGHUP: the
  * current containers are killed and removed, then the bench exits 128+N. */
+#include "state.h"
 #include "bench-stats.h"
 #include "cgroup.h"
 #include "cli.h"
@@ -149,6 +150,7 @@ static void bench_spec_init(struct cb_run_options *o, const struct bench_opts *b
 {
 	memset(o, 0, sizeof(*o));
 	cb_spawn_spec_init(&o->spec);
+	o->spec.cache_dir = cb_state_run_dir();
 	o->rm = true;
 	o->spec.record_phases = true;
 	o->spec.stdio[0] = -1;

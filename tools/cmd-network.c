@@ -1,6 +1,7 @@
 /* cowbox network create|ls|inspect|rm|move: bridge networks and moving
  * interfaces between network namespaces. The work is in runtime/net.c. */
 #include "cli.h"
+#include "state.h"
 #include "net-glue.h"
 #include "net.h"
 
@@ -14,25 +15,17 @@
 #include <unistd.h>
 
 /* Where network state lives: definitions in the store, leases under the
- * run directory (COWBOX_RUN_DIR, else /run/cowbox for root and
- * $XDG_RUNTIME_DIR/cowbox for others), in net/. Leases describe bridges of
+ * run directory (--runroot or COWBOX_RUN_DIR, else /run/cowbox for root
+ * and $XDG_RUNTIME_DIR/cowbox for others), in net/. Leases describe bridges of
  * one network namespace, so a caller outside the initial one gets
  * net-<inode of its namespace>/ and never mixes with the host's (unless
- * COWBOX_RUN_DIR says exactly where). */
+ * the run directory was given). */
 int cli_net_dirs(struct cb_cli *cli, char **ret_networks_dir, char **ret_run_dir)
 {
-	const char *run = getenv("COWBOX_RUN_DIR");
-	_cleanup_free_ char *run_buf = NULL;
-	bool explicit = run && run[0];
-	if (!explicit) {
-		const char *xdg = getenv("XDG_RUNTIME_DIR");
-		if (geteuid() == 0 || !xdg || !xdg[0])
-			run = "/run/cowbox";
-		else if (asprintf(&run_buf, "%s/cowbox", xdg) < 0)
-			return -ENOMEM;
-		else
-			run = run_buf;
-	}
+	_cleanup_free_ char *run = NULL;
+	bool explicit = cb_state_run_dir_is_set();
+	if (cb_state_base_dir(&run) < 0)
+		return -ENOMEM;
 	struct stat self, init;
 	char suffix[32] = "";
 	if (!explicit && stat("/proc/self/ns/net", &self) == 0 &&

@@ -1,4 +1,5 @@
 #include "run-options.h"
+#include "state.h"
 #include "caps.h"
 #include "cli.h"
 #include "fsutil.h"
@@ -204,6 +205,7 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 	*o = (struct cb_run_options){.userns_range = -1};
 	struct cb_spawn_spec *spec = &o->spec;
 	cb_spawn_spec_init(spec);
+	spec->cache_dir = cb_state_run_dir();
 	cb_net_config_init(&o->net);
 	const char *cap_add[64], *cap_drop[64];
 	size_t n_add = 0, n_drop = 0;

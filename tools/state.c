@@ -30,13 +30,37 @@ void cb_state_release(struct cb_state *st)
 	*st = (struct cb_state){0};
 }
 
-/* /run/cowbox for root (where the seccomp cache lives too), else
- * $XDG_RUNTIME_DIR/cowbox. */
+static const char *run_dir_override;
+
+void cb_state_set_run_dir(const char *dir)
+{
+	run_dir_override = dir && dir[0] ? dir : NULL;
+}
+
+bool cb_state_run_dir_is_set(void)
+{
+	return run_dir_override != NULL;
+}
+
+const char *cb_state_run_dir(void)
+{
+	static char *dir;
+	if (run_dir_override)
+		return run_dir_override;
+	if (!dir && cb_state_base_dir(&dir) < 0)
+		return NULL;
+	return dir;
+}
+
+/* --runroot (or COWBOX_RUN_DIR) when given; else /run/cowbox for root
+ * (where the seccomp cache lives too), else $XDG_RUNTIME_DIR/cowbox. */
 int cb_state_base_dir(char **ret)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	char *p = NULL;
-	if (geteuid() == 0 || !xdg || xdg[0] != '/')
+	if (run_dir_override)
+		p = strdup(run_dir_override);
+	else if (geteuid() == 0 || !xdg || xdg[0] != '/')
 		p = strdup("/run/cowbox");
 	else if (asprintf(&p, "%s/cowbox", xdg) < 0)
 		p = NULL;

@@ -1,5 +1,6 @@
 /* The run-time state of a container the store knows: one directory per
- * container under /run/cowbox/<id>/ (root) or $XDG_RUNTIME_DIR/cowbox/<id>/:
+ * container under RUNDIR/<id>/, RUNDIR being /run/cowbox (root),
+ * $XDG_RUNTIME_DIR/cowbox (others) or what --runroot / COWBOX_RUN_DIR say:
  *
  *   state           JSON, replaced atomically (temp file + rename):
  *                   {"status":"created|running|exited|removed","pid":N,
@@ -47,8 +48,15 @@ struct cb_state {
 void cb_state_release(struct cb_state *st);
 const char *cb_state_status_name(enum cb_state_status s);
 
-/* /run/cowbox for root, else $XDG_RUNTIME_DIR/cowbox; caller frees. */
+/* Use dir (absolute) as the run directory instead of the default:
+ * --runroot, COWBOX_RUN_DIR. NULL or "" restores the default. */
+void cb_state_set_run_dir(const char *dir);
+bool cb_state_run_dir_is_set(void);
+/* The run directory: the one set above, else /run/cowbox for root, else
+ * $XDG_RUNTIME_DIR/cowbox; caller frees. */
 int cb_state_base_dir(char **ret);
+/* The same, kept for the life of the process; NULL when out of memory. */
+const char *cb_state_run_dir(void);
 /* The state directory of id ("/run/cowbox/<id>"); caller frees. */
 int cb_state_dir(const char *id, char **ret_path);
 /* Open (with create, make) the state directory of id. -ENOENT when absent. */
