@@ -688,9 +688,9 @@ static int init_layer_mask(struct cb_store *s, const struct cb_container *c)
 	return (int)(missing | (all & ~decided));
 }
 
-static int container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
-			   const struct cb_mount_idmap *idmap, int *ret_fd, char **ret_path,
-			   struct cb_error *err)
+static int container_mount(struct cb_store *s, const char *id, const struct cb_container *known,
+			   enum cb_driver_kind kind, const struct cb_mount_idmap *idmap, int *ret_fd,
+			   char **ret_path, struct cb_error *err)
 {
 	_cleanup_close_ int cfd = open_locked(s, id, err);
 	if (cfd < 0)
@@ -703,10 +703,11 @@ static int container_mount(struct cb_store *s, const char *id, enum cb_driver_ki
 			*ret_path = TAKE_PTR(target);
 		return 0;
 	}
-	_cleanup_container_ struct cb_container *c = NULL;
-	int r = cb_container_get(s, id, &c, err);
-	if (r < 0)
+	_cleanup_container_ struct cb_container *read = NULL;
+	int r = 0;
+	if (!known && (r = cb_container_get(s, id, &read, err)) < 0)
 		return r;
+	const struct cb_container *c = known ? known : read;
 	const struct cb_rootfs_driver *drv = NULL;
 	r = cb_driver_get(kind, &drv, err);
 	if (r < 0)
@@ -818,16 +819,16 @@ free_dirs:
 int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind kind,
 		       char **ret_path, struct cb_error *err)
 {
-	return container_mount(s, id, kind, NULL, NULL, ret_path, err);
+	return container_mount(s, id, NULL, kind, NULL, NULL, ret_path, err);
 }
 
-int cb_container_mount_for_run(struct cb_store *s, const char *id, enum cb_driver_kind kind,
-			       const struct cb_mount_idmap *idmap, int *ret_fd, char **ret_path,
-			       struct cb_error *err)
+int cb_container_mount_for_run(struct cb_store *s, const struct cb_container *c,
+			       enum cb_driver_kind kind, const struct cb_mount_idmap *idmap,
+			       int *ret_fd, char **ret_path, struct cb_error *err)
 {
 	if (ret_fd)
 		*ret_fd = -1;
-	return container_mount(s, id, kind, idmap, ret_fd, ret_path, err);
+	return container_mount(s, c->id, c, kind, idmap, ret_fd, ret_path, err);
 }
 
 static int unmount_locked(struct cb_store *s, int cfd, const char *id, unsigned flags,
@@ -900,8 +901,8 @@ static void remove_known_layout(int rootfd, const char *dir)
 		(void)unlinkat(fd, known[i].name, known[i].dir ? AT_REMOVEDIR : 0);
 }
 
-int cb_container_remove(struct cb_store *s, const char *id, unsigned flags,
-			struct cb_error *err)
+static int container_remove(struct cb_store *s, const char *id, const struct cb_container *known,
+			    unsigned flags, struct cb_error *err)
 {
 	_cleanup_close_ int cfd = open_locked(s, id, err);
 	if (cfd < 0)
@@ -911,8 +912,10 @@ int cb_container_remove(struct cb_store *s, const char *id, unsigned flags,
 		return r;
 	/* The name, if container.json still says it; a damaged record is
 	 * removed all the same (the name then goes stale and is free). */
-	_cleanup_container_ struct cb_container *c = NULL;
-	cb_container_get(s, id, &c, NULL);
+	_cleanup_container_ struct cb_container *read = NULL;
+	if (!known)
+		cb_container_get(s, id, &read, NULL);
+	const struct cb_container *c = known ? known : read;
 	char rnd[33];
 	if ((r = cb_random_hex(rnd, 16)) < 0)
 		return cb_error_errno(err, r, "random name");
@@ -937,4 +940,16 @@ int cb_container_remove(struct cb_store *s, const char *id, unsigned flags,
 	}
 	cb_store_release(s);
 	return r;
+}
+
+int cb_container_remove(struct cb_store *s, const char *id, unsigned flags,
+			struct cb_error *err)
+{
+	return container_remove(s, id, NULL, flags, err);
+}
+
+int cb_container_remove_known(struct cb_store *s, const struct cb_container *c, unsigned flags,
+			      struct cb_error *err)
+{
+	return container_remove(s, c->id, c, flags, err);
 }

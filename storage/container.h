@@ -103,8 +103,11 @@ int cb_container_mount(struct cb_store *s, const char *id, enum cb_driver_kind k
  * propagated to other namespaces, and it ends when the last holder (the
  * caller's fd, the container's namespace) goes. Otherwise (or ret_fd
  * NULL) *ret_fd is -1 and the rootfs is mounted as cb_container_mount
- * does. idmap (may be NULL): see struct cb_mount_idmap. */
-int cb_container_mount_for_run(struct cb_store *s, const char *id, enum cb_driver_kind kind,
+ * does. idmap (may be NULL): see struct cb_mount_idmap. c is the
+ * container as cb_container_create or cb_container_get gave it (what the
+ * mount needs of it never changes): not read again. */
+int cb_container_mount_for_run(struct cb_store *s, const struct cb_container *c,
+			       enum cb_driver_kind kind,
 			       const struct cb_mount_idmap *idmap, int *ret_fd, char **ret_path,
 			       struct cb_error *err);
 
@@ -123,6 +126,9 @@ enum cb_remove_flags {
  * container vanishes at once and a kill -9 leaves only a leftover. */
 int cb_container_remove(struct cb_store *s, const char *id, unsigned flags,
 			struct cb_error *err);
+/* The same for a container the caller has read (its name is known). */
+int cb_container_remove_known(struct cb_store *s, const struct cb_container *c, unsigned flags,
+			      struct cb_error *err);
 
 /* Open the container's layer diff dirs (O_PATH), TOP FIRST, for diff and
  * commit. A missing layer fails naming the container and the layer. */

@@ -92,7 +92,7 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 		if (idmap.root_uid < 0 || idmap.root_gid < 0)
 			idmap.root_uid = idmap.root_gid = -1;
 	}
-	int r = cb_container_mount_for_run(s, l->ctr->id, kind,
+	int r = cb_container_mount_for_run(s, l->ctr, kind,
 					   idmap.userns_fd >= 0 ? &idmap : NULL,
 					   detached ? &l->rootfs_fd : NULL, &l->rootfs, err);
 	closep(&idmap.userns_fd);
@@ -163,7 +163,7 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 		goto out_remove;
 	return 0;
 out_remove:
-	cb_container_remove(s, l->ctr->id, CB_REMOVE_FORCE, NULL);
+	cb_container_remove_known(s, l->ctr, CB_REMOVE_FORCE, NULL);
 out_release:
 	cli_launch_release(l);
 	return r;
@@ -258,7 +258,7 @@ int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch 
 	 * is gone): before its directories are touched. */
 	closep(&l->rootfs_fd);
 	if (l->ctr) {
-		r = remove ? cb_container_remove(s, l->ctr->id, CB_REMOVE_FORCE, err)
+		r = remove ? cb_container_remove_known(s, l->ctr, CB_REMOVE_FORCE, err)
 			   : cb_container_unmount(s, l->ctr->id, 0, err);
 	}
 	cli_launch_release(l);

@@ -390,7 +390,7 @@ int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_contai
 				free(cg.path);
 		}
 		struct cb_error err = {0};
-		r = ctr->is_volatile ? cb_container_remove(s, ctr->id, CB_REMOVE_FORCE, &err)
+		r = ctr->is_volatile ? cb_container_remove_known(s, ctr, CB_REMOVE_FORCE, &err)
 				     : cb_container_unmount(s, ctr->id, CB_UNMOUNT_LAZY, &err);
 		if (r < 0 && r != -ENOENT)
 			cli_fail(&err, r, "container %.12s", ctr->id);
