@@ -27,6 +27,19 @@ static int parse_signal(const char *s)
 	return -EINVAL;
 }
 
+static int kill_one(struct cb_cli *cli, struct cb_store *s, const char *what,
+		    struct cb_container *ctr, struct cb_state *st, void *opaque)
+{
+	int sig = *(int *)opaque, r;
+	if (st->status != CB_STATE_RUNNING)
+		return cli_error("kill %s: container is not running", what);
+	if ((r = cli_container_signal(st, sig, -1)) < 0)
+		return r == -ESRCH ? cli_error("kill %s: container is not running", what)
+				   : cli_fail(NULL, r, "kill %s", what);
+	printf("%s\n", what);
+	return 0;
+}
+
 int cmd_kill(struct cb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"signal", required_argument, NULL, 's'}, {0}};
@@ -39,27 +52,5 @@ int cmd_kill(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("kill", true);
-	struct cb_store *s = cli_store(cli);
-	if (!s)
-		return EXIT_COWBOX;
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		struct cb_container *ctr = NULL;
-		struct cb_state st;
-		int r = cli_container_lookup(cli, s, "kill", argv[i], &ctr, &st);
-		if (r != 0) {
-			ret = r;
-			continue;
-		}
-		if (st.status != CB_STATE_RUNNING)
-			ret = cli_error("kill %s: container is not running", argv[i]);
-		else if ((r = cli_container_signal(&st, sig, -1)) < 0)
-			ret = r == -ESRCH ? cli_error("kill %s: container is not running", argv[i])
-					  : cli_fail(NULL, r, "kill %s", argv[i]);
-		else
-			printf("%s\n", argv[i]);
-		cb_state_release(&st);
-		cb_container_free(ctr);
-	}
-	return ret;
+	return cli_for_each_container(cli, "kill", argv + optind, argc - optind, kill_one, &sig);
 }

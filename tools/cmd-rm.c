@@ -10,6 +10,28 @@
 #include <signal.h>
 #include <stdio.h>
 
+static int rm_one(struct cb_cli *cli, struct cb_store *s, const char *what,
+		  struct cb_container *ctr, struct cb_state *st, void *opaque)
+{
+	unsigned flags = *(unsigned *)opaque;
+	bool running = st->status == CB_STATE_RUNNING;
+	if (running && !(flags & CB_REMOVE_FORCE))
+		return cli_error("rm %s: container is running (stop it first, or rm -f)", what);
+	if (running) {
+		cli_container_signal(st, SIGKILL, -1);
+		cli_state_wait_unsupervised(ctr->id);
+	}
+	struct cb_error err = {0};
+	int r = cb_container_remove(s, ctr->id, flags, &err);
+	if (r == -ENOENT && running)
+		r = 0; /* --rm: its supervisor removed it */
+	if (r < 0)
+		return cli_fail(&err, r, "rm %s", what);
+	cb_state_remove(ctr->id);
+	printf("%s\n", ctr->id);
+	return 0;
+}
+
 int cmd_rm(struct cb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
@@ -22,42 +44,5 @@ int cmd_rm(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("rm", true);
-	struct cb_store *s = cli_store(cli);
-	if (!s)
-		return EXIT_COWBOX;
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		struct cb_container *ctr = NULL;
-		struct cb_state st;
-		int r = cli_container_lookup(cli, s, "rm", argv[i], &ctr, &st);
-		if (r != 0) {
-			ret = r;
-			continue;
-		}
-		char id[CB_CONTAINER_ID_SIZE];
-		snprintf(id, sizeof(id), "%s", ctr->id);
-		bool running = st.status == CB_STATE_RUNNING;
-		if (running && (flags & CB_REMOVE_FORCE)) {
-			cli_container_signal(&st, SIGKILL, -1);
-			cli_state_wait_unsupervised(id);
-		}
-		cb_state_release(&st);
-		cb_container_free(ctr);
-		if (running && !(flags & CB_REMOVE_FORCE)) {
-			ret = cli_error("rm %s: container is running (stop it first, or rm -f)",
-					argv[i]);
-			continue;
-		}
-		struct cb_error err = {0};
-		r = cb_container_remove(s, id, flags, &err);
-		if (r == -ENOENT && running)
-			r = 0; /* --rm: its supervisor removed it */
-		if (r < 0) {
-			ret = cli_fail(&err, r, "rm %s", argv[i]);
-			continue;
-		}
-		cb_state_remove(id);
-		printf("%s\n", id);
-	}
-	return ret;
+	return cli_for_each_container(cli, "rm", argv + optind, argc - optind, rm_one, &flags);
 }

@@ -9,6 +9,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static int stop_one(struct cb_cli *cli, struct cb_store *s, const char *what,
+		    struct cb_container *ctr, struct cb_state *st, void *opaque)
+{
+	long secs = *(long *)opaque;
+	if (st->status == CB_STATE_RUNNING) {
+		int r = cli_container_signal(st, SIGTERM, (int)secs * 1000);
+		if (r == 0)
+			r = cli_container_signal(st, SIGKILL, -1);
+		cli_state_wait_unsupervised(ctr->id);
+		if (r < 0 && r != -ESRCH)
+			return cli_fail(NULL, r, "stop %s", what);
+	}
+	printf("%s\n", what);
+	return 0;
+}
+
 int cmd_stop(struct cb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"time", required_argument, NULL, 't'}, {0}};
@@ -24,30 +40,5 @@ int cmd_stop(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("stop", true);
-	struct cb_store *s = cli_store(cli);
-	if (!s)
-		return EXIT_COWBOX;
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		struct cb_container *ctr = NULL;
-		struct cb_state st;
-		int r = cli_container_lookup(cli, s, "stop", argv[i], &ctr, &st);
-		if (r != 0) {
-			ret = r;
-			continue;
-		}
-		if (st.status == CB_STATE_RUNNING) {
-			r = cli_container_signal(&st, SIGTERM, (int)secs * 1000);
-			if (r == 0)
-				r = cli_container_signal(&st, SIGKILL, -1);
-			if (r < 0 && r != -ESRCH)
-				ret = cli_fail(NULL, r, "stop %s", argv[i]);
-			cli_state_wait_unsupervised(ctr->id);
-		}
-		if (ret == 0 || r >= 0 || r == -ESRCH)
-			printf("%s\n", argv[i]);
-		cb_state_release(&st);
-		cb_container_free(ctr);
-	}
-	return ret;
+	return cli_for_each_container(cli, "stop", argv + optind, argc - optind, stop_one, &secs);
 }

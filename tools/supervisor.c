@@ -424,6 +424,29 @@ int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *ver
 	return 0;
 }
 
+int cli_for_each_container(struct cb_cli *cli, const char *verb, char *const *names, int n,
+			   cli_container_fn fn, void *opaque)
+{
+	struct cb_store *s = cli_store(cli);
+	if (!s)
+		return EXIT_COWBOX;
+	int ret = 0;
+	for (int i = 0; i < n; i++) {
+		struct cb_container *ctr = NULL;
+		struct cb_state st;
+		int r = cli_container_lookup(cli, s, verb, names[i], &ctr, &st);
+		if (r == 0)
+			r = fn(cli, s, names[i], ctr, &st, opaque);
+		if (r != 0)
+			ret = r;
+		if (ctr) {
+			cb_state_release(&st);
+			cb_container_free(ctr);
+		}
+	}
+	return ret;
+}
+
 int cli_container_signal(const struct cb_state *st, int sig, int wait_ms)
 {
 	_cleanup_close_ int pidfd = cb_proc_open_checked(st->pid, st->pid_start);

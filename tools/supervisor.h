@@ -62,6 +62,15 @@ int cli_state_wait_unsupervised(const char *id);
 int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *verb, const char *what,
 			 struct cb_container **ret_ctr, struct cb_state *ret_st);
 
+/* For each of the n containers named in names: look it up (as above)
+ * and call fn, which prints its own errors and returns 0 or an exit code;
+ * the record and state are freed after. Returns 0 when every container
+ * was found and fn returned 0, else the last nonzero code. */
+typedef int (*cli_container_fn)(struct cb_cli *cli, struct cb_store *s, const char *what,
+				struct cb_container *ctr, struct cb_state *st, void *opaque);
+int cli_for_each_container(struct cb_cli *cli, const char *verb, char *const *names, int n,
+			   cli_container_fn fn, void *opaque);
+
 /* Send sig to a running container's first process (its pid checked
  * against its start time). With wait_ms >= 0, wait that long for it to
  * exit: 1 when it did, 0 when it still runs. -ESRCH when it is gone. */
