@@ -268,28 +268,20 @@ static int read_reports(int sock, int *pty, int *exit_code, struct cb_error *err
 {
 	for (;;) {
 		struct cb_report rep;
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = cbuf,
-				    .msg_controllen = sizeof(cbuf)};
-		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		int fd;
+		int n = cb_report_recv(sock, &rep, &fd);
+		if (n == -EIO)
+			return cb_error_set(err, EIO, "short report from the container");
 		if (n < 0)
-			return cb_error_errno(err, errno, "read from the container");
+			return cb_error_errno(err, -n, "read from the container");
 		if (n == 0)
 			return 0;
-		if ((size_t)n < sizeof(rep))
-			return cb_error_set(err, EIO, "short report from the container");
-		if (rep.kind == 'P') {
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-			if (cm && cm->cmsg_type == SCM_RIGHTS)
-				memcpy(pty, CMSG_DATA(cm), sizeof(int));
+		if (rep.kind == 'P' && fd >= 0) {
+			*pty = fd;
 			continue;
 		}
-		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		if (fd >= 0)
+			close(fd);
 		*exit_code = rep.exit_code;
 		return cb_error_set(err, rep.code, "%s", rep.msg);
 	}

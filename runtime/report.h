@@ -16,6 +16,9 @@ struct cb_report {
 
 /* Report err (or strerror of its code) and _exit(exit_code). */
 _Noreturn void cb_report_fail(int sock, int exit_code, const struct cb_error *err);
+/* Read one report into *rep: 1, with the fd it carried in *ret_fd (else
+ * -1); 0 at EOF (the child exec'd); -errno (-EIO: a short one). */
+int cb_report_recv(int sock, struct cb_report *rep, int *ret_fd);
 /* Send fd as a report of this kind ('P', 'R'). */
 int cb_report_send_fd(int sock, char kind, int fd);
 /* Receive one report with an fd of this kind: the fd, or -errno

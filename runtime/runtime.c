@@ -448,25 +448,28 @@ static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct
 {
 	for (;;) {
 		struct cb_report rep;
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = cbuf,
-				    .msg_controllen = sizeof(cbuf)};
-		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		int fd;
+		int n = cb_report_recv(sock, &rep, &fd);
 		/* ECONNRESET: the child exited with our "go" byte unread; the
 		 * error is reported once, and its report is still queued. */
-		if (n < 0 && (errno == EINTR || errno == ECONNRESET))
+		if (n == -ECONNRESET)
 			continue;
+		if (n == -EIO)
+			return cb_error_set(err, EIO, "short report from the container");
 		if (n < 0)
-			return cb_error_errno(err, errno, "read from the container");
+			return cb_error_errno(err, -n, "read from the container");
 		if (n == 0) {
 			c->phases.exec_seen = cb_now_ns();
 			return 0;
 		}
-		if ((size_t)n < sizeof(rep))
-			return cb_error_set(err, EIO, "short report from the container");
+		if (rep.kind == 'P') {
+			if (fd < 0)
+				return cb_error_set(err, EIO, "no pty from the container");
+			c->pty = fd;
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
 		if (rep.kind == 'T') {
 			uint64_t t[3];
 			memcpy(t, rep.msg, sizeof(t));
@@ -475,14 +478,6 @@ static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct
 			c->phases.exec = t[2];
 			continue;
 		}
-		if (rep.kind == 'P') {
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-			if (!cm || cm->cmsg_type != SCM_RIGHTS)
-				return cb_error_set(err, EIO, "no pty from the container");
-			memcpy(&c->pty, CMSG_DATA(cm), sizeof(int));
-			continue;
-		}
-		rep.msg[sizeof(rep.msg) - 1] = '\0';
 		if (fail_exit_code)
 			*fail_exit_code = rep.exit_code;
 		return cb_error_set(err, rep.code, "%s", rep.msg);

@@ -1,6 +1,7 @@
 /* The pure parts of runtime/: option values (memory sizes, cpus, namespace
  * lists, ID maps, cpusets), capability names and sets, environment
  * handling, and USER[:GROUP] resolution against passwd/group text. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "caps.h"
 #include "idmap.h"
+#include "report.h"
 #include "seccomp-filter.h"
 #define ELEMENTS(x) (sizeof(x) / sizeof((x)[0]))
 #include "spec.h"
@@ -255,6 +258,56 @@ static void test_seccomp_profile(void **state)
 	cb_spawn_spec_release(&spec);
 }
 
+/* The child's reports: an fd arrives with its report, a short message is
+ * an error and not a report, EOF means the child exec'd. */
+static void test_reports(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(cb_report_send_fd(sv[1], 'P', pipefd[1]), 0);
+	struct cb_report rep;
+	int fd = -2;
+	assert_int_equal(cb_report_recv(sv[0], &rep, &fd), 1);
+	assert_int_equal(rep.kind, 'P');
+	assert_true(fd >= 0 && fd != pipefd[1]);
+	assert_int_equal(write(fd, "x", 1), 1);
+	char c = 0;
+	assert_int_equal(read(pipefd[0], &c, 1), 1);
+	assert_int_equal(c, 'x');
+	close(fd);
+
+	/* The wrong kind is refused, and its fd not leaked into the caller. */
+	assert_int_equal(cb_report_send_fd(sv[1], 'P', pipefd[1]), 0);
+	assert_int_equal(cb_report_recv_fd(sv[0], 'R'), -EPROTO);
+	assert_int_equal(cb_report_send_fd(sv[1], 'R', pipefd[1]), 0);
+	fd = cb_report_recv_fd(sv[0], 'R');
+	assert_true(fd >= 0);
+	close(fd);
+
+	/* A message shorter than a report (the one-byte "go"). */
+	assert_int_equal(write(sv[1], "g", 1), 1);
+	assert_int_equal(cb_report_recv(sv[0], &rep, &fd), -EIO);
+	assert_int_equal(fd, -1);
+
+	/* An error report keeps its text, terminated. */
+	struct cb_report err = {.kind = 'E', .exit_code = 127, .code = ENOENT};
+	memset(err.msg, 'a', sizeof(err.msg));
+	assert_int_equal(write(sv[1], &err, sizeof(err)), (ssize_t)sizeof(err));
+	assert_int_equal(cb_report_recv(sv[0], &rep, &fd), 1);
+	assert_int_equal(rep.exit_code, 127);
+	assert_int_equal(strlen(rep.msg), sizeof(rep.msg) - 1);
+
+	close(sv[1]);
+	assert_int_equal(cb_report_recv(sv[0], &rep, &fd), 0);
+	assert_int_equal(cb_report_recv_fd(sv[0], 'R'), -ECONNRESET);
+	close(sv[0]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +321,7 @@ int main(void)
 	    cmocka_unit_test(test_env),
 	    cmocka_unit_test(test_user),
 	    cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_reports),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
