@@ -15,34 +15,6 @@ _Noreturn void cb_report_fail(int sock, int exit_code, const struct cb_error *er
 	_exit(exit_code);
 }
 
-int cb_report_recv(int sock, struct cb_report *rep, int *ret_fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	*ret_fd = -1;
-	ssize_t n;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return 0;
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-		memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
-	if ((size_t)n < sizeof(*rep)) {
-		if (*ret_fd >= 0)
-			close(*ret_fd);
-		*ret_fd = -1;
-		return -EIO;
-	}
-	rep->msg[sizeof(rep->msg) - 1] = '\0';
-	return 1;
-}
-
 int cb_report_send_fd(int sock, char kind, int fd)
 {
 	struct cb_report rep = {.kind = kind};
