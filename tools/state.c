@@ -52,15 +52,19 @@ const char *cb_state_run_dir(void)
 	return dir;
 }
 
-/* --runroot (or COWBOX_RUN_DIR) when given; else /run/cowbox for root
- * (where the seccomp cache lives too), else $XDG_RUNTIME_DIR/cowbox. */
 int cb_state_base_dir(char **ret)
+{
+	if (!run_dir_override)
+		return cb_state_default_dir(ret);
+	*ret = strdup(run_dir_override);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int cb_state_default_dir(char **ret)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	char *p = NULL;
-	if (run_dir_override)
-		p = strdup(run_dir_override);
-	else if (geteuid() == 0 || !xdg || xdg[0] != '/')
+	if (geteuid() == 0 || !xdg || xdg[0] != '/')
 		p = strdup("/run/cowbox");
 	else if (asprintf(&p, "%s/cowbox", xdg) < 0)
 		p = NULL;

@@ -57,6 +57,9 @@ bool cb_state_run_dir_is_set(void);
 int cb_state_base_dir(char **ret);
 /* The same, kept for the life of the process; NULL when out of memory. */
 const char *cb_state_run_dir(void);
+/* The default run directory, whatever was set (for what is host-wide:
+ * the --userns auto ID ranges). */
+int cb_state_default_dir(char **ret);
 /* The state directory of id ("/run/cowbox/<id>"); caller frees. */
 int cb_state_dir(const char *id, char **ret_path);
 /* Open (with create, make) the state directory of id. -ENOENT when absent. */

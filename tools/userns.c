@@ -84,8 +84,10 @@ static int pick_range(struct cb_run_options *o, int prefer, struct cb_error *err
 				    have_u ? "subuid" : "subgid", have_u ? "subgid" : "subuid");
 	uint32_t n = MIN(ucount, gcount) / RANGE;
 
+	/* The host's ID ranges are one pool whatever --runroot says: their
+	 * locks stay in the default run directory. */
 	_cleanup_free_ char *base = NULL, *dir = NULL;
-	if (cb_state_base_dir(&base) < 0 || asprintf(&dir, "%s/userns", base) < 0)
+	if (cb_state_default_dir(&base) < 0 || asprintf(&dir, "%s/userns", base) < 0)
 		return -ENOMEM;
 	int r = cb_mkdirat_p(AT_FDCWD, dir, 0700);
 	if (r < 0)

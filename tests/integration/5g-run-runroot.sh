@@ -4,7 +4,8 @@
 # lock, a foreground run's state while it runs, and the compiled seccomp
 # filter; ps, exec, logs and rm find the container through the same
 # --runroot and not without it; nothing for it appears in /run/cowbox; a
-# relative --runroot is refused with exit 125.
+# relative --runroot is refused with exit 125; --userns auto still takes
+# its ID range from the host's one pool.
 . "$(dirname "$0")/lib.sh"
 
 ok import "$FIXTURES/busybox-gzip.oci" bb
@@ -49,6 +50,12 @@ done
 [ ! -e "/run/cowbox/$seen" ] || fail "the foreground run's state is in /run/cowbox too"
 wait $fg || fail "foreground run failed"
 [ ! -e "$rr/$seen" ] || fail "the foreground run's state was left behind"
+
+# The ID ranges of --userns auto are the host's one pool: their locks
+# stay in /run/cowbox/userns, or two run roots could hand out one range.
+ok --runroot "$rr" run --rm --userns auto bb true
+[ ! -e "$rr/userns" ] || fail "--userns auto took its range in the run root: $(ls "$rr/userns")"
+[ -d /run/cowbox/userns ] || fail "no range locks in /run/cowbox/userns"
 
 ok --runroot "$rr" rm -f "$n"
 [ ! -e "$rr/$id" ] || fail "rm -f left the state in the run root"
