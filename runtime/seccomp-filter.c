@@ -155,11 +155,20 @@ static uint64_t table_hash(void)
 
 #define DEFAULT_CACHE_DIR "/run/cowbox"
 
+/* Nor a directory someone else could put names in (a --runroot). */
+static bool dir_trusted(int dfd)
+{
+	struct stat st;
+	return fstat(dfd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & 022);
+}
+
 static int cache_load(const char *dir, const char *name, struct cb_seccomp **ret)
 {
 	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
+	if (!dir_trusted(dfd))
+		return -EPERM;
 	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -179,7 +188,7 @@ static void cache_store(const char *dir, const char *name, const struct cb_secco
 	if (geteuid() != 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
 		return;
 	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd >= 0)
+	if (dfd >= 0 && dir_trusted(dfd))
 		(void)cb_write_file_atomic_at(dfd, name, f->prog, f->len * sizeof(f->prog[0]),
 					      0600);
 }
