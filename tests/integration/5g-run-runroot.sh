@@ -5,7 +5,8 @@
 # filter; ps, exec, logs and rm find the container through the same
 # --runroot and not without it; nothing for it appears in /run/cowbox; a
 # relative --runroot is refused with exit 125; --userns auto still takes
-# its ID range from the host's one pool.
+# its ID range from the host's one pool; a world-writable run root gets no
+# seccomp cache.
 . "$(dirname "$0")/lib.sh"
 
 ok import "$FIXTURES/busybox-gzip.oci" bb
@@ -59,6 +60,13 @@ ok --runroot "$rr" run --rm --userns auto bb true
 
 ok --runroot "$rr" rm -f "$n"
 [ ! -e "$rr/$id" ] || fail "rm -f left the state in the run root"
+
+# A run root others may write is not trusted with compiled filters: the
+# container runs (its filter compiled for it) and nothing is cached there.
+open="$TESTTMP/open-run"
+mkdir -m 0777 "$open"
+ok --runroot "$open" run --rm bb true
+! ls "$open"/seccomp-*.bpf >/dev/null 2>&1 || fail "a seccomp filter was cached in a world-writable run root"
 
 refuse 'runroot relative/dir: must be an absolute path' --runroot relative/dir ps
 echo "ok: --runroot and COWBOX_RUN_DIR hold all run state"
