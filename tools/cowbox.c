@@ -48,7 +48,8 @@ static const struct cb_verb verbs[] = {
 	 "login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=false] "
 	 "[--authfile FILE] REGISTRY"},
 	{"logout", cli_exec_helper, "remove a registry's credentials", "logout [--authfile FILE] REGISTRY"},
-	{"logs", cmd_logs, "print what a detached container wrote (-f: follow)", "logs [-f] CONTAINER"},
+	{"logs", cmd_logs, "print what a detached container wrote (-f: follow)",
+	 "logs [-f] [--tail N] CONTAINER"},
 	{"mount", cmd_mount, "mount a container's rootfs and print its path", "mount CONTAINER"},
 	{"network", cmd_network, "manage bridge networks; move interfaces into containers",
 	 "network create [--subnet CIDR] NAME\n"
