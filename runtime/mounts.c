@@ -345,18 +345,38 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 	if (r < 0)
 		return r;
 
-	char hosts[512];
-	snprintf(hosts, sizeof(hosts),
-		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
-		 hostname);
+	char hosts[8192];
+	int hl;
+	if (spec->etc_hosts)
+		hl = snprintf(hosts, sizeof(hosts), "%s", spec->etc_hosts);
+	else
+		hl = snprintf(hosts, sizeof(hosts),
+			      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+			      "ip6-loopback\n127.0.1.1\t%s\n",
+			      hostname);
+	for (size_t i = 0; i < spec->n_add_hosts && hl >= 0 && (size_t)hl < sizeof(hosts); i++) {
+		char name[256], ip[64];
+		if (cb_parse_add_host(spec->add_hosts[i], name, sizeof(name), ip, sizeof(ip)) < 0)
+			return cb_error_set(err, EINVAL, "--add-host %s: expected NAME:IP",
+					    spec->add_hosts[i]);
+		hl += snprintf(hosts + hl, sizeof(hosts) - (size_t)hl, "%s\t%s\n", ip, name);
+	}
+	if (hl < 0 || (size_t)hl >= sizeof(hosts))
+		return cb_error_set(err, ENOSPC, "/etc/hosts: too long");
+	char resolv_out[8192];
+	const char *resolv_text = resolv;
+	if (spec->n_dns || spec->n_dns_search || spec->n_dns_options) {
+		if (cb_resolv_conf(resolv, spec, resolv_out, sizeof(resolv_out)) < 0)
+			return cb_error_set(err, ENOSPC, "/etc/resolv.conf: too long");
+		resolv_text = resolv_out;
+	}
 	char hostname_nl[300];
 	snprintf(hostname_nl, sizeof(hostname_nl), "%s\n", hostname);
 	if ((r = provide_file("hostname", "/etc/hostname", hostname_nl, spec->create_etc_files,
 			      err)) < 0 ||
-	    (r = provide_file("hosts", "/etc/hosts", spec->etc_hosts ? spec->etc_hosts : hosts,
-			      spec->create_etc_files, err)) < 0 ||
-	    (r = provide_file("resolv", "/etc/resolv.conf", resolv, spec->create_etc_files, err)) <
-		0)
+	    (r = provide_file("hosts", "/etc/hosts", hosts, spec->create_etc_files, err)) < 0 ||
+	    (r = provide_file("resolv", "/etc/resolv.conf", resolv_text, spec->create_etc_files,
+			      err)) < 0)
 		return r;
 
 	for (size_t i = 0; i < spec->n_mounts; i++) {

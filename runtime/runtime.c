@@ -28,6 +28,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -281,9 +282,11 @@ static _Noreturn void child_main(struct child_args *a)
 
 	/* The user, from the container's own files. */
 	_cleanup_free_ char *passwd = read_small("/etc/passwd");
-	_cleanup_free_ char *group = spec->user || passwd ? read_small("/etc/group") : NULL;
+	_cleanup_free_ char *group =
+	    spec->user || passwd || spec->n_group_add ? read_small("/etc/group") : NULL;
 	struct cb_user user;
-	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0)
+	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0 ||
+	    cb_user_add_groups(&user, spec->group_add, spec->n_group_add, group, &err) < 0)
 		cb_report_fail(a->sock, 125, &err);
 	char **env = build_env(spec, a->hostname, user.home);
 	if (!env) {
@@ -304,6 +307,16 @@ static _Noreturn void child_main(struct child_args *a)
 	if (a->v1_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
 		cb_error_errno(&err, errno, "unshare cgroup namespace");
 		cb_report_fail(a->sock, 125, &err);
+	}
+
+	/* --ulimit, while we may still lower and raise what root may. */
+	for (size_t i = 0; i < spec->n_rlimits; i++) {
+		const struct cb_rlimit *l = &spec->rlimits[i];
+		struct rlimit rl = {.rlim_cur = (rlim_t)l->soft, .rlim_max = (rlim_t)l->hard};
+		if (setrlimit(l->resource, &rl) < 0) {
+			cb_error_errno(&err, errno, "ulimit %s", cb_rlimit_name(l->resource));
+			cb_report_fail(a->sock, 125, &err);
+		}
 	}
 
 	/* Security, in the order that keeps each step possible (Landlock

@@ -3,6 +3,7 @@
 #include "fsutil.h"
 #include "macro.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 void cb_spawn_spec_init(struct cb_spawn_spec *spec)
 {
@@ -301,4 +303,163 @@ bool cb_cpuset_valid(const char *s)
 			return false;
 	}
 	return true;
+}
+
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+    {"core", RLIMIT_CORE},	   {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},	   {"fsize", RLIMIT_FSIZE},
+    {"locks", RLIMIT_LOCKS},	   {"memlock", RLIMIT_MEMLOCK},
+    {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+    {"nofile", RLIMIT_NOFILE},	   {"nproc", RLIMIT_NPROC},
+    {"rss", RLIMIT_RSS},	   {"rtprio", RLIMIT_RTPRIO},
+    {"rttime", RLIMIT_RTTIME},	   {"sigpending", RLIMIT_SIGPENDING},
+    {"stack", RLIMIT_STACK},
+};
+
+const char *cb_rlimit_name(int resource)
+{
+	for (size_t i = 0; i < ELEMENTSOF(rlimit_names); i++)
+		if (rlimit_names[i].resource == resource)
+			return rlimit_names[i].name;
+	return "?";
+}
+
+static int parse_rlim(const char *s, size_t len, uint64_t *ret)
+{
+	if ((len == 9 && strncmp(s, "unlimited", 9) == 0) || (len == 2 && strncmp(s, "-1", 2) == 0)) {
+		*ret = RLIM_INFINITY;
+		return 0;
+	}
+	if (len == 0 || len > 20)
+		return -EINVAL;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]) || v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*ret = v;
+	return 0;
+}
+
+int cb_parse_ulimit(const char *s, struct cb_rlimit *ret)
+{
+	const char *eq = strchr(s, '=');
+	if (!eq)
+		return -EINVAL;
+	int resource = -1;
+	for (size_t i = 0; i < ELEMENTSOF(rlimit_names); i++)
+		if (strlen(rlimit_names[i].name) == (size_t)(eq - s) &&
+		    strncmp(rlimit_names[i].name, s, (size_t)(eq - s)) == 0)
+			resource = rlimit_names[i].resource;
+	if (resource < 0)
+		return -EINVAL;
+	const char *v = eq + 1, *colon = strchr(v, ':');
+	struct cb_rlimit r = {.resource = resource};
+	if (parse_rlim(v, colon ? (size_t)(colon - v) : strlen(v), &r.soft) < 0)
+		return -EINVAL;
+	r.hard = r.soft;
+	if (colon && parse_rlim(colon + 1, strlen(colon + 1), &r.hard) < 0)
+		return -EINVAL;
+	if (r.soft > r.hard)
+		return -EINVAL;
+	*ret = r;
+	return 0;
+}
+
+bool cb_ip_valid(const char *s)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+int cb_parse_add_host(const char *s, char *name, size_t name_size, char *ip, size_t ip_size)
+{
+	/* NAME never holds ':' or '=': the first of them ends it. */
+	size_t n = strcspn(s, ":=");
+	if (n == 0 || !s[n] || n >= name_size)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(".-_", s[i]))
+			return -EINVAL;
+	const char *a = s + n + 1;
+	size_t alen = strlen(a);
+	if (alen >= 2 && a[0] == '[' && a[alen - 1] == ']') {
+		a++;
+		alen -= 2;
+	}
+	if (alen == 0 || alen >= ip_size)
+		return -EINVAL;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	memcpy(ip, a, alen);
+	ip[alen] = '\0';
+	return cb_ip_valid(ip) ? 0 : -EINVAL;
+}
+
+static bool line_is(const char *line, size_t len, const char *key)
+{
+	size_t k = strlen(key);
+	return len > k && strncmp(line, key, k) == 0 && (line[k] == ' ' || line[k] == '\t');
+}
+
+static int append(char *buf, size_t size, size_t *pos, const char *s, size_t len)
+{
+	if (*pos + len + 1 > size)
+		return -ENOSPC;
+	memcpy(buf + *pos, s, len);
+	*pos += len;
+	buf[*pos] = '\0';
+	return 0;
+}
+
+static int append_list(char *buf, size_t size, size_t *pos, const char *key,
+		       const char *const *v, size_t n, bool one_line)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool first = i == 0 || !one_line;
+		int r = 0;
+		if (first)
+			r = append(buf, size, pos, key, strlen(key));
+		if (r >= 0)
+			r = append(buf, size, pos, " ", 1);
+		if (r >= 0)
+			r = append(buf, size, pos, v[i], strlen(v[i]));
+		if (r >= 0 && (!one_line || i + 1 == n))
+			r = append(buf, size, pos, "\n", 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cb_resolv_conf(const char *host, const struct cb_spawn_spec *spec, char *buf, size_t size)
+{
+	size_t pos = 0;
+	if (size == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	for (const char *p = host ? host : ""; *p;) {
+		size_t len = strcspn(p, "\n");
+		bool drop = (spec->n_dns && line_is(p, len, "nameserver")) ||
+			    (spec->n_dns_search && (line_is(p, len, "search") || line_is(p, len, "domain"))) ||
+			    (spec->n_dns_options && line_is(p, len, "options"));
+		int r = drop ? 0 : append(buf, size, &pos, p, len);
+		if (r >= 0 && !drop)
+			r = append(buf, size, &pos, "\n", 1);
+		if (r < 0)
+			return r;
+		p += len;
+		if (*p)
+			p++;
+	}
+	int r = append_list(buf, size, &pos, "nameserver", spec->dns, spec->n_dns, false);
+	if (r >= 0)
+		r = append_list(buf, size, &pos, "search", spec->dns_search, spec->n_dns_search, true);
+	if (r >= 0)
+		r = append_list(buf, size, &pos, "options", spec->dns_options, spec->n_dns_options, true);
+	return r;
 }

@@ -64,6 +64,16 @@ struct cb_mount {
 	bool readonly;
 };
 
+/* --ulimit NAME=SOFT[:HARD]: one resource limit set before exec. */
+struct cb_rlimit {
+	int resource; /* RLIMIT_* */
+	uint64_t soft, hard; /* RLIM_INFINITY for unlimited */
+};
+#define CB_RLIMIT_MAX 16
+/* At most this many --add-host, --dns, --dns-search, --dns-option and
+ * --group-add each. */
+#define CB_EXTRA_MAX 32
+
 /* Seccomp: the built-in default, none, or an OCI/docker JSON profile. */
 enum cb_seccomp_mode { CB_SECCOMP_DEFAULT, CB_SECCOMP_UNCONFINED, CB_SECCOMP_PROFILE };
 
@@ -86,6 +96,12 @@ struct cb_spawn_spec {
 	size_t n_env;
 	const char *workdir; /* NULL: "/" */
 	const char *user;    /* USER[:GROUP], names or numbers; NULL: root */
+	/* --group-add: more supplementary groups, names in the container's
+	 * /etc/group or numbers. Borrowed. */
+	const char *group_add[CB_EXTRA_MAX];
+	size_t n_group_add;
+	struct cb_rlimit rlimits[CB_RLIMIT_MAX]; /* --ulimit */
+	size_t n_rlimits;
 	bool tty;	     /* -t: a pty from the container's devpts */
 	bool interactive;    /* -i: keep stdin; without it stdin is /dev/null */
 	bool init;	     /* --init: cowbox reaps as pid 1 and forwards signals */
@@ -115,6 +131,15 @@ struct cb_spawn_spec {
 	/* What /etc/hosts says (the network glue's, with the container's
 	 * address and name); NULL: localhost and the hostname. Borrowed. */
 	const char *etc_hosts;
+	/* --add-host NAME:IP, checked by cb_parse_add_host: lines added to
+	 * /etc/hosts. Borrowed. */
+	const char *add_hosts[CB_EXTRA_MAX];
+	size_t n_add_hosts;
+	/* --dns, --dns-search, --dns-option: each set replaces its kind of
+	 * line (nameserver, search and domain, options) of the host's
+	 * resolv.conf (cb_resolv_conf). Borrowed. */
+	const char *dns[CB_EXTRA_MAX], *dns_search[CB_EXTRA_MAX], *dns_options[CB_EXTRA_MAX];
+	size_t n_dns, n_dns_search, n_dns_options;
 
 	/* Network: see struct cb_spawn_hook; NULL: none. Borrowed. */
 	const struct cb_spawn_hook *net_hook;
@@ -179,3 +204,20 @@ int cb_ns_index(unsigned ns_bit);
 int cb_parse_idmap(const char *s, struct cb_idmap *map, size_t *n_map);
 /* A CPU list "0-3,5" checked for syntax. */
 bool cb_cpuset_valid(const char *s);
+/* "nofile=1024[:4096]" (docker's names: core cpu data fsize locks memlock
+ * msgqueue nice nofile nproc rss rtprio rttime sigpending stack; a value
+ * may be "unlimited" or -1; HARD defaults to SOFT) into *ret. -EINVAL on
+ * junk or SOFT above HARD. */
+int cb_parse_ulimit(const char *s, struct cb_rlimit *ret);
+/* The --ulimit name of an RLIMIT_* ("nofile"); "?" when unknown. */
+const char *cb_rlimit_name(int resource);
+/* "NAME:IP" or "NAME=IP" (IPv6 may be in brackets): a host name and an
+ * IPv4 or IPv6 address, each written to its buffer. -EINVAL otherwise. */
+int cb_parse_add_host(const char *s, char *name, size_t name_size, char *ip, size_t ip_size);
+/* True for an IPv4 or IPv6 address. */
+bool cb_ip_valid(const char *s);
+/* resolv.conf for the container: host's lines, with those the spec's
+ * --dns (nameserver), --dns-search (search, domain) and --dns-option
+ * (options) replace left out and theirs added. Into buf; -ENOSPC when it
+ * does not fit. */
+int cb_resolv_conf(const char *host, const struct cb_spawn_spec *spec, char *buf, size_t size);

@@ -170,3 +170,28 @@ int cb_user_resolve(const char *spec, const char *passwd, const char *group,
 	*ret_user = u;
 	return 0;
 }
+
+int cb_user_add_groups(struct cb_user *u, const char *const *groups, size_t n, const char *group,
+		       struct cb_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned long id;
+		if (!parse_id(groups[i], strlen(groups[i]), &id)) {
+			struct gr_query gq = {.name = groups[i], .name_len = strlen(groups[i]), .u = u};
+			if (!groups[i][0] || !each_line(group, 4, gr_match, &gq))
+				return cb_error_set(err, ENOENT, "group %s: not found in /etc/group",
+						    groups[i]);
+			id = gq.gid;
+		}
+		bool have = false;
+		for (size_t k = 0; k < u->n_groups && !have; k++)
+			have = u->groups[k] == (gid_t)id;
+		if (have)
+			continue;
+		if (u->n_groups == CB_USER_MAX_GROUPS)
+			return cb_error_set(err, E2BIG, "more than %d supplementary groups",
+					    CB_USER_MAX_GROUPS);
+		u->groups[u->n_groups++] = (gid_t)id;
+	}
+	return 0;
+}

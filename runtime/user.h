@@ -23,3 +23,8 @@ struct cb_user {
  * unless given); a name without one is an error. Pure: no I/O. */
 int cb_user_resolve(const char *spec, const char *passwd, const char *group,
 		    struct cb_user *ret_user, struct cb_error *err);
+/* --group-add: add the n groups (names looked up in group, the contents
+ * of /etc/group, or numbers) to u's supplementary groups, each once. A
+ * name without an entry is an error. Pure. */
+int cb_user_add_groups(struct cb_user *u, const char *const *groups, size_t n, const char *group,
+		       struct cb_error *err);

@@ -38,6 +38,12 @@ enum {
 	OPT_PRIVILEGED,
 	OPT_SECURITY_OPT,
 	OPT_NETWORK,
+	OPT_ADD_HOST,
+	OPT_DNS,
+	OPT_DNS_SEARCH,
+	OPT_DNS_OPTION,
+	OPT_GROUP_ADD,
+	OPT_ULIMIT,
 };
 
 static const struct option run_opts[] = {
@@ -78,6 +84,12 @@ static const struct option run_opts[] = {
     {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
     {"privileged", no_argument, NULL, OPT_PRIVILEGED},
     {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
+    {"add-host", required_argument, NULL, OPT_ADD_HOST},
+    {"dns", required_argument, NULL, OPT_DNS},
+    {"dns-search", required_argument, NULL, OPT_DNS_SEARCH},
+    {"dns-option", required_argument, NULL, OPT_DNS_OPTION},
+    {"group-add", required_argument, NULL, OPT_GROUP_ADD},
+    {"ulimit", required_argument, NULL, OPT_ULIMIT},
     {0},
 };
 
@@ -200,6 +212,15 @@ static int parse_security_opt(struct cb_spawn_spec *spec, const char *v)
 			 v);
 }
 
+/* One more --add-host, --dns... value (borrowed from argv). */
+static int add_extra(const char **v, size_t *n, const char *opt, const char *value)
+{
+	if (*n == CB_EXTRA_MAX)
+		return cli_error("%s %s: at most %d", opt, value, CB_EXTRA_MAX);
+	v[(*n)++] = value;
+	return 0;
+}
+
 int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 {
 	*o = (struct cb_run_options){.userns_range = -1};
@@ -250,6 +271,53 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 		case 'u':
 			spec->user = optarg;
 			break;
+		case OPT_ADD_HOST: {
+			char name[256], ip[64];
+			if (cb_parse_add_host(optarg, name, sizeof(name), ip, sizeof(ip)) < 0)
+				return cli_error("--add-host %s: expected NAME:IP", optarg);
+			if ((r = add_extra(spec->add_hosts, &spec->n_add_hosts, "--add-host", optarg)))
+				return r;
+			break;
+		}
+		case OPT_DNS:
+			if (!cb_ip_valid(optarg))
+				return cli_error("--dns %s: not an IP address", optarg);
+			if ((r = add_extra(spec->dns, &spec->n_dns, "--dns", optarg)))
+				return r;
+			break;
+		case OPT_DNS_SEARCH:
+		case OPT_DNS_OPTION:
+			if (!*optarg || strpbrk(optarg, " \t\n"))
+				return cli_error("--%s %s: expected one word",
+						 c == OPT_DNS_SEARCH ? "dns-search" : "dns-option", optarg);
+			r = c == OPT_DNS_SEARCH
+				? add_extra(spec->dns_search, &spec->n_dns_search, "--dns-search", optarg)
+				: add_extra(spec->dns_options, &spec->n_dns_options, "--dns-option", optarg);
+			if (r)
+				return r;
+			break;
+		case OPT_GROUP_ADD:
+			if (!*optarg || strchr(optarg, ':'))
+				return cli_error("--group-add %s: expected a group name or number", optarg);
+			if ((r = add_extra(spec->group_add, &spec->n_group_add, "--group-add", optarg)))
+				return r;
+			break;
+		case OPT_ULIMIT: {
+			struct cb_rlimit rl;
+			if (cb_parse_ulimit(optarg, &rl) < 0)
+				return cli_error("--ulimit %s: expected NAME=SOFT[:HARD] (nofile, nproc, "
+						 "core, stack, memlock, ...; SOFT <= HARD)",
+						 optarg);
+			size_t k = 0;
+			while (k < spec->n_rlimits && spec->rlimits[k].resource != rl.resource)
+				k++;
+			if (k == CB_RLIMIT_MAX)
+				return cli_error("--ulimit: at most %d", CB_RLIMIT_MAX);
+			spec->rlimits[k] = rl; /* the last one given for a name wins */
+			if (k == spec->n_rlimits)
+				spec->n_rlimits++;
+			break;
+		}
 		case OPT_HOSTNAME:
 			if (!*optarg || strlen(optarg) > 64)
 				return cli_error("--hostname %s: expected 1 to 64 characters",

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -258,6 +259,110 @@ static void test_seccomp_profile(void **state)
 	cb_spawn_spec_release(&spec);
 }
 
+static void test_ulimit(void **state)
+{
+	(void)state;
+	struct cb_rlimit r;
+	assert_int_equal(cb_parse_ulimit("nofile=1024:4096", &r), 0);
+	assert_int_equal(r.resource, RLIMIT_NOFILE);
+	assert_int_equal(r.soft, 1024);
+	assert_int_equal(r.hard, 4096);
+	assert_string_equal(cb_rlimit_name(r.resource), "nofile");
+	assert_int_equal(cb_parse_ulimit("nproc=50", &r), 0);
+	assert_int_equal(r.resource, RLIMIT_NPROC);
+	assert_int_equal(r.soft, 50);
+	assert_int_equal(r.hard, 50);
+	assert_int_equal(cb_parse_ulimit("core=0:unlimited", &r), 0);
+	assert_true(r.hard == RLIM_INFINITY && r.soft == 0);
+	assert_int_equal(cb_parse_ulimit("stack=-1", &r), 0);
+	assert_true(r.soft == RLIM_INFINITY && r.hard == RLIM_INFINITY);
+	assert_int_equal(cb_parse_ulimit("nofile=4096:1024", &r), -EINVAL); /* soft > hard */
+	assert_int_equal(cb_parse_ulimit("nofile=unlimited:10", &r), -EINVAL);
+	assert_int_equal(cb_parse_ulimit("files=10", &r), -EINVAL);
+	assert_int_equal(cb_parse_ulimit("nofile", &r), -EINVAL);
+	assert_int_equal(cb_parse_ulimit("nofile=", &r), -EINVAL);
+	assert_int_equal(cb_parse_ulimit("nofile=1k", &r), -EINVAL);
+	assert_int_equal(cb_parse_ulimit("nofile=10:", &r), -EINVAL);
+	assert_int_equal(cb_parse_ulimit("nofile=99999999999999999999999", &r), -EINVAL);
+}
+
+static void test_add_host(void **state)
+{
+	(void)state;
+	char name[64], ip[64];
+	assert_int_equal(cb_parse_add_host("db:10.0.0.2", name, sizeof(name), ip, sizeof(ip)), 0);
+	assert_string_equal(name, "db");
+	assert_string_equal(ip, "10.0.0.2");
+	assert_int_equal(cb_parse_add_host("a.b-c_d=fd00::1", name, sizeof(name), ip, sizeof(ip)), 0);
+	assert_string_equal(name, "a.b-c_d");
+	assert_string_equal(ip, "fd00::1");
+	assert_int_equal(cb_parse_add_host("v6:[::1]", name, sizeof(name), ip, sizeof(ip)), 0);
+	assert_string_equal(ip, "::1");
+	assert_int_equal(cb_parse_add_host("v6:::1", name, sizeof(name), ip, sizeof(ip)), 0);
+	assert_string_equal(ip, "::1");
+	assert_int_equal(cb_parse_add_host("db", name, sizeof(name), ip, sizeof(ip)), -EINVAL);
+	assert_int_equal(cb_parse_add_host(":1.2.3.4", name, sizeof(name), ip, sizeof(ip)), -EINVAL);
+	assert_int_equal(cb_parse_add_host("db:", name, sizeof(name), ip, sizeof(ip)), -EINVAL);
+	assert_int_equal(cb_parse_add_host("db:1.2.3", name, sizeof(name), ip, sizeof(ip)), -EINVAL);
+	assert_int_equal(cb_parse_add_host("d b:1.2.3.4", name, sizeof(name), ip, sizeof(ip)),
+			 -EINVAL);
+	assert_int_equal(cb_parse_add_host("db\n1.2.3.4 evil:1.2.3.4", name, sizeof(name), ip,
+					   sizeof(ip)),
+			 -EINVAL);
+	assert_true(cb_ip_valid("192.168.1.1") && cb_ip_valid("fe80::1"));
+	assert_false(cb_ip_valid("localhost") || cb_ip_valid("") || cb_ip_valid("1.2.3.4 "));
+}
+
+static void test_resolv_conf(void **state)
+{
+	(void)state;
+	struct cb_spawn_spec spec;
+	cb_spawn_spec_init(&spec);
+	const char host[] = "# host\nnameserver 10.0.0.1\nsearch lan\ndomain lan\noptions edns0\n"
+			    "nameservers-are-not-this 1\n";
+	char buf[512];
+	/* Nothing asked: the host's, as it is. */
+	assert_int_equal(cb_resolv_conf(host, &spec, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, host);
+	spec.dns[spec.n_dns++] = "9.9.9.9";
+	spec.dns[spec.n_dns++] = "fd00::53";
+	assert_int_equal(cb_resolv_conf(host, &spec, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "# host\nsearch lan\ndomain lan\noptions edns0\n"
+				 "nameservers-are-not-this 1\n"
+				 "nameserver 9.9.9.9\nnameserver fd00::53\n");
+	spec.dns_search[spec.n_dns_search++] = "a.example";
+	spec.dns_search[spec.n_dns_search++] = "b.example";
+	spec.dns_options[spec.n_dns_options++] = "ndots:2";
+	assert_int_equal(cb_resolv_conf(host, &spec, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "# host\nnameservers-are-not-this 1\n"
+				 "nameserver 9.9.9.9\nnameserver fd00::53\n"
+				 "search a.example b.example\noptions ndots:2\n");
+	/* No host file (no trailing newline either): just ours. */
+	assert_int_equal(cb_resolv_conf(NULL, &spec, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "nameserver 9.9.9.9\nnameserver fd00::53\n"
+				 "search a.example b.example\noptions ndots:2\n");
+	assert_int_equal(cb_resolv_conf("nameserver 1.1.1.1", &spec, buf, 20), -ENOSPC);
+}
+
+static void test_group_add(void **state)
+{
+	(void)state;
+	struct cb_user u;
+	struct cb_error err = {0};
+	assert_int_equal(cb_user_resolve("app", passwd, group, &u, &err), 0);
+	size_t base = u.n_groups; /* wheel, audio */
+	const char *more[] = {"staff", "10", "777", "staff"};
+	assert_int_equal(cb_user_add_groups(&u, more, 4, group, &err), 0);
+	assert_int_equal(u.n_groups, base + 2); /* staff and 777: wheel (10) was there */
+	assert_int_equal(u.groups[base], 50);
+	assert_int_equal(u.groups[base + 1], 777);
+	const char *bad[] = {"nosuch"};
+	assert_int_equal(cb_user_add_groups(&u, bad, 1, group, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "nosuch"));
+	const char *none[] = {"staff"};
+	assert_int_equal(cb_user_add_groups(&u, none, 1, NULL, &err), -ENOENT);
+}
+
 /* The child's reports: an fd arrives with its report, a short message is
  * an error and not a report, EOF means the child exec'd. */
 static void test_reports(void **state)
@@ -322,6 +427,10 @@ int main(void)
 	    cmocka_unit_test(test_user),
 	    cmocka_unit_test(test_seccomp_profile),
 	    cmocka_unit_test(test_reports),
+	    cmocka_unit_test(test_ulimit),
+	    cmocka_unit_test(test_add_host),
+	    cmocka_unit_test(test_resolv_conf),
+	    cmocka_unit_test(test_group_add),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
