@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum {
 	OPT_ROOTFS = 256,
@@ -44,6 +45,7 @@ enum {
 	OPT_DNS_OPTION,
 	OPT_GROUP_ADD,
 	OPT_ULIMIT,
+	OPT_DEVICE,
 };
 
 static const struct option run_opts[] = {
@@ -90,6 +92,7 @@ static const struct option run_opts[] = {
     {"dns-option", required_argument, NULL, OPT_DNS_OPTION},
     {"group-add", required_argument, NULL, OPT_GROUP_ADD},
     {"ulimit", required_argument, NULL, OPT_ULIMIT},
+    {"device", required_argument, NULL, OPT_DEVICE},
     {0},
 };
 
@@ -166,6 +169,41 @@ static int parse_volume(struct cb_spawn_spec *spec, const char *v)
 	if (ctr[0] != '/' || strstr(ctr, ".."))
 		return cli_error("-v %s: the container path must be absolute", v);
 	if (cb_spawn_spec_add_mount(spec, CB_MOUNT_BIND, host, ctr, ro) < 0)
+		return cli_error("out of memory");
+	return 0;
+}
+
+/* --device /HOST[:/CTR[:PERMS]]: the host's node bound in (there is no
+ * device cgroup: the node's own mode decides, and Landlock still stops
+ * mknod). PERMS may only say what the bind gives: read and write. */
+static int parse_device(struct cb_spawn_spec *spec, const char *v)
+{
+	_cleanup_free_ char *copy = strdup(v);
+	if (!copy)
+		return cli_error("out of memory");
+	char *host = copy, *ctr = strchr(copy, ':'), *perms = NULL;
+	if (ctr) {
+		*ctr++ = '\0';
+		if ((perms = strchr(ctr, ':')))
+			*perms++ = '\0';
+		if (!*ctr)
+			ctr = host;
+	} else {
+		ctr = host;
+	}
+	if (host[0] != '/' || ctr[0] != '/' || strstr(ctr, ".."))
+		return cli_error("--device %s: expected /HOST[:/CTR[:PERMS]]", v);
+	struct stat st;
+	if (stat(host, &st) < 0)
+		return cli_error("--device %s: %s: %m", v, host);
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+		return cli_error("--device %s: %s is not a device node", v, host);
+	if (perms && (strspn(perms, "rwm") != strlen(perms) || !strchr(perms, 'r') ||
+		      !strchr(perms, 'w')))
+		return cli_error("--device %s: permissions %s: only rw (or rwm) can be given: "
+				 "without a device cgroup the node's own mode applies",
+				 v, perms);
+	if (cb_spawn_spec_add_mount(spec, CB_MOUNT_BIND, host, ctr, false) < 0)
 		return cli_error("out of memory");
 	return 0;
 }
@@ -339,6 +377,10 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			break;
 		case OPT_TMPFS:
 			if ((r = parse_tmpfs(spec, optarg)) != 0)
+				return r;
+			break;
+		case OPT_DEVICE:
+			if ((r = parse_device(spec, optarg)) != 0)
 				return r;
 			break;
 		case OPT_NS:

@@ -5,7 +5,8 @@
 # groups (a name from the container's /etc/group, a number); --ulimit sets
 # soft and hard limits (lowered here: root lacks CAP_SYS_RESOURCE, so a
 # hard limit above the current one is refused with the kernel's reason
-# and exit 125); a created container keeps them for `start`; bad values
+# and exit 125); --device binds a host device node; a created container
+# keeps them for `start`; bad values
 # are refused before anything is made, with exit 125.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
@@ -45,6 +46,16 @@ else
 	say "CAP_SYS_RESOURCE held (or no hard limit): raising is allowed here, not checked"
 fi
 
+# --device binds the host's node (here /dev/fuse, and again at another
+# path), usable: there is no device cgroup, Landlock only stops mknod.
+if [ -c /dev/fuse ]; then
+	ok run --rm --device /dev/fuse --device /dev/fuse:/dev/f2:rwm bb \
+		sh -c 'exec 3<>/dev/fuse && exec 4<>/dev/f2 && stat -c "%t:%T" /dev/fuse /dev/f2'
+	[ "$(tr '\n' ' ' <<<"$out")" = "a:e5 a:e5 " ] || fail "--device: $out"
+	refuse 'permissions r: only rw' run --rm --device /dev/fuse:/dev/fuse:r bb true
+fi
+refuse 'device /etc/passwd: /etc/passwd is not a device node' run --rm --device /etc/passwd bb true
+
 # create keeps the options for start.
 ok create --add-host keep:10.9.9.9 --ulimit nofile=64 bb sh -c 'grep keep /etc/hosts; ulimit -n'
 c=$out
@@ -63,4 +74,4 @@ refuse 'ulimit files=1: expected' run --rm --ulimit files=1 bb true
 refuse 'group nosuch: not found in /etc/group' run --rm --group-add nosuch bb true
 [ "$(ls "$COWBOX_ROOT/containers" | grep -c . || true)" = "$n" ] || fail "a refused run left a container"
 store_check
-echo "ok: --add-host, --dns*, --group-add, --ulimit"
+echo "ok: --add-host, --dns*, --group-add, --ulimit, --device"
