@@ -399,6 +399,7 @@ void cb_config_release(struct cb_image_config *c)
 	strv_free(c->labels);
 	free(c->working_dir);
 	free(c->user);
+	free(c->stop_signal);
 	free(c->created);
 	free(c->diff_ids);
 	memset(c, 0, sizeof(*c));
@@ -430,6 +431,8 @@ int cb_config_parse(const char *json, size_t len, const char *what, struct cb_im
 		    (r = get_string(cfg, "WorkingDir", what, "config.WorkingDir", &c.working_dir,
 				    err)) < 0 ||
 		    (r = get_string(cfg, "User", what, "config.User", &c.user, err)) < 0 ||
+		    (r = get_string(cfg, "StopSignal", what, "config.StopSignal", &c.stop_signal,
+				    err)) < 0 ||
 		    (r = get_keys(cfg, "ExposedPorts", false, what, &c.exposed_ports, err)) < 0 ||
 		    (r = get_keys(cfg, "Labels", true, what, &c.labels, err)) < 0)
 			goto out_release;

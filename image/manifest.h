@@ -58,6 +58,7 @@ struct cb_image_config {
 	struct cb_platform platform;
 	char **env, **entrypoint, **cmd; /* NULL-terminated; NULL when absent */
 	char *working_dir, *user;
+	char *stop_signal; /* StopSignal as written ("SIGQUIT", "3"); NULL when absent */
 	char **exposed_ports; /* "80/tcp" */
 	char **labels;	      /* "key=value" */
 	char *created;

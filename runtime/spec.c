@@ -10,7 +10,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 
 void cb_spawn_spec_init(struct cb_spawn_spec *spec)
@@ -462,4 +464,20 @@ int cb_resolv_conf(const char *host, const struct cb_spawn_spec *spec, char *buf
 	if (r >= 0)
 		r = append_list(buf, size, &pos, "options", spec->dns_options, spec->n_dns_options, true);
 	return r;
+}
+
+int cb_parse_signal(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (!*end && end != s)
+		return n > 0 && n < NSIG ? (int)n : -EINVAL;
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *name = sigabbrev_np(i);
+		if (name && strcasecmp(name, s) == 0)
+			return i;
+	}
+	return -EINVAL;
 }

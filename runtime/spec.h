@@ -209,6 +209,8 @@ bool cb_cpuset_valid(const char *s);
  * may be "unlimited" or -1; HARD defaults to SOFT) into *ret. -EINVAL on
  * junk or SOFT above HARD. */
 int cb_parse_ulimit(const char *s, struct cb_rlimit *ret);
+/* "TERM", "SIGTERM", "term" or "15" into a signal number; -EINVAL. */
+int cb_parse_signal(const char *s);
 /* The --ulimit name of an RLIMIT_* ("nofile"); "?" when unknown. */
 const char *cb_rlimit_name(int resource);
 /* "NAME:IP" or "NAME=IP" (IPv6 may be in brackets): a host name and an

@@ -1,6 +1,7 @@
 /* cowbox kill [-s SIGNAL] CONTAINER...: send a signal (default KILL) to
  * each running container's first process. */
 #include "cli.h"
+#include "spec.h"
 #include "supervisor.h"
 
 #include <getopt.h>
@@ -9,23 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* "KILL", "SIGKILL", "kill" or "9". */
-static int parse_signal(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (!*end && end != s)
-		return n > 0 && n < NSIG ? (int)n : -EINVAL;
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (int i = 1; i < NSIG; i++) {
-		const char *name = sigabbrev_np(i);
-		if (name && strcasecmp(name, s) == 0)
-			return i;
-	}
-	return -EINVAL;
-}
 
 static int kill_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 		    struct cb_container *ctr, struct cb_state *st, void *opaque)
@@ -47,7 +31,7 @@ int cmd_kill(struct cb_cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
 		if (c != 's')
 			return cli_usage("kill", true);
-		if ((sig = parse_signal(optarg)) < 0)
+		if ((sig = cb_parse_signal(optarg)) < 0)
 			return cli_error("kill -s %s: unknown signal", optarg);
 	}
 	if (optind >= argc)

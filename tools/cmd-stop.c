@@ -1,6 +1,8 @@
-/* cowbox stop [-t SECS] CONTAINER...: SIGTERM, then SIGKILL after SECS
- * (default 10); returns once the supervisor has reaped the container and
- * unmounted it, so a `rm` right after succeeds. */
+/* cowbox stop [-t SECS] CONTAINER...: the container's stop signal
+ * (--stop-signal, the image's StopSignal, else SIGTERM), then SIGKILL after
+ * SECS (default: its --stop-timeout, else 10); returns once the supervisor
+ * has reaped the container and unmounted it, so a `rm` right after
+ * succeeds. */
 #include "cli.h"
 #include "supervisor.h"
 
@@ -12,9 +14,14 @@
 static int stop_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 		    struct cb_container *ctr, struct cb_state *st, void *opaque)
 {
+	/* -t, else the container's --stop-timeout, else 10; its stop signal
+	 * (--stop-signal, the image's StopSignal), else SIGTERM. */
 	long secs = *(long *)opaque;
+	if (secs < 0)
+		secs = st->stop_timeout >= 0 ? st->stop_timeout : 10;
+	int sig = st->stop_signal > 0 ? st->stop_signal : SIGTERM;
 	if (st->status == CB_STATE_RUNNING) {
-		int r = cli_container_signal(st, SIGTERM, (int)secs * 1000);
+		int r = cli_container_signal(st, sig, (int)secs * 1000);
 		if (r == 0)
 			r = cli_container_signal(st, SIGKILL, -1);
 		cli_state_wait_unsupervised(ctr->id);
@@ -28,7 +35,7 @@ static int stop_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 int cmd_stop(struct cb_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"time", required_argument, NULL, 't'}, {0}};
-	long secs = 10;
+	long secs = -1;
 	int c;
 	while ((c = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
 		char *end;

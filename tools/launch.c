@@ -100,6 +100,14 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 		return r;
 	l->t_mounted = cb_now_ns();
 
+	if (!o->stop_signal && l->cfg.stop_signal &&
+	    (o->stop_signal = cb_parse_signal(l->cfg.stop_signal)) < 0) {
+		o->stop_signal = 0;
+		closep(&l->rootfs_fd);
+		cb_container_unmount(s, l->ctr->id, CB_UNMOUNT_LAZY, NULL);
+		return cb_error_set(err, EINVAL, "image StopSignal %s: unknown signal",
+				    l->cfg.stop_signal);
+	}
 	struct cb_spawn_spec *spec = &o->spec;
 	spec->id = l->ctr->id;
 	spec->rootfs = l->rootfs;

@@ -46,6 +46,8 @@ enum {
 	OPT_GROUP_ADD,
 	OPT_ULIMIT,
 	OPT_DEVICE,
+	OPT_STOP_SIGNAL,
+	OPT_STOP_TIMEOUT,
 };
 
 static const struct option run_opts[] = {
@@ -93,6 +95,8 @@ static const struct option run_opts[] = {
     {"group-add", required_argument, NULL, OPT_GROUP_ADD},
     {"ulimit", required_argument, NULL, OPT_ULIMIT},
     {"device", required_argument, NULL, OPT_DEVICE},
+    {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
+    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
     {0},
 };
 
@@ -261,7 +265,7 @@ static int add_extra(const char **v, size_t *n, const char *opt, const char *val
 
 int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 {
-	*o = (struct cb_run_options){.userns_range = -1};
+	*o = (struct cb_run_options){.userns_range = -1, .stop_timeout = -1};
 	struct cb_spawn_spec *spec = &o->spec;
 	cb_spawn_spec_init(spec);
 	spec->cache_dir = cb_state_run_dir();
@@ -379,6 +383,19 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			if ((r = parse_tmpfs(spec, optarg)) != 0)
 				return r;
 			break;
+		case OPT_STOP_SIGNAL:
+			if ((o->stop_signal = cb_parse_signal(optarg)) < 0)
+				return cli_error("--stop-signal %s: unknown signal", optarg);
+			break;
+		case OPT_STOP_TIMEOUT: {
+			char *end;
+			long secs = strtol(optarg, &end, 10);
+			if (*end || end == optarg || secs < 0 || secs > 86400)
+				return cli_error("--stop-timeout %s: expected a number of seconds",
+						 optarg);
+			o->stop_timeout = (int)secs;
+			break;
+		}
 		case OPT_DEVICE:
 			if ((r = parse_device(spec, optarg)) != 0)
 				return r;

@@ -13,6 +13,10 @@ struct cb_run_options {
 	const char *name;	   /* --name */
 	const char *entrypoint;	   /* --entrypoint */
 	bool rm, detach;
+	/* --stop-signal, else the image's StopSignal (at launch); 0: SIGTERM.
+	 * --stop-timeout in seconds; -1: stop's 10. Recorded in the state
+	 * for `stop`. */
+	int stop_signal, stop_timeout;
 	char **cmd; /* the command after the options (image or rootfs first when asked) */
 	int n_cmd;
 	char **argv_buf; /* owned: entrypoint + cmd when --entrypoint is given */

@@ -153,6 +153,11 @@ int cb_state_write(int dirfd, const struct cb_state *st)
 	if (st->workdir)
 		json_object_set_new(j, "workdir", json_string(st->workdir));
 	json_object_set_new(j, "exit_code", json_integer(st->exit_code));
+	/* How to stop it matters only while it runs. */
+	if (st->status == CB_STATE_RUNNING && st->stop_signal > 0)
+		json_object_set_new(j, "stop_signal", json_integer(st->stop_signal));
+	if (st->status == CB_STATE_RUNNING && st->stop_timeout >= 0)
+		json_object_set_new(j, "stop_timeout", json_integer(st->stop_timeout));
 	json_object_set_new(j, "oom", json_boolean(st->oom));
 	json_object_set_new(j, "started", json_integer(st->started));
 	json_object_set_new(j, "finished", json_integer(st->finished));
@@ -207,6 +212,9 @@ int cb_state_read(int dirfd, struct cb_state *ret)
 	st.user = dup_str(j, "user");
 	st.workdir = dup_str(j, "workdir");
 	st.exit_code = (int)json_integer_value(json_object_get(j, "exit_code"));
+	st.stop_signal = (int)json_integer_value(json_object_get(j, "stop_signal"));
+	json_t *tmo = json_object_get(j, "stop_timeout");
+	st.stop_timeout = json_is_integer(tmo) ? (int)json_integer_value(tmo) : -1;
 	st.oom = json_is_true(json_object_get(j, "oom"));
 	st.started = json_integer_value(json_object_get(j, "started"));
 	st.finished = json_integer_value(json_object_get(j, "finished"));

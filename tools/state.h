@@ -43,6 +43,8 @@ struct cb_state {
 	char *user, *workdir; /* owned; may be NULL */
 	int exit_code;
 	bool oom;
+	int stop_signal;  /* what `stop` sends first; 0: SIGTERM */
+	int stop_timeout; /* seconds before SIGKILL; -1: stop's default */
 	int64_t started, finished; /* unix seconds; 0: not yet */
 };
 void cb_state_release(struct cb_state *st);

@@ -48,6 +48,8 @@ static struct cb_state running_state(const struct cb_run_options *o)
 	    .user = (char *)o->spec.user,
 	    .workdir = (char *)o->spec.workdir,
 	    .started = time(NULL),
+	    .stop_signal = o->stop_signal,
+	    .stop_timeout = o->stop_timeout,
 	};
 	cgroup_path(&o->spec, st.cgroup, sizeof(st.cgroup));
 	return st;

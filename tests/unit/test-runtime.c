@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,20 @@ static void test_seccomp_profile(void **state)
 	cb_spawn_spec_release(&spec);
 }
 
+static void test_signal(void **state)
+{
+	(void)state;
+	assert_int_equal(cb_parse_signal("TERM"), SIGTERM);
+	assert_int_equal(cb_parse_signal("SIGQUIT"), SIGQUIT);
+	assert_int_equal(cb_parse_signal("sigusr1"), SIGUSR1);
+	assert_int_equal(cb_parse_signal("9"), SIGKILL);
+	assert_int_equal(cb_parse_signal("0"), -EINVAL);
+	assert_int_equal(cb_parse_signal("65"), -EINVAL);
+	assert_int_equal(cb_parse_signal("SIGBOGUS"), -EINVAL);
+	assert_int_equal(cb_parse_signal(""), -EINVAL);
+	assert_int_equal(cb_parse_signal("9x"), -EINVAL);
+}
+
 static void test_ulimit(void **state)
 {
 	(void)state;
@@ -427,6 +442,7 @@ int main(void)
 	    cmocka_unit_test(test_user),
 	    cmocka_unit_test(test_seccomp_profile),
 	    cmocka_unit_test(test_reports),
+	    cmocka_unit_test(test_signal),
 	    cmocka_unit_test(test_ulimit),
 	    cmocka_unit_test(test_add_host),
 	    cmocka_unit_test(test_resolv_conf),
