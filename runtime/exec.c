@@ -233,8 +233,15 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 				 uint64_t caps, int fd)
 {
 	struct cb_error err = {0};
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (!x->proc->interactive && !x->proc->tty) {
+	if (!x->detach)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (x->detach) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int i = 0; null >= 0 && i < 3; i++)
+			dup2(null, i);
+		if (null > 2)
+			close(null);
+	} else if (!x->proc->interactive && !x->proc->tty) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);
@@ -255,9 +262,11 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 		}
 		if (pid > 0) {
 			close(fd);
-			_exit(wait_code(pid));
+			/* Detached: the command is the container's init's to reap. */
+			_exit(x->detach ? 0 : wait_code(pid));
 		}
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (!x->detach)
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 	}
 	setup_and_exec(x, filter, caps, fd);
 }
@@ -394,7 +403,9 @@ int cb_exec_run(const struct cb_exec_spec *x, int *ret_exit_code, struct cb_erro
 	if (r >= 0 && pty >= 0)
 		relay_tty(pty, spec->interactive);
 	closep(&pty);
-	int code = wait_code(pid);
+	/* Detached, only the go-between that joined the pid namespace is
+	 * ours to wait for; a command started directly runs on. */
+	int code = x->detach ? ((flags & CLONE_NEWPID) ? (wait_code(pid), 0) : 0) : wait_code(pid);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (r < 0) {

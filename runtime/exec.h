@@ -35,6 +35,9 @@ struct cb_exec_spec {
 	 * the mount namespace; the caller's terminal in raw mode meanwhile);
 	 * caps, privileged, no_new_privs, seccomp as the container's. */
 	const struct cb_spawn_spec *proc;
+	/* -d: the command outlives the caller, its stdio is /dev/null, and
+	 * cb_exec_run returns 0 once it runs (exec'd) without waiting. */
+	bool detach;
 };
 
 /* Run it and wait. *ret_exit_code is always written: the command's

@@ -1,5 +1,6 @@
-/* cowbox exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] [--ns LIST] [--no-cgroup]
- * CONTAINER CMD [ARG...]: run a command in a running container. The glue:
+/* cowbox exec [-d] [-i] [-t] [-e K=V] [-u USER] [-w DIR] [--ns LIST]
+ * [--no-cgroup] CONTAINER CMD [ARG...]: run a command in a running
+ * container (-d: leave it running there, output discarded). The glue:
  * find its first process (pid checked against its start time), take its
  * environment from /proc/PID/environ and its user, workdir and security
  * settings from what it was started with; runtime/exec.c does the rest. */
@@ -43,6 +44,7 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_NS = 256, OPT_NO_CGROUP };
 	static const struct option opts[] = {
+	    {"detach", no_argument, NULL, 'd'},
 	    {"interactive", no_argument, NULL, 'i'},
 	    {"tty", no_argument, NULL, 't'},
 	    {"env", required_argument, NULL, 'e'},
@@ -52,7 +54,7 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	    {"no-cgroup", no_argument, NULL, OPT_NO_CGROUP},
 	    {0},
 	};
-	bool interactive = false, tty = false, no_cgroup = false;
+	bool interactive = false, tty = false, no_cgroup = false, detach = false;
 	const char *user = NULL, *workdir = NULL;
 	_cleanup_free_ char **env = calloc((size_t)argc, sizeof(char *));
 	size_t n_env = 0;
@@ -60,8 +62,11 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	int c;
 	if (!env)
 		return cli_error("exec: out of memory");
-	while ((c = getopt_long(argc, argv, "+ite:u:w:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:u:w:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'd':
+			detach = true;
+			break;
 		case 'i':
 			interactive = true;
 			break;
@@ -95,6 +100,8 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (argc - optind < 2)
 		return cli_usage("exec", true);
+	if (detach && (interactive || tty))
+		return cli_error("exec -d: not with -i or -t (nothing would read or show them)");
 	const char *what = argv[optind];
 	struct cb_store *s = cli_store(cli);
 	if (!s)
@@ -132,6 +139,7 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	    .ns = ns,
 	    .cgroup = no_cgroup || !st.cgroup[0] ? NULL : st.cgroup,
 	    .proc = spec,
+	    .detach = detach,
 	};
 	struct cb_error err = {0};
 	int code = 125;

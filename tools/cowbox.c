@@ -34,7 +34,7 @@ static const struct cb_verb verbs[] = {
 	{"diff", cmd_diff, "list a container's changes (A added, C changed, D deleted)",
 	 "diff CONTAINER"},
 	{"exec", cmd_exec, "run a command in a running container",
-	 "exec [-i] [-t] [-e K=V] [-u USER[:GROUP]] [-w DIR] [--ns LIST] [--no-cgroup] CONTAINER CMD "
+	 "exec [-d] [-i] [-t] [-e K=V] [-u USER[:GROUP]] [-w DIR] [--ns LIST] [--no-cgroup] CONTAINER CMD "
 	 "[ARG...]"},
 	{"gc", cmd_gc, "remove layers, blobs and leftovers nothing refers to", "gc"},
 	{"images", cmd_images, "list images", "images [-q] [--format json]"},
