@@ -52,6 +52,17 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 		ret = cli_fail(&err, r, "create");
 		goto out;
 	}
+	/* What start would refuse, refused now. */
+	struct cb_image_config cfg = {0};
+	r = cb_image_load_config(s, id, &cfg, &err);
+	if (r >= 0 && !o.stop_signal && cfg.stop_signal && cb_parse_signal(cfg.stop_signal) < 0)
+		r = cb_error_set(&err, EINVAL, "image StopSignal %s: unknown signal",
+				 cfg.stop_signal);
+	cb_config_release(&cfg);
+	if (r < 0) {
+		ret = cli_fail(&err, r, "create %s", what);
+		goto out;
+	}
 	struct cb_image *img = NULL;
 	r = cb_images_get(s, id, &img, &err);
 	if (r < 0) {

@@ -81,6 +81,10 @@ n=$(ls "$COWBOX_ROOT/containers" | grep -c . || true)
 refuse 'stop-signal FOO: unknown signal' run --rm --stop-signal FOO bb true
 refuse 'stop-timeout x: expected a number of seconds' run --rm --stop-timeout x bb true
 refuse 'image StopSignal SIGBOGUS: unknown signal' run --rm bbbogus true
+refuse 'create bbbogus: image StopSignal SIGBOGUS: unknown signal' create bbbogus true
+ok create --stop-signal KILL bbbogus true
+lc_track "$out"
+ok rm "$out"
 [ "$(ls "$COWBOX_ROOT/containers" | grep -c . || true)" = "$n" ] || fail "a refused run left a container"
 ok rm "$a" "$b" "$c" "$d"
 store_check
