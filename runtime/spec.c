@@ -331,7 +331,8 @@ const char *cb_rlimit_name(int resource)
 
 static int parse_rlim(const char *s, size_t len, uint64_t *ret)
 {
-	if ((len == 9 && strncmp(s, "unlimited", 9) == 0) || (len == 2 && strncmp(s, "-1", 2) == 0)) {
+	if ((len == 9 && strncmp(s, "unlimited", 9) == 0) ||
+	    (len == 2 && strncmp(s, "-1", 2) == 0)) {
 		*ret = RLIM_INFINITY;
 		return 0;
 	}
@@ -418,8 +419,8 @@ static int append(char *buf, size_t size, size_t *pos, const char *s, size_t len
 	return 0;
 }
 
-static int append_list(char *buf, size_t size, size_t *pos, const char *key,
-		       const char *const *v, size_t n, bool one_line)
+static int append_list(char *buf, size_t size, size_t *pos, const char *key, const char *const *v,
+		       size_t n, bool one_line)
 {
 	for (size_t i = 0; i < n; i++) {
 		bool first = i == 0 || !one_line;
@@ -447,7 +448,8 @@ int cb_resolv_conf(const char *host, const struct cb_spawn_spec *spec, char *buf
 	for (const char *p = host ? host : ""; *p;) {
 		size_t len = strcspn(p, "\n");
 		bool drop = (spec->n_dns && line_is(p, len, "nameserver")) ||
-			    (spec->n_dns_search && (line_is(p, len, "search") || line_is(p, len, "domain"))) ||
+			    (spec->n_dns_search &&
+			     (line_is(p, len, "search") || line_is(p, len, "domain"))) ||
 			    (spec->n_dns_options && line_is(p, len, "options"));
 		int r = drop ? 0 : append(buf, size, &pos, p, len);
 		if (r >= 0 && !drop)
@@ -460,9 +462,11 @@ int cb_resolv_conf(const char *host, const struct cb_spawn_spec *spec, char *buf
 	}
 	int r = append_list(buf, size, &pos, "nameserver", spec->dns, spec->n_dns, false);
 	if (r >= 0)
-		r = append_list(buf, size, &pos, "search", spec->dns_search, spec->n_dns_search, true);
+		r = append_list(buf, size, &pos, "search", spec->dns_search, spec->n_dns_search,
+				true);
 	if (r >= 0)
-		r = append_list(buf, size, &pos, "options", spec->dns_options, spec->n_dns_options, true);
+		r = append_list(buf, size, &pos, "options", spec->dns_options, spec->n_dns_options,
+				true);
 	return r;
 }
 

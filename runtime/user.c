@@ -177,10 +177,11 @@ int cb_user_add_groups(struct cb_user *u, const char *const *groups, size_t n, c
 	for (size_t i = 0; i < n; i++) {
 		unsigned long id;
 		if (!parse_id(groups[i], strlen(groups[i]), &id)) {
-			struct gr_query gq = {.name = groups[i], .name_len = strlen(groups[i]), .u = u};
+			struct gr_query gq = {
+			    .name = groups[i], .name_len = strlen(groups[i]), .u = u};
 			if (!groups[i][0] || !each_line(group, 4, gr_match, &gq))
-				return cb_error_set(err, ENOENT, "group %s: not found in /etc/group",
-						    groups[i]);
+				return cb_error_set(err, ENOENT,
+						    "group %s: not found in /etc/group", groups[i]);
 			id = gq.gid;
 		}
 		bool have = false;

@@ -682,15 +682,16 @@ static int init_layer_mask(struct cb_store *s, const struct cb_container *c)
 		char opq[2];
 		char path[256];
 		snprintf(path, sizeof(path), "%s/%s", cb_store_root(s), rel);
-		if (lgetxattr(path, "trusted.overlay.opaque", opq, sizeof(opq)) == 1 && opq[0] == 'y')
+		if (lgetxattr(path, "trusted.overlay.opaque", opq, sizeof(opq)) == 1 &&
+		    opq[0] == 'y')
 			break;
 	}
 	return (int)(missing | (all & ~decided));
 }
 
 static int container_mount(struct cb_store *s, const char *id, const struct cb_container *known,
-			   enum cb_driver_kind kind, const struct cb_mount_idmap *idmap, int *ret_fd,
-			   char **ret_path, struct cb_error *err)
+			   enum cb_driver_kind kind, const struct cb_mount_idmap *idmap,
+			   int *ret_fd, char **ret_path, struct cb_error *err)
 {
 	_cleanup_close_ int cfd = open_locked(s, id, err);
 	if (cfd < 0)

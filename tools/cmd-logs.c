@@ -109,8 +109,8 @@ int cmd_logs(struct cb_cli *cli, int argc, char **argv)
 			char *end;
 			tail = strcmp(optarg, "all") == 0 ? -1 : strtol(optarg, &end, 10);
 			if (strcmp(optarg, "all") != 0 && (*end || end == optarg || tail < 0))
-				return cli_error("logs --tail %s: expected a number of lines or all",
-						 optarg);
+				return cli_error(
+				    "logs --tail %s: expected a number of lines or all", optarg);
 		} else {
 			return cli_usage("logs", true);
 		}

@@ -317,7 +317,8 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			char name[256], ip[64];
 			if (cb_parse_add_host(optarg, name, sizeof(name), ip, sizeof(ip)) < 0)
 				return cli_error("--add-host %s: expected NAME:IP", optarg);
-			if ((r = add_extra(spec->add_hosts, &spec->n_add_hosts, "--add-host", optarg)))
+			if ((r = add_extra(spec->add_hosts, &spec->n_add_hosts, "--add-host",
+					   optarg)))
 				return r;
 			break;
 		}
@@ -329,27 +330,32 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			break;
 		case OPT_DNS_SEARCH:
 		case OPT_DNS_OPTION:
-			if (!*optarg || strpbrk(optarg, " \t\n"))
+			if (!*optarg || strpbrk(optarg, " \t\n\r\v\f"))
 				return cli_error("--%s %s: expected one word",
-						 c == OPT_DNS_SEARCH ? "dns-search" : "dns-option", optarg);
-			r = c == OPT_DNS_SEARCH
-				? add_extra(spec->dns_search, &spec->n_dns_search, "--dns-search", optarg)
-				: add_extra(spec->dns_options, &spec->n_dns_options, "--dns-option", optarg);
+						 c == OPT_DNS_SEARCH ? "dns-search" : "dns-option",
+						 optarg);
+			r = c == OPT_DNS_SEARCH ? add_extra(spec->dns_search, &spec->n_dns_search,
+							    "--dns-search", optarg)
+						: add_extra(spec->dns_options, &spec->n_dns_options,
+							    "--dns-option", optarg);
 			if (r)
 				return r;
 			break;
 		case OPT_GROUP_ADD:
 			if (!*optarg || strchr(optarg, ':'))
-				return cli_error("--group-add %s: expected a group name or number", optarg);
-			if ((r = add_extra(spec->group_add, &spec->n_group_add, "--group-add", optarg)))
+				return cli_error("--group-add %s: expected a group name or number",
+						 optarg);
+			if ((r = add_extra(spec->group_add, &spec->n_group_add, "--group-add",
+					   optarg)))
 				return r;
 			break;
 		case OPT_ULIMIT: {
 			struct cb_rlimit rl;
 			if (cb_parse_ulimit(optarg, &rl) < 0)
-				return cli_error("--ulimit %s: expected NAME=SOFT[:HARD] (nofile, nproc, "
-						 "core, stack, memlock, ...; SOFT <= HARD)",
-						 optarg);
+				return cli_error(
+				    "--ulimit %s: expected NAME=SOFT[:HARD] (nofile, nproc, "
+				    "core, stack, memlock, ...; SOFT <= HARD)",
+				    optarg);
 			size_t k = 0;
 			while (k < spec->n_rlimits && spec->rlimits[k].resource != rl.resource)
 				k++;

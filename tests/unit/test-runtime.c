@@ -308,7 +308,8 @@ static void test_add_host(void **state)
 	assert_int_equal(cb_parse_add_host("db:10.0.0.2", name, sizeof(name), ip, sizeof(ip)), 0);
 	assert_string_equal(name, "db");
 	assert_string_equal(ip, "10.0.0.2");
-	assert_int_equal(cb_parse_add_host("a.b-c_d=fd00::1", name, sizeof(name), ip, sizeof(ip)), 0);
+	assert_int_equal(cb_parse_add_host("a.b-c_d=fd00::1", name, sizeof(name), ip, sizeof(ip)),
+			 0);
 	assert_string_equal(name, "a.b-c_d");
 	assert_string_equal(ip, "fd00::1");
 	assert_int_equal(cb_parse_add_host("v6:[::1]", name, sizeof(name), ip, sizeof(ip)), 0);
@@ -316,14 +317,16 @@ static void test_add_host(void **state)
 	assert_int_equal(cb_parse_add_host("v6:::1", name, sizeof(name), ip, sizeof(ip)), 0);
 	assert_string_equal(ip, "::1");
 	assert_int_equal(cb_parse_add_host("db", name, sizeof(name), ip, sizeof(ip)), -EINVAL);
-	assert_int_equal(cb_parse_add_host(":1.2.3.4", name, sizeof(name), ip, sizeof(ip)), -EINVAL);
+	assert_int_equal(cb_parse_add_host(":1.2.3.4", name, sizeof(name), ip, sizeof(ip)),
+			 -EINVAL);
 	assert_int_equal(cb_parse_add_host("db:", name, sizeof(name), ip, sizeof(ip)), -EINVAL);
-	assert_int_equal(cb_parse_add_host("db:1.2.3", name, sizeof(name), ip, sizeof(ip)), -EINVAL);
+	assert_int_equal(cb_parse_add_host("db:1.2.3", name, sizeof(name), ip, sizeof(ip)),
+			 -EINVAL);
 	assert_int_equal(cb_parse_add_host("d b:1.2.3.4", name, sizeof(name), ip, sizeof(ip)),
 			 -EINVAL);
-	assert_int_equal(cb_parse_add_host("db\n1.2.3.4 evil:1.2.3.4", name, sizeof(name), ip,
-					   sizeof(ip)),
-			 -EINVAL);
+	assert_int_equal(
+	    cb_parse_add_host("db\n1.2.3.4 evil:1.2.3.4", name, sizeof(name), ip, sizeof(ip)),
+	    -EINVAL);
 	assert_true(cb_ip_valid("192.168.1.1") && cb_ip_valid("fe80::1"));
 	assert_false(cb_ip_valid("localhost") || cb_ip_valid("") || cb_ip_valid("1.2.3.4 "));
 }
