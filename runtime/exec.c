@@ -262,7 +262,9 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 		}
 		if (pid > 0) {
 			close(fd);
-			/* Detached: the command is the container's init's to reap. */
+			/* Detached: we go, and the command (in the container's
+			 * pid namespace, but our child) goes to the host's init,
+			 * which reaps it. */
 			_exit(x->detach ? 0 : wait_code(pid));
 		}
 		if (!x->detach)

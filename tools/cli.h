@@ -85,6 +85,7 @@ CB_VERB(save);
 CB_VERB(start);
 CB_VERB(stop);
 CB_VERB(tag);
+CB_VERB(top);
 CB_VERB(umount);
 CB_VERB(version);
 CB_VERB(wait);

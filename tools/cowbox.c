@@ -76,6 +76,7 @@ static const struct cb_verb verbs[] = {
 	{"stop", cmd_stop, "stop running containers (SIGTERM, SIGKILL after SECS)",
 	 "stop [-t SECS] CONTAINER..."},
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
+	{"top", cmd_top, "list a running container's processes", "top CONTAINER"},
 	{"umount", cmd_umount, "unmount containers' rootfs", "umount [-f] CONTAINER..."},
 	{"version", cmd_version, "print the version", "version"},
 	{"wait", cmd_wait, "wait for containers to exit and print their exit codes",

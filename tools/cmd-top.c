@@ -1,0 +1,215 @@
+/* cowbox top CONTAINER: the processes of a running container, numbered as
+ * its pid namespace and as the host see them: every host process in the
+ * pid namespace of its first process, the commands `exec` started there
+ * included. Users are named from the container's own /etc/passwd, through
+ * its user namespace's map when it has one. */
+#include "cli.h"
+#include "fsutil.h"
+#include "supervisor.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct top_proc {
+	pid_t host, pid, ppid_host; /* pid: in the container's namespace */
+	long uid;		     /* as the container sees it; -1 unknown */
+	unsigned long long ticks;    /* user + system */
+	char cmd[256];
+};
+
+/* The last number of a "Key:\t1\t2..." line of /proc/PID/status. */
+static long status_field(const char *status, const char *key, bool last)
+{
+	const char *p = strstr(status, key);
+	if (!p)
+		return -1;
+	p += strlen(key);
+	long v = -1;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return v;
+		char *end;
+		v = strtol(p, &end, 10);
+		p = end;
+		if (!last)
+			return v;
+	}
+}
+
+/* Outside uid -> inside, by the container's uid_map ("in out count"
+ * lines); the same number when there is no map. */
+static long uid_inside(const char *map, long outside)
+{
+	for (const char *p = map; p && *p;) {
+		unsigned long in, out, count;
+		if (sscanf(p, "%lu %lu %lu", &in, &out, &count) == 3 &&
+		    (unsigned long)outside >= out && (unsigned long)outside - out < count)
+			return (long)(in + ((unsigned long)outside - out));
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+static void user_name(const char *passwd, long uid, char *buf, size_t size)
+{
+	snprintf(buf, size, "%ld", uid);
+	for (const char *p = passwd; uid >= 0 && p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *c1 = memchr(p, ':', len);
+		const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
+		if (c2 && strtol(c2 + 1, NULL, 10) == uid && isdigit((unsigned char)c2[1])) {
+			snprintf(buf, size, "%.*s", (int)(c1 - p), p);
+			return;
+		}
+		p = end ? end + 1 : NULL;
+	}
+}
+
+static bool read_proc(pid_t host, const char *uid_map, struct top_proc *ret)
+{
+	char path[64];
+	_cleanup_free_ char *status = NULL, *stat = NULL, *cmdline = NULL;
+	size_t clen = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)host);
+	if (cb_read_file_at(AT_FDCWD, path, 1 << 16, &status, NULL) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)host);
+	if (cb_read_file_at(AT_FDCWD, path, 1 << 12, &stat, NULL) < 0)
+		return false;
+	*ret = (struct top_proc){.host = host};
+	ret->pid = (pid_t)status_field(status, "\nNSpid:", true);
+	ret->ppid_host = (pid_t)status_field(status, "\nPPid:", false);
+	long uid = status_field(status, "\nUid:", false);
+	ret->uid = uid_map ? uid_inside(uid_map, uid) : uid;
+	/* After the command name's closing paren: state ppid ... field 14
+	 * utime, 15 stime (the name may hold spaces and parens). */
+	const char *p = strrchr(stat, ')');
+	unsigned long long ut = 0, st = 0;
+	if (p)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
+	ret->ticks = ut + st;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)host);
+	if (cb_read_file_at(AT_FDCWD, path, 1 << 16, &cmdline, &clen) >= 0 && clen > 0) {
+		for (size_t i = 0; i + 1 < clen; i++)
+			if (cmdline[i] == '\0')
+				cmdline[i] = ' ';
+		snprintf(ret->cmd, sizeof(ret->cmd), "%s", cmdline);
+	} else {
+		/* A kernel thread or a zombie: its name, as ps shows it. */
+		const char *a = strchr(stat, '(');
+		int n = a && p && p > a ? (int)(p - a - 1) : 0;
+		snprintf(ret->cmd, sizeof(ret->cmd), "[%.*s]", n, a ? a + 1 : "");
+	}
+	return ret->pid > 0;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct top_proc *x = a, *y = b;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Every host process in the pid namespace of first, sorted by the
+ * container's pids; *ret freed by the caller. */
+static int list_procs(pid_t first, struct top_proc **ret, size_t *ret_n)
+{
+	char path[64];
+	struct stat ns;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)first);
+	if (stat(path, &ns) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)first);
+	/* Without a user namespace it is the host's identity map. */
+	_cleanup_free_ char *map = NULL;
+	(void)cb_read_file_at(AT_FDCWD, path, 1 << 16, &map, NULL);
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	struct top_proc *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		struct stat st;
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+		if (stat(path, &st) < 0 || st.st_ino != ns.st_ino || st.st_dev != ns.st_dev)
+			continue;
+		if (n == cap) {
+			struct top_proc *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		if (read_proc(pid, map, &v[n]))
+			n++;
+	}
+	qsort(v, n, sizeof(*v), by_pid);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int cmd_top(struct cb_cli *cli, int argc, char **argv)
+{
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage("top", true);
+	struct cb_store *s = cli_store(cli);
+	if (!s)
+		return EXIT_COWBOX;
+	struct cb_container *ctr = NULL;
+	struct cb_state st;
+	int ret = cli_container_lookup(cli, s, "top", argv[1], &ctr, &st);
+	if (ret != 0)
+		return ret;
+	_cleanup_close_ int pidfd = -1;
+	_cleanup_free_ struct top_proc *v = NULL;
+	size_t n = 0;
+	int r = 0;
+	if (st.status != CB_STATE_RUNNING ||
+	    (pidfd = cb_proc_open_checked(st.pid, st.pid_start)) < 0)
+		ret = cli_error("top %s: container is not running", argv[1]);
+	else if ((r = list_procs(st.pid, &v, &n)) < 0)
+		ret = cli_fail(NULL, r, "top %s", argv[1]);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/root/etc/passwd", (int)st.pid);
+	_cleanup_free_ char *passwd = NULL;
+	if (ret == 0)
+		(void)cb_read_file_at(AT_FDCWD, path, 1 << 20, &passwd, NULL);
+	cb_state_release(&st);
+	cb_container_free(ctr);
+	if (ret != 0)
+		return ret;
+	long hz = sysconf(_SC_CLK_TCK);
+	printf("%-8s %-9s %-8s %-12s %8s  %s\n", "PID", "HOST PID", "PPID", "USER", "TIME",
+	       "COMMAND");
+	for (size_t i = 0; i < n; i++) {
+		/* The parent as the container numbers it: 0 when outside it. */
+		pid_t ppid = 0;
+		for (size_t k = 0; k < n; k++)
+			if (v[k].host == v[i].ppid_host)
+				ppid = v[k].pid;
+		char user[64];
+		user_name(passwd, v[i].uid, user, sizeof(user));
+		unsigned long long secs = hz > 0 ? v[i].ticks / (unsigned long long)hz : 0;
+		char t[32];
+		snprintf(t, sizeof(t), "%llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+		printf("%-8d %-9d %-8d %-12s %8s  %s\n", (int)v[i].pid, (int)v[i].host, (int)ppid,
+		       user, t, v[i].cmd);
+	}
+	return 0;
+}
