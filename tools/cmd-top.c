@@ -62,7 +62,10 @@ static long uid_inside(const char *map, long outside)
 
 static void user_name(const char *passwd, long uid, char *buf, size_t size)
 {
-	snprintf(buf, size, "%ld", uid);
+	if (uid < 0)
+		snprintf(buf, size, "?"); /* not mapped into its user namespace */
+	else
+		snprintf(buf, size, "%ld", uid);
 	for (const char *p = passwd; uid >= 0 && p && *p;) {
 		const char *end = strchr(p, '\n');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -120,9 +123,22 @@ static int by_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* Is host pid in the cgroup (below each hierarchy's root, as the state
+ * records it: "cowbox/<id>")? */
+static bool in_cgroup(pid_t pid, const char *cgroup)
+{
+	char path[64], want[600];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	snprintf(want, sizeof(want), ":/%s\n", cgroup);
+	_cleanup_free_ char *text = NULL;
+	return cb_read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL) >= 0 && strstr(text, want);
+}
+
 /* Every host process in the pid namespace of first, sorted by the
- * container's pids; *ret freed by the caller. */
-static int list_procs(pid_t first, struct top_proc **ret, size_t *ret_n)
+ * container's pids; *ret freed by the caller. A container that shares
+ * the host's pid namespace: the processes in its cgroup, else only its
+ * first. */
+static int list_procs(pid_t first, const char *cgroup, struct top_proc **ret, size_t *ret_n)
 {
 	char path[64];
 	struct stat ns;
@@ -133,6 +149,9 @@ static int list_procs(pid_t first, struct top_proc **ret, size_t *ret_n)
 	/* Without a user namespace it is the host's identity map. */
 	_cleanup_free_ char *map = NULL;
 	(void)cb_read_file_at(AT_FDCWD, path, 1 << 16, &map, NULL);
+	struct stat self;
+	bool shared = stat("/proc/self/ns/pid", &self) == 0 && self.st_ino == ns.st_ino &&
+		      self.st_dev == ns.st_dev;
 	_cleanup_closedir_ DIR *d = opendir("/proc");
 	if (!d)
 		return -errno;
@@ -146,6 +165,8 @@ static int list_procs(pid_t first, struct top_proc **ret, size_t *ret_n)
 		struct stat st;
 		snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
 		if (stat(path, &st) < 0 || st.st_ino != ns.st_ino || st.st_dev != ns.st_dev)
+			continue;
+		if (shared && pid != first && (!cgroup[0] || !in_cgroup(pid, cgroup)))
 			continue;
 		if (n == cap) {
 			struct top_proc *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
@@ -183,7 +204,7 @@ int cmd_top(struct cb_cli *cli, int argc, char **argv)
 	if (st.status != CB_STATE_RUNNING ||
 	    (pidfd = cb_proc_open_checked(st.pid, st.pid_start)) < 0)
 		ret = cli_error("top %s: container is not running", argv[1]);
-	else if ((r = list_procs(st.pid, &v, &n)) < 0)
+	else if ((r = list_procs(st.pid, st.cgroup, &v, &n)) < 0)
 		ret = cli_fail(NULL, r, "top %s", argv[1]);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/root/etc/passwd", (int)st.pid);

@@ -4,7 +4,8 @@
 # namespace (the first one is 1), its host pid (which is really in that
 # namespace) and its parent as the container numbers it, and names users
 # from the container's /etc/passwd (through the user namespace's map with
-# --userns); a container that does not run is refused (125).
+# --userns); with --pid host its cgroup tells its processes apart; a
+# container that does not run is refused (125).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 
@@ -35,6 +36,16 @@ if [ "$(uname -r | cut -d. -f1)" -ge 6 ]; then
 	awk 'NR == 2' <<<"$out" | grep -qw root || fail "--userns: container root not named root: $out"
 	ok rm -f "$b"
 fi
+
+# --pid host: the host's namespace is no boundary; its cgroup is.
+ok run -d --pid host bb sh -c 'sleep 50 & exec sleep 51'
+c=$out
+lc_track "$c"
+sleep 0.3
+ok top "$c"
+[ "$(grep -c '^[0-9]' <<<"$out")" = 2 ] || fail "--pid host: not exactly its two processes: $out"
+grep -q 'sleep 51$' <<<"$out" && grep -q 'sleep 50$' <<<"$out" || fail "--pid host: $out"
+ok rm -f "$c"
 
 ok stop -t 0 "$a"
 refuse 'top .*: container is not running' top "$a"
