@@ -171,7 +171,10 @@ static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_sec
 	_cleanup_free_ char *passwd = read_small("/etc/passwd");
 	_cleanup_free_ char *group = read_small("/etc/group");
 	struct cb_user user;
-	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0)
+	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0 ||
+	    (x->inherit_groups &&
+	     cb_user_add_groups(&user, spec->group_add, spec->n_group_add, group, &err) < 0) ||
+	    cb_rlimits_apply(spec, &err) < 0)
 		cb_report_fail(fd, 125, &err);
 	const char *dir = spec->workdir ? spec->workdir : "/";
 	if (chdir(dir) < 0) {

@@ -38,6 +38,10 @@ struct cb_exec_spec {
 	/* -d: the command outlives the caller, its stdio is /dev/null, and
 	 * cb_exec_run returns 0 once it runs (exec'd) without waiting. */
 	bool detach;
+	/* Add proc's group_add (the container's --group-add): when the
+	 * command runs as the container's own user. proc's rlimits (the
+	 * container's --ulimit) are always set. */
+	bool inherit_groups;
 };
 
 /* Run it and wait. *ret_exit_code is always written: the command's

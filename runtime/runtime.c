@@ -172,6 +172,17 @@ static bool wait_parent(int sock)
 	return n == 1;
 }
 
+int cb_rlimits_apply(const struct cb_spawn_spec *spec, struct cb_error *err)
+{
+	for (size_t i = 0; i < spec->n_rlimits; i++) {
+		const struct cb_rlimit *l = &spec->rlimits[i];
+		struct rlimit rl = {.rlim_cur = (rlim_t)l->soft, .rlim_max = (rlim_t)l->hard};
+		if (setrlimit(l->resource, &rl) < 0)
+			return cb_error_errno(err, errno, "ulimit %s", cb_rlimit_name(l->resource));
+	}
+	return 0;
+}
+
 static _Noreturn void child_main(struct child_args *a)
 {
 	const struct cb_spawn_spec *spec = a->spec;
@@ -310,14 +321,8 @@ static _Noreturn void child_main(struct child_args *a)
 	}
 
 	/* --ulimit, while we may still lower and raise what root may. */
-	for (size_t i = 0; i < spec->n_rlimits; i++) {
-		const struct cb_rlimit *l = &spec->rlimits[i];
-		struct rlimit rl = {.rlim_cur = (rlim_t)l->soft, .rlim_max = (rlim_t)l->hard};
-		if (setrlimit(l->resource, &rl) < 0) {
-			cb_error_errno(&err, errno, "ulimit %s", cb_rlimit_name(l->resource));
-			cb_report_fail(a->sock, 125, &err);
-		}
-	}
+	if (cb_rlimits_apply(spec, &err) < 0)
+		cb_report_fail(a->sock, 125, &err);
 
 	/* Security, in the order that keeps each step possible (Landlock
 	 * first: it needs CAP_SYS_ADMIN without no_new_privs, and the

@@ -79,3 +79,7 @@ int cb_runtime_run(const struct cb_spawn_spec *spec, struct cb_run_status *statu
 
 /* The process's exit code for a wait status (128+N on signal N). */
 int cb_runtime_exit_code(int code, int status);
+
+/* Set the spec's --ulimit limits on this process (the container's first
+ * process, or one exec'd into it). */
+int cb_rlimits_apply(const struct cb_spawn_spec *spec, struct cb_error *err);

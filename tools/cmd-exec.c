@@ -140,6 +140,7 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	    .cgroup = no_cgroup || !st.cgroup[0] ? NULL : st.cgroup,
 	    .proc = spec,
 	    .detach = detach,
+	    .inherit_groups = !user,
 	};
 	struct cb_error err = {0};
 	int code = 125;

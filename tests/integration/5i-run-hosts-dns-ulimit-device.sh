@@ -3,7 +3,7 @@
 # IPv6); --dns, --dns-search and --dns-option replace those lines of the
 # host's resolv.conf and keep the rest; --group-add adds supplementary
 # groups (a name from the container's /etc/group, a number); --ulimit sets
-# soft and hard limits (lowered here: root lacks CAP_SYS_RESOURCE, so a
+# soft and hard limits, for exec'd commands too (lowered here: root lacks CAP_SYS_RESOURCE, so a
 # hard limit above the current one is refused with the kernel's reason
 # and exit 125); --device binds a host device node; a created container
 # keeps them for `start`; bad values
@@ -55,6 +55,17 @@ if [ -c /dev/fuse ]; then
 	refuse 'permissions r: only rw' run --rm --device /dev/fuse:/dev/fuse:r bb true
 fi
 refuse 'device /etc/passwd: /etc/passwd is not a device node' run --rm --device /etc/passwd bb true
+
+# exec runs with the container's limits, and its groups when it runs as
+# the container's user (with -u, that user's own).
+ok run -d --ulimit nofile=77:88 --group-add 4242 bb sleep 60
+e=$out
+lc_track "$e"
+ok exec "$e" sh -c 'ulimit -n; ulimit -Hn; id -G'
+[ "$(tr '\n' ' ' <<<"$out")" = "77 88 0 4242 " ] || fail "exec: limits and groups: $out"
+ok exec -u nobody "$e" sh -c 'ulimit -n; id -G'
+[ "$(tr '\n' ' ' <<<"$out")" = "77 65534 " ] || fail "exec -u nobody: $out"
+ok rm -f "$e"
 
 # create keeps the options for start.
 ok create --add-host keep:10.9.9.9 --ulimit nofile=64 bb sh -c 'grep keep /etc/hosts; ulimit -n'
