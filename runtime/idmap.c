@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,28 @@ int64_t cb_idmap_to_host(const struct cb_idmap *map, size_t n, uint32_t id)
 		if (id >= map[i].inside && id - map[i].inside < map[i].count)
 			return (int64_t)map[i].outside + (id - map[i].inside);
 	return -1;
+}
+
+int64_t cb_idmap_to_inside(const struct cb_idmap *map, size_t n, uint32_t host_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (host_id >= map[i].outside && host_id - map[i].outside < map[i].count)
+			return (int64_t)map[i].inside + (host_id - map[i].outside);
+	return -1;
+}
+
+size_t cb_idmap_parse_proc(const char *text, struct cb_idmap *map)
+{
+	size_t n = 0;
+	for (const char *p = text; p && *p && n < CB_IDMAP_MAX;) {
+		struct cb_idmap m;
+		if (sscanf(p, "%u %u %u", &m.inside, &m.outside, &m.count) == 3 && m.count > 0)
+			map[n++] = m;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return n;
 }
 
 int cb_userns_open(const struct cb_idmap *uidmap, size_t n_uid, const struct cb_idmap *gidmap,

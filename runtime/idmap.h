@@ -14,6 +14,11 @@
 int cb_idmap_write(pid_t pid, const char *file, const struct cb_idmap *map, size_t n);
 /* The host ID that id inside maps to, or -1 when it is not mapped. */
 int64_t cb_idmap_to_host(const struct cb_idmap *map, size_t n, uint32_t id);
+/* The reverse: the ID inside that host ID maps to, or -1. */
+int64_t cb_idmap_to_inside(const struct cb_idmap *map, size_t n, uint32_t host_id);
+/* A map as /proc/PID/uid_map shows it ("inside outside count" lines)
+ * into map (at most CB_IDMAP_MAX lines); the count. Pure. */
+size_t cb_idmap_parse_proc(const char *text, struct cb_idmap *map);
 /* A new user namespace with these maps (gidmap NULL: the uid map), held
  * by the returned fd (O_CLOEXEC) after its one process is gone; or
  * -errno with err set. Costs a fork (~0.2 ms). */

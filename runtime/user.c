@@ -196,3 +196,13 @@ int cb_user_add_groups(struct cb_user *u, const char *const *groups, size_t n, c
 	}
 	return 0;
 }
+
+bool cb_user_name(const char *passwd, uid_t uid, char *buf, size_t size)
+{
+	struct cb_user u;
+	struct pw_query pq = {.uid = uid, .u = &u};
+	if (!each_line(passwd, 7, pw_match, &pq))
+		return false;
+	snprintf(buf, size, "%s", pq.found_name);
+	return true;
+}

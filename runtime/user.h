@@ -2,6 +2,7 @@
  * /etc/passwd and /etc/group (never the host's NSS). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -23,6 +24,9 @@ struct cb_user {
  * unless given); a name without one is an error. Pure: no I/O. */
 int cb_user_resolve(const char *spec, const char *passwd, const char *group,
 		    struct cb_user *ret_user, struct cb_error *err);
+/* The name passwd (the contents of /etc/passwd; may be NULL) gives uid,
+ * into buf; false (buf untouched) when it has no entry. Pure. */
+bool cb_user_name(const char *passwd, uid_t uid, char *buf, size_t size);
 /* --group-add: add the n groups (names looked up in group, the contents
  * of /etc/group, or numbers) to u's supplementary groups, each once. A
  * name without an entry is an error. Pure. */

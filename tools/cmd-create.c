@@ -55,9 +55,8 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 	/* What start would refuse, refused now. */
 	struct cb_image_config cfg = {0};
 	r = cb_image_load_config(s, id, &cfg, &err);
-	if (r >= 0 && !o.stop_signal && cfg.stop_signal && cb_parse_signal(cfg.stop_signal) < 0)
-		r = cb_error_set(&err, EINVAL, "image StopSignal %s: unknown signal",
-				 cfg.stop_signal);
+	if (r >= 0)
+		r = cli_stop_signal(&o, &cfg, &err);
 	cb_config_release(&cfg);
 	if (r < 0) {
 		ret = cli_fail(&err, r, "create %s", what);

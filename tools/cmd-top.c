@@ -5,7 +5,9 @@
  * its user namespace's map when it has one. */
 #include "cli.h"
 #include "fsutil.h"
+#include "idmap.h"
 #include "supervisor.h"
+#include "user.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -44,42 +46,7 @@ static long status_field(const char *status, const char *key, bool last)
 	}
 }
 
-/* Outside uid -> inside, by the container's uid_map ("in out count"
- * lines); the same number when there is no map. */
-static long uid_inside(const char *map, long outside)
-{
-	for (const char *p = map; p && *p;) {
-		unsigned long in, out, count;
-		if (sscanf(p, "%lu %lu %lu", &in, &out, &count) == 3 &&
-		    (unsigned long)outside >= out && (unsigned long)outside - out < count)
-			return (long)(in + ((unsigned long)outside - out));
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return -1;
-}
-
-static void user_name(const char *passwd, long uid, char *buf, size_t size)
-{
-	if (uid < 0)
-		snprintf(buf, size, "?"); /* not mapped into its user namespace */
-	else
-		snprintf(buf, size, "%ld", uid);
-	for (const char *p = passwd; uid >= 0 && p && *p;) {
-		const char *end = strchr(p, '\n');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *c1 = memchr(p, ':', len);
-		const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
-		if (c2 && strtol(c2 + 1, NULL, 10) == uid && isdigit((unsigned char)c2[1])) {
-			snprintf(buf, size, "%.*s", (int)(c1 - p), p);
-			return;
-		}
-		p = end ? end + 1 : NULL;
-	}
-}
-
-static bool read_proc(pid_t host, const char *uid_map, struct top_proc *ret)
+static bool read_proc(pid_t host, const struct cb_idmap *map, size_t n_map, struct top_proc *ret)
 {
 	char path[64];
 	_cleanup_free_ char *status = NULL, *stat = NULL, *cmdline = NULL;
@@ -94,14 +61,8 @@ static bool read_proc(pid_t host, const char *uid_map, struct top_proc *ret)
 	ret->pid = (pid_t)status_field(status, "\nNSpid:", true);
 	ret->ppid_host = (pid_t)status_field(status, "\nPPid:", false);
 	long uid = status_field(status, "\nUid:", false);
-	ret->uid = uid_map ? uid_inside(uid_map, uid) : uid;
-	/* After the command name's closing paren: state ppid ... field 14
-	 * utime, 15 stime (the name may hold spaces and parens). */
-	const char *p = strrchr(stat, ')');
-	unsigned long long ut = 0, st = 0;
-	if (p)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
-	ret->ticks = ut + st;
+	ret->uid = uid < 0 ? -1 : n_map ? cb_idmap_to_inside(map, n_map, (uint32_t)uid) : uid;
+	ret->ticks = cb_proc_stat_field(stat, 14) + cb_proc_stat_field(stat, 15); /* utime, stime */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)host);
 	if (cb_read_file_at(AT_FDCWD, path, 1 << 16, &cmdline, &clen) >= 0 && clen > 0) {
 		for (size_t i = 0; i + 1 < clen; i++)
@@ -110,7 +71,7 @@ static bool read_proc(pid_t host, const char *uid_map, struct top_proc *ret)
 		snprintf(ret->cmd, sizeof(ret->cmd), "%s", cmdline);
 	} else {
 		/* A kernel thread or a zombie: its name, as ps shows it. */
-		const char *a = strchr(stat, '(');
+		const char *a = strchr(stat, '('), *p = strrchr(stat, ')');
 		int n = a && p && p > a ? (int)(p - a - 1) : 0;
 		snprintf(ret->cmd, sizeof(ret->cmd), "[%.*s]", n, a ? a + 1 : "");
 	}
@@ -147,8 +108,11 @@ static int list_procs(pid_t first, const char *cgroup, struct top_proc **ret, si
 		return -errno;
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)first);
 	/* Without a user namespace it is the host's identity map. */
-	_cleanup_free_ char *map = NULL;
-	(void)cb_read_file_at(AT_FDCWD, path, 1 << 16, &map, NULL);
+	_cleanup_free_ char *map_text = NULL;
+	struct cb_idmap map[CB_IDMAP_MAX];
+	size_t n_map = 0;
+	if (cb_read_file_at(AT_FDCWD, path, 1 << 16, &map_text, NULL) >= 0)
+		n_map = cb_idmap_parse_proc(map_text, map);
 	struct stat self;
 	bool shared = stat("/proc/self/ns/pid", &self) == 0 && self.st_ino == ns.st_ino &&
 		      self.st_dev == ns.st_dev;
@@ -176,7 +140,7 @@ static int list_procs(pid_t first, const char *cgroup, struct top_proc **ret, si
 			}
 			v = nv;
 		}
-		if (read_proc(pid, map, &v[n]))
+		if (read_proc(pid, map, n_map, &v[n]))
 			n++;
 	}
 	qsort(v, n, sizeof(*v), by_pid);
@@ -224,8 +188,11 @@ int cmd_top(struct cb_cli *cli, int argc, char **argv)
 		for (size_t k = 0; k < n; k++)
 			if (v[k].host == v[i].ppid_host)
 				ppid = v[k].pid;
-		char user[64];
-		user_name(passwd, v[i].uid, user, sizeof(user));
+		/* Named from the container's passwd, else the number ("?": the
+		 * uid is not mapped into its user namespace). */
+		char user[64] = "?";
+		if (v[i].uid >= 0 && !cb_user_name(passwd, (uid_t)v[i].uid, user, sizeof(user)))
+			snprintf(user, sizeof(user), "%ld", v[i].uid);
 		unsigned long long secs = hz > 0 ? v[i].ticks / (unsigned long long)hz : 0;
 		char t[32];
 		snprintf(t, sizeof(t), "%llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);

@@ -63,11 +63,28 @@ static int build_env(struct cb_spawn_spec *spec, const struct cb_image_config *c
 	return r;
 }
 
+int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
+		    struct cb_error *err)
+{
+	if (o->stop_signal || !cfg->stop_signal)
+		return 0;
+	int sig = cb_parse_signal(cfg->stop_signal);
+	if (sig < 0)
+		return cb_error_set(err, EINVAL, "image StopSignal %s: unknown signal",
+				    cfg->stop_signal);
+	o->stop_signal = sig;
+	return 0;
+}
+
 /* Mount l->ctr's rootfs and point o->spec at it (l->argv and l->cfg are
  * filled). On failure the rootfs is unmounted again. */
 static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
 			  struct cli_launch *l, struct cb_error *err)
 {
+	/* Checked before anything is mounted. */
+	int r = cli_stop_signal(o, &l->cfg, err);
+	if (r < 0)
+		return r;
 	enum cb_driver_kind kind = CB_DRIVER_AUTO;
 	if (cli->storage_driver && cb_driver_parse(cli->storage_driver, &kind) < 0)
 		return cb_error_set(err, EINVAL, "--storage-driver %s: unknown",
@@ -92,7 +109,7 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 		if (idmap.root_uid < 0 || idmap.root_gid < 0)
 			idmap.root_uid = idmap.root_gid = -1;
 	}
-	int r = cb_container_mount_for_run(s, l->ctr, kind,
+	r = cb_container_mount_for_run(s, l->ctr, kind,
 					   idmap.userns_fd >= 0 ? &idmap : NULL,
 					   detached ? &l->rootfs_fd : NULL, &l->rootfs, err);
 	closep(&idmap.userns_fd);
@@ -100,14 +117,6 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 		return r;
 	l->t_mounted = cb_now_ns();
 
-	if (!o->stop_signal && l->cfg.stop_signal &&
-	    (o->stop_signal = cb_parse_signal(l->cfg.stop_signal)) < 0) {
-		o->stop_signal = 0;
-		closep(&l->rootfs_fd);
-		cb_container_unmount(s, l->ctr->id, CB_UNMOUNT_LAZY, NULL);
-		return cb_error_set(err, EINVAL, "image StopSignal %s: unknown signal",
-				    l->cfg.stop_signal);
-	}
 	struct cb_spawn_spec *spec = &o->spec;
 	spec->id = l->ctr->id;
 	spec->rootfs = l->rootfs;

@@ -28,6 +28,10 @@ struct cli_launch {
  * o->rm), mount it with the chosen driver, and point o->spec at it: id,
  * rootfs, argv, env, workdir, user. user_cmd is what followed IMAGE on the
  * command line. On failure nothing is left in the store. */
+/* o->stop_signal from the image's StopSignal unless --stop-signal gave
+ * one; an image naming no signal is an error. */
+int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
+		    struct cb_error *err);
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
 		       struct cb_run_options *o, char *const *user_cmd, const char *run_json,
 		       struct cli_launch *l, struct cb_error *err);

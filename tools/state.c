@@ -241,6 +241,19 @@ bool cb_state_supervised(int dirfd)
 	return errno == EWOULDBLOCK;
 }
 
+uint64_t cb_proc_stat_field(const char *stat, int field)
+{
+	/* The command name may hold spaces and parentheses: fields start
+	 * after the last ')', with field 3. */
+	const char *p = stat ? strrchr(stat, ')') : NULL;
+	if (!p || field < 3)
+		return 0;
+	p++;
+	for (int f = 3; f < field && p; f++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
 uint64_t cb_proc_start_time(pid_t pid)
 {
 	char path[64];
@@ -248,15 +261,7 @@ uint64_t cb_proc_start_time(pid_t pid)
 	_cleanup_free_ char *text = NULL;
 	if (pid <= 0 || cb_read_file_at(AT_FDCWD, path, 4096, &text, NULL) < 0)
 		return 0;
-	/* The command name may hold spaces and parentheses: fields start
-	 * after the last ')'. starttime is field 22, the 20th after it. */
-	char *p = strrchr(text, ')');
-	if (!p)
-		return 0;
-	p++;
-	for (int field = 3; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
+	return cb_proc_stat_field(text, 22); /* starttime */
 }
 
 int cb_proc_open_checked(pid_t pid, uint64_t start)

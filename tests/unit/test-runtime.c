@@ -104,6 +104,25 @@ static void test_idmap_to_host(void **state)
 	assert_int_equal(cb_idmap_to_host(m, 3, 65535), 265535);
 	assert_int_equal(cb_idmap_to_host(m, 3, 65536), -1);
 	assert_int_equal(cb_idmap_to_host(m, 0, 0), -1);
+	/* And back, as top shows a container's users. */
+	assert_int_equal(cb_idmap_to_inside(m, 3, 100000), 0);
+	assert_int_equal(cb_idmap_to_inside(m, 3, 1000), 1000);
+	assert_int_equal(cb_idmap_to_inside(m, 3, 265535), 65535);
+	assert_int_equal(cb_idmap_to_inside(m, 3, 99999), -1);
+	assert_int_equal(cb_idmap_to_inside(m, 3, 0), -1);
+	/* /proc/PID/uid_map as the kernel prints it. */
+	struct cb_idmap p[CB_IDMAP_MAX];
+	size_t n = cb_idmap_parse_proc("         0     100000       1000\n"
+				       "      1000       1000          1\n",
+				       p);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[0].outside, 100000);
+	assert_int_equal(p[1].count, 1);
+	assert_int_equal(cb_idmap_to_inside(p, n, 100500), 500);
+	assert_int_equal(cb_idmap_parse_proc("         0          0 4294967295\n", p), 1);
+	assert_int_equal(cb_idmap_to_inside(p, 1, 4242), 4242);
+	assert_int_equal(cb_idmap_parse_proc("", p), 0);
+	assert_int_equal(cb_idmap_parse_proc(NULL, p), 0);
 	struct cb_idmap top = {4294967294u, 10, 1};
 	assert_int_equal(cb_idmap_to_host(&top, 1, 4294967294u), 10);
 }
@@ -362,6 +381,20 @@ static void test_resolv_conf(void **state)
 	assert_int_equal(cb_resolv_conf("nameserver 1.1.1.1", &spec, buf, 20), -ENOSPC);
 }
 
+static void test_user_name(void **state)
+{
+	(void)state;
+	char name[32] = "unset";
+	assert_true(cb_user_name(passwd, 1000, name, sizeof(name)));
+	assert_string_equal(name, "app");
+	assert_true(cb_user_name(passwd, 0, name, sizeof(name)));
+	assert_string_equal(name, "root");
+	strcpy(name, "unset");
+	assert_false(cb_user_name(passwd, 4242, name, sizeof(name)));
+	assert_false(cb_user_name(NULL, 0, name, sizeof(name)));
+	assert_string_equal(name, "unset");
+}
+
 static void test_group_add(void **state)
 {
 	(void)state;
@@ -449,6 +482,7 @@ int main(void)
 	    cmocka_unit_test(test_ulimit),
 	    cmocka_unit_test(test_add_host),
 	    cmocka_unit_test(test_resolv_conf),
+	    cmocka_unit_test(test_user_name),
 	    cmocka_unit_test(test_group_add),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
