@@ -210,23 +210,31 @@ static int setup_dev(bool in_userns, const int *host_dev_fds, struct cb_error *e
 	return 0;
 }
 
-static int mask_one(const char *p, bool dir)
+/* A directory is masked by an empty read-only tmpfs: the first one made,
+ * bound again over the next ones (a bind costs less than a superblock to
+ * make and, when the container ends, to tear down). */
+static int mask_one(const char *p, bool dir, const char **empty)
 {
-	if (dir)
-		return mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			     "size=0");
-	return mount("/dev/null", p, NULL, MS_BIND, NULL);
+	if (!dir)
+		return mount("/dev/null", p, NULL, MS_BIND, NULL);
+	if (*empty)
+		return mount(*empty, p, NULL, MS_BIND, NULL);
+	if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
+		return -1;
+	*empty = p;
+	return 0;
 }
 
 static int mask_paths(struct cb_error *err)
 {
+	const char *empty = NULL;
 	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++) {
 		const char *p = masked_paths[i].path;
 		bool dir = masked_paths[i].dir;
-		if (mask_one(p, dir) == 0 || errno == ENOENT)
+		if (mask_one(p, dir, &empty) == 0 || errno == ENOENT)
 			continue;
 		/* A kernel where it is the other kind. */
-		if ((errno == ENOTDIR || errno == EINVAL) && mask_one(p, !dir) == 0)
+		if ((errno == ENOTDIR || errno == EINVAL) && mask_one(p, !dir, &empty) == 0)
 			continue;
 		return cb_error_errno(err, errno, "mask %s", p);
 	}

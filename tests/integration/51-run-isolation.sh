@@ -43,7 +43,9 @@ cb run --rootfs "$ROOT" touch /sys/kernel/x
 [ "$rc" != 0 ] || fail "/sys is writable"
 ok run --rootfs "$ROOT" sh -c 'for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do
 	[ ! -e $p ] || [ -c $p ] || echo "unmasked $p"; done
-	[ -z "$(ls /sys/firmware)" ] || echo "unmasked /sys/firmware"'
+	for d in /proc/acpi /proc/asound /proc/scsi /sys/firmware /sys/devices/virtual/powercap; do
+		[ ! -e $d ] || [ -z "$(ls -A $d)" ] || echo "unmasked $d"
+		[ ! -e $d ] || ! touch $d/x 2>/dev/null || echo "writable mask on $d"; done'
 [ -z "$out" ] || fail "masked paths: $out"
 cb run --rootfs "$ROOT" sh -c 'echo 1 >/proc/sys/kernel/domainname'
 [ "$rc" != 0 ] || fail "/proc/sys is writable"
