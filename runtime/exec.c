@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <termios.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -253,8 +254,28 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 	}
 	if (x->cgroup && join_cgroup(x->pid, x->cgroup, &err) < 0)
 		cb_report_fail(fd, 125, &err);
+	/* Joining a mount namespace puts us at its root mount, which is the
+	 * container's root only when the cowbox that made it was not
+	 * chrooted (pivot_root in a chroot swaps the chroot's mount, not the
+	 * namespace's root): take the container process's own root instead. */
+	_cleanup_close_ int root = -1;
+	if (flags & CLONE_NEWNS) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)x->pid);
+		root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		/* The pid still names the container's process (not a reused
+		 * one) once the open is done. */
+		if (root < 0 || syscall(SYS_pidfd_send_signal, x->pidfd, 0, NULL, 0) < 0) {
+			cb_error_errno(&err, errno, "open the root of pid %d", (int)x->pid);
+			cb_report_fail(fd, 125, &err);
+		}
+	}
 	if (flags && setns(x->pidfd, flags) < 0) {
 		cb_error_errno(&err, errno, "join the namespaces of pid %d", (int)x->pid);
+		cb_report_fail(fd, 125, &err);
+	}
+	if (root >= 0 && (fchdir(root) < 0 || chroot(".") < 0)) {
+		cb_error_errno(&err, errno, "enter the root of pid %d", (int)x->pid);
 		cb_report_fail(fd, 125, &err);
 	}
 	if (flags & CLONE_NEWPID) {
