@@ -415,6 +415,8 @@ int cli_container_lookup(struct cb_cli *cli, struct cb_store *s, const char *ver
 	int r = cb_container_resolve(s, what, id, &err);
 	if (r >= 0)
 		r = cb_container_get(s, id, &ctr, &err);
+	if (r == -ENOENT) /* the store's words would name it a second time */
+		return cli_error("%s %s: no such container", verb, what);
 	if (r < 0)
 		return cli_fail(&err, r, "%s %s", verb, what);
 	r = cli_state_get(cli, s, ctr, ret_st);
