@@ -401,6 +401,137 @@ bool cb_cgroup_oom_killed(const struct cb_cgroup *cg)
 	return fd >= 0 && read_key(fd, "memory.oom_control", "oom_kill") > 0;
 }
 
+int64_t cb_kv_value(const char *text, const char *key)
+{
+	size_t len = strlen(key);
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, key, len) != 0)
+			continue;
+		const char *v = p + len;
+		if (*v == ':')
+			v++;
+		if (*v != ' ' && *v != '\t')
+			continue;
+		char *end;
+		long long n = strtoll(v, &end, 10);
+		return end == v || n < 0 ? -1 : n;
+	}
+	return -1;
+}
+
+void cb_io_stat_sum(const char *text, int version, int64_t *ret_read, int64_t *ret_write)
+{
+	int64_t rd = 0, wr = 0;
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		char line[512];
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1),
+			 p);
+		if (version == 2) {
+			/* "MAJ:MIN rbytes=N wbytes=N rios=N ..." */
+			const char *r = strstr(line, " rbytes="), *w = strstr(line, " wbytes=");
+			if (r)
+				rd += strtoll(r + 8, NULL, 10);
+			if (w)
+				wr += strtoll(w + 8, NULL, 10);
+			continue;
+		}
+		/* "MAJ:MIN Read N", "... Write N"; "Total N" lines left out. */
+		char dev[64], op[16];
+		long long v;
+		if (sscanf(line, "%63s %15s %lld", dev, op, &v) != 3 || !strchr(dev, ':'))
+			continue;
+		if (strcmp(op, "Read") == 0)
+			rd += v;
+		else if (strcmp(op, "Write") == 0)
+			wr += v;
+	}
+	*ret_read = rd;
+	*ret_write = wr;
+}
+
+static int64_t read_number_at(int dirfd, const char *file)
+{
+	char buf[64];
+	if (dirfd < 0 || read_at(dirfd, file, buf, sizeof(buf)) <= 0)
+		return -1;
+	if (strncmp(buf, "max", 3) == 0)
+		return -1;
+	char *end;
+	long long v = strtoll(buf, &end, 10);
+	return end == buf || v < 0 ? -1 : v;
+}
+
+/* A whole small file of a cgroup directory; NULL when missing. */
+static char *read_text_at(int dirfd, const char *file)
+{
+	char *text = NULL;
+	if (dirfd < 0 || cb_read_file_at(dirfd, file, 1 << 20, &text, NULL) < 0)
+		return NULL;
+	return text;
+}
+
+static int open_v1(const char *controller, const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", controller, path);
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int cb_cgroup_usage(const char *path, struct cb_cgroup_usage *ret)
+{
+	*ret = (struct cb_cgroup_usage){-1, -1, -1, -1, -1, -1};
+	if (!path || !path[0] || strstr(path, ".."))
+		return -ENOENT;
+	int version = cb_cgroup_detect();
+	if (version < 0)
+		return version;
+	_cleanup_close_ int mem = -1, pids = -1, cpu = -1, io = -1;
+	if (version == 2) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/%s", v2_root, path);
+		mem = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mem < 0)
+			return -errno;
+		pids = fcntl(mem, F_DUPFD_CLOEXEC, 3);
+		cpu = fcntl(mem, F_DUPFD_CLOEXEC, 3);
+		io = fcntl(mem, F_DUPFD_CLOEXEC, 3);
+	} else {
+		mem = open_v1("memory", path);
+		if (mem < 0)
+			return -errno;
+		pids = open_v1("pids", path);
+		cpu = open_v1("cpuacct", path);
+		io = open_v1("blkio", path);
+	}
+	/* What the kernel could drop at once is not the container's working
+	 * set: docker and podman leave the inactive page cache out. */
+	_cleanup_free_ char *stat = read_text_at(mem, "memory.stat");
+	int64_t usage =
+	    read_number_at(mem, version == 2 ? "memory.current" : "memory.usage_in_bytes");
+	int64_t inactive =
+	    stat ? cb_kv_value(stat, version == 2 ? "inactive_file" : "total_inactive_file") : -1;
+	ret->memory = usage >= 0 && inactive >= 0 && inactive <= usage ? usage - inactive : usage;
+	ret->memory_limit =
+	    read_number_at(mem, version == 2 ? "memory.max" : "memory.limit_in_bytes");
+	/* v1 says "no limit" with the largest page-aligned number. */
+	if (ret->memory_limit >= (INT64_C(1) << 62))
+		ret->memory_limit = -1;
+	ret->pids = read_number_at(pids, "pids.current");
+	if (version == 2) {
+		_cleanup_free_ char *cs = read_text_at(cpu, "cpu.stat");
+		int64_t us = cs ? cb_kv_value(cs, "usage_usec") : -1;
+		ret->cpu_ns = us >= 0 ? us * 1000 : -1;
+	} else
+		ret->cpu_ns = read_number_at(cpu, "cpuacct.usage");
+	_cleanup_free_ char *ios =
+	    read_text_at(io, version == 2 ? "io.stat" : "blkio.throttle.io_service_bytes");
+	if (ios)
+		cb_io_stat_sum(ios, version, &ret->io_read, &ret->io_write);
+	return 0;
+}
+
 static void kill_procs(const char *dir)
 {
 	char buf[4096];

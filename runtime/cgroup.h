@@ -49,6 +49,27 @@ bool cb_cgroup_oom_killed(const struct cb_cgroup *cg);
 /* Kill what is left in the cgroup, remove it and free *cg. NULL-safe and
  * idempotent. */
 int cb_cgroup_destroy(struct cb_cgroup *cg);
+/* What a container's cgroup has used (`cowbox stats`); -1 where its
+ * hierarchy does not say (on v1 a container joins only the controllers
+ * it is limited by, plus memory). */
+struct cb_cgroup_usage {
+	int64_t memory;	      /* bytes in use without the inactive page cache, as docker shows it */
+	int64_t memory_limit; /* bytes; -1: no limit */
+	int64_t cpu_ns;	      /* cpu time used so far */
+	int64_t pids;	      /* tasks (threads) */
+	int64_t io_read, io_write; /* bytes read from and written to block devices */
+};
+/* path: below each hierarchy's root, as cb_cgroup.path ("cowbox/<id>").
+ * -ENOENT when the container has no cgroup (any more). */
+int cb_cgroup_usage(const char *path, struct cb_cgroup_usage *ret);
+
+/* The value of `key` in a "key value" per line file (memory.stat,
+ * cpu.stat, /proc/PID/io with "key: value"); -1 when absent. */
+int64_t cb_kv_value(const char *text, const char *key);
+/* Bytes read and written over all devices of v2's io.stat ("8:0 rbytes=N
+ * wbytes=N ...") or v1's blkio.throttle.io_service_bytes ("8:0 Read N"). */
+void cb_io_stat_sum(const char *text, int version, int64_t *ret_read, int64_t *ret_write);
+
 /* Remove empty cgroups below the cowbox parent that are older than
  * min_age_s seconds: leftovers of a cowbox that was killed. */
 int cb_cgroup_prune(const char *parent, int min_age_s);

@@ -1626,3 +1626,34 @@ int cb_net_move(const char *iface, int from_fd, int to_fd, struct cb_error *err)
 		return cb_error_errno(err, -r, "interface %s: bring up", iface);
 	return 0;
 }
+
+int cb_net_dev_totals(const char *text, int64_t *ret_rx, int64_t *ret_tx)
+{
+	/* Two header lines, then "  NAME: rx_bytes packets errs drop fifo
+	 * frame compressed multicast tx_bytes ...". */
+	int64_t rx = 0, tx = 0;
+	bool header = false;
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *colon = strchr(p, ':'), *eol = strchr(p, '\n');
+		if (!colon || (eol && colon > eol)) {
+			header |= strncmp(p, "Inter-", 6) == 0;
+			continue;
+		}
+		const char *name = p;
+		while (*name == ' ')
+			name++;
+		if (colon - name == 2 && strncmp(name, "lo", 2) == 0)
+			continue;
+		unsigned long long v[9];
+		if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) != 9)
+			return -EINVAL;
+		rx += (int64_t)v[0];
+		tx += (int64_t)v[8];
+	}
+	if (!header)
+		return -EINVAL;
+	*ret_rx = rx;
+	*ret_tx = tx;
+	return 0;
+}

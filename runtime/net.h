@@ -221,3 +221,7 @@ int cb_net_move(const char *iface, int from_fd, int to_fd, struct cb_error *err)
 
 /* Bring lo up in a namespace (for none mode). */
 int cb_net_loopback_up(int netns_fd, struct cb_error *err);
+
+/* Bytes received and sent by every interface but lo, from the text of
+ * /proc/PID/net/dev (`cowbox stats`). -EINVAL when it is not that. */
+int cb_net_dev_totals(const char *text, int64_t *ret_rx, int64_t *ret_tx);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "idmap.h"
+#include "procs.h"
 #include "supervisor.h"
 #include "user.h"
 
@@ -84,28 +85,16 @@ static int by_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* Is host pid in the cgroup (below each hierarchy's root, as the state
- * records it: "cowbox/<id>")? */
-static bool in_cgroup(pid_t pid, const char *cgroup)
-{
-	char path[64], want[600];
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	snprintf(want, sizeof(want), ":/%s\n", cgroup);
-	_cleanup_free_ char *text = NULL;
-	return cb_read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL) >= 0 && strstr(text, want);
-}
-
-/* Every host process in the pid namespace of first, sorted by the
- * container's pids; *ret freed by the caller. A container that shares
- * the host's pid namespace: the processes in its cgroup, else only its
- * first. */
+/* Every process of the container (cli_container_pids), sorted by the
+ * container's pids; *ret freed by the caller. */
 static int list_procs(pid_t first, const char *cgroup, struct top_proc **ret, size_t *ret_n)
 {
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t np = 0;
+	int r = cli_container_pids(first, cgroup, &pids, &np);
+	if (r < 0)
+		return r;
 	char path[64];
-	struct stat ns;
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)first);
-	if (stat(path, &ns) < 0)
-		return -errno;
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)first);
 	/* Without a user namespace it is the host's identity map. */
 	_cleanup_free_ char *map_text = NULL;
@@ -113,36 +102,13 @@ static int list_procs(pid_t first, const char *cgroup, struct top_proc **ret, si
 	size_t n_map = 0;
 	if (cb_read_file_at(AT_FDCWD, path, 1 << 16, &map_text, NULL) >= 0)
 		n_map = cb_idmap_parse_proc(map_text, map);
-	struct stat self;
-	bool shared = stat("/proc/self/ns/pid", &self) == 0 && self.st_ino == ns.st_ino &&
-		      self.st_dev == ns.st_dev;
-	_cleanup_closedir_ DIR *d = opendir("/proc");
-	if (!d)
-		return -errno;
-	struct top_proc *v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-		struct stat st;
-		snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
-		if (stat(path, &st) < 0 || st.st_ino != ns.st_ino || st.st_dev != ns.st_dev)
-			continue;
-		if (shared && pid != first && (!cgroup[0] || !in_cgroup(pid, cgroup)))
-			continue;
-		if (n == cap) {
-			struct top_proc *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		if (read_proc(pid, map, n_map, &v[n]))
+	struct top_proc *v = calloc(np ? np : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < np; i++)
+		if (read_proc(pids[i], map, n_map, &v[n]))
 			n++;
-	}
 	qsort(v, n, sizeof(*v), by_pid);
 	*ret = v;
 	*ret_n = n;

@@ -26,6 +26,10 @@ static const struct cb_verb verbs[] = {
 	 "check [--repair]"},
 	{"commit", cmd_commit, "make a container's changes a new image",
 	 "commit [--format oci|docker] [--compression zstd|gzip] [-m MESSAGE] CONTAINER NAME[:TAG]"},
+	{"cp", cmd_cp, "copy files between a container and the host",
+	 "cp [-a] [-L] CONTAINER:SRC DEST\n"
+	 "       cowbox cp [-a] [-L] SRC CONTAINER:DEST\n"
+	 "  -a: keep the numeric owners; -L: follow a symlink at SRC"},
 	{"create", cmd_create, "create a container (prints its ID)",
 	 "create [RUN OPTIONS] IMAGE [CMD [ARG...]]\n"
 	 "  (the RUN OPTIONS of run, kept for start; see docs/commands/create.md)"},
@@ -73,6 +77,8 @@ static const struct cb_verb verbs[] = {
 	 "save [--format oci|docker] [--compression gzip|zstd|none] -o FILE IMAGE"},
 	{"start", cmd_start, "start created containers (detached; -a: attached, its exit code)",
 	 "start [-a] CONTAINER..."},
+	{"stats", cmd_stats, "what running containers use: cpu, memory, network and block I/O, tasks",
+	 "stats [-a] [--no-stream] [--interval SECS] [--format json|table] [CONTAINER...]"},
 	{"stop", cmd_stop, "stop running containers (SIGTERM, SIGKILL after SECS)",
 	 "stop [-t SECS] CONTAINER..."},
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},

@@ -12,6 +12,7 @@
 
 #include "bench-stats.h"
 #include "svg.h"
+#include "units.h"
 
 static void test_percentile_nearest_rank(void **state)
 {
@@ -147,6 +148,28 @@ static void test_svg_well_formed(void **state)
 	free(buf);
 }
 
+static void test_size_text(void **state)
+{
+	(void)state;
+	char b[32];
+	cb_size_text(0, 4, true, b, sizeof(b));
+	assert_string_equal(b, "0B");
+	cb_size_text(1023, 4, true, b, sizeof(b));
+	assert_string_equal(b, "1023B");
+	cb_size_text(1536, 4, true, b, sizeof(b));
+	assert_string_equal(b, "1.5KiB");
+	cb_size_text(1568768, 4, true, b, sizeof(b)); /* 1.496 MiB */
+	assert_string_equal(b, "1.496MiB");
+	cb_size_text(8.0 * 1024 * 1024 * 1024, 4, true, b, sizeof(b));
+	assert_string_equal(b, "8GiB");
+	cb_size_text(1016, 3, false, b, sizeof(b));
+	assert_string_equal(b, "1.02kB");
+	cb_size_text(999, 3, false, b, sizeof(b));
+	assert_string_equal(b, "999B");
+	cb_size_text(2500000, 3, false, b, sizeof(b));
+	assert_string_equal(b, "2.5MB");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +179,7 @@ int main(void)
 	    cmocka_unit_test(test_histogram),
 	    cmocka_unit_test(test_union_length),
 	    cmocka_unit_test(test_svg_well_formed),
+	    cmocka_unit_test(test_size_text),
 	};
 	return cmocka_run_group_tests_name("bench", tests, NULL, NULL);
 }

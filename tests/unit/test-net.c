@@ -256,9 +256,36 @@ static void test_hosts(void **state)
 	free(h);
 }
 
+static void test_net_dev_totals(void **state)
+{
+	(void)state;
+	const char *text =
+	    "Inter-|   Receive                                                |  Transmit\n"
+	    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets "
+	    "errs drop fifo colls carrier compressed\n"
+	    "    lo:  999999       9    0    0    0     0          0         0   999999       9    "
+	    "0    0    0     0       0          0\n"
+	    "  eth0:    1500      12    0    0    0     0          0         0      700       5    "
+	    "0    0    0     0       0          0\n"
+	    "  eth1:     100       1    0    0    0     0          0         0       20       1    "
+	    "0    0    0     0       0          0\n";
+	int64_t rx = -1, tx = -1;
+	assert_int_equal(cb_net_dev_totals(text, &rx, &tx), 0);
+	assert_int_equal(rx, 1600);
+	assert_int_equal(tx, 720);
+	/* Only lo: nothing. */
+	const char *lo_only = "Inter-|\n face |\n    lo: 5 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0\n";
+	assert_int_equal(cb_net_dev_totals(lo_only, &rx, &tx), 0);
+	assert_int_equal(rx, 0);
+	assert_int_equal(tx, 0);
+	assert_int_equal(cb_net_dev_totals("not net/dev\n", &rx, &tx), -EINVAL);
+	assert_int_equal(cb_net_dev_totals("Inter-|\n  eth0: 1 2\n", &rx, &tx), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_net_dev_totals),
 	    cmocka_unit_test(test_cidr_parse), cmocka_unit_test(test_overlap),
 	    cmocka_unit_test(test_ipam_pick),  cmocka_unit_test(test_port_parse),
 	    cmocka_unit_test(test_mode_parse), cmocka_unit_test(test_definitions),

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroup.h"
 #include "idmap.h"
 #include "report.h"
 #include "seccomp-filter.h"
@@ -464,9 +465,38 @@ static void test_reports(void **state)
 	close(pipefd[1]);
 }
 
+static void test_cgroup_text(void **state)
+{
+	(void)state;
+	const char *mem = "anon 4096\nfile 8192\ninactive_file 2048\nactive_file 6144\n";
+	assert_int_equal(cb_kv_value(mem, "file"), 8192);
+	assert_int_equal(cb_kv_value(mem, "inactive_file"), 2048);
+	assert_int_equal(cb_kv_value(mem, "active"), -1); /* a prefix is not the key */
+	assert_int_equal(cb_kv_value(mem, "shmem"), -1);
+	assert_int_equal(cb_kv_value("usage_usec 1234567\nuser_usec 1\n", "usage_usec"), 1234567);
+	/* /proc/PID/io says "key: value" */
+	assert_int_equal(cb_kv_value("rchar: 10\nread_bytes: 4096\nwrite_bytes: 0\n",
+				     "read_bytes"), 4096);
+	int64_t r = -1, w = -1;
+	cb_io_stat_sum("8:0 rbytes=4096 wbytes=512 rios=1 wios=1 dbytes=0 dios=0\n"
+		       "8:16 rbytes=100 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n",
+		       2, &r, &w);
+	assert_int_equal(r, 4196);
+	assert_int_equal(w, 512);
+	cb_io_stat_sum("8:0 Read 4096\n8:0 Write 512\n8:0 Sync 0\n8:0 Async 4608\n"
+		       "8:0 Total 4608\nTotal 4608\n",
+		       1, &r, &w);
+	assert_int_equal(r, 4096);
+	assert_int_equal(w, 512);
+	cb_io_stat_sum("", 2, &r, &w);
+	assert_int_equal(r, 0);
+	assert_int_equal(w, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cgroup_text),
 	    cmocka_unit_test(test_mem_size),
 	    cmocka_unit_test(test_cpus),
 	    cmocka_unit_test(test_ns_list),

@@ -1,0 +1,264 @@
+#include "copy.h"
+#include "macro.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define OVERFLOW_ID 65534
+
+struct copy_ctx {
+	const struct cb_copy_opts *o;
+	struct cb_error *err;
+	char path[PATH_MAX]; /* below the top, for messages */
+};
+
+static void owner_of(const struct copy_ctx *c, const struct stat *st, uid_t *uid, gid_t *gid)
+{
+	const struct cb_copy_opts *o = c->o;
+	if (!o->keep_ids) {
+		*uid = o->uid;
+		*gid = o->gid;
+		return;
+	}
+	int64_t u = o->map_uid ? o->map_uid(o->opaque, st->st_uid) : st->st_uid;
+	int64_t g = o->map_gid ? o->map_gid(o->opaque, st->st_gid) : st->st_gid;
+	*uid = u < 0 ? OVERFLOW_ID : (uid_t)u;
+	*gid = g < 0 ? OVERFLOW_ID : (gid_t)g;
+}
+
+static int fail(struct copy_ctx *c, int e, const char *what)
+{
+	return cb_error_errno(c->err, e, "%s %s", what, c->path[0] ? c->path : ".");
+}
+
+/* Owner, then mode (a chown clears set-id bits), then times. */
+static int finish_fd(struct copy_ctx *c, int fd, const struct stat *st)
+{
+	uid_t uid;
+	gid_t gid;
+	owner_of(c, st, &uid, &gid);
+	if (fchown(fd, uid, gid) < 0)
+		return fail(c, errno, "chown");
+	if (fchmod(fd, st->st_mode & 07777) < 0)
+		return fail(c, errno, "chmod");
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	if (futimens(fd, ts) < 0)
+		return fail(c, errno, "set times of");
+	return 0;
+}
+
+/* Make room for a new entry: what is there (not a directory) goes. */
+static int clear_name(struct copy_ctx *c, int dir, const char *name)
+{
+	struct stat st;
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : fail(c, errno, "stat");
+	if (unlinkat(dir, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+		return fail(c, errno, S_ISDIR(st.st_mode) ? "replace the directory" : "replace");
+	return 0;
+}
+
+static int copy_data(struct copy_ctx *c, int in, int out)
+{
+	for (;;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n > 0)
+			continue;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return fail(c, errno, "copy");
+		break; /* not between these filesystems: by hand */
+	}
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(c, errno, "read");
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return fail(c, errno, "write");
+			off += w;
+		}
+	}
+}
+
+static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst_dir,
+		      const char *dst_name, bool follow, int depth);
+
+static int copy_dir(struct copy_ctx *c, int src, const struct stat *st, int dst_dir,
+		    const char *dst_name, int depth)
+{
+	if (depth > 256)
+		return fail(c, ELOOP, "copy (too deep)");
+	int dst = -1;
+	if (mkdirat(dst_dir, dst_name, 0700) < 0) {
+		if (errno != EEXIST)
+			return fail(c, errno, "mkdir");
+		/* A directory there is merged into; anything else (a
+		 * symlink included: never followed) is replaced. */
+		dst = openat(dst_dir, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dst < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+			int r = clear_name(c, dst_dir, dst_name);
+			if (r < 0)
+				return r;
+			if (mkdirat(dst_dir, dst_name, 0700) < 0)
+				return fail(c, errno, "mkdir");
+		}
+	}
+	if (dst < 0)
+		dst = openat(dst_dir, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0)
+		return fail(c, errno, "open the directory");
+	_cleanup_close_ int dstfd = dst;
+	int dup = fcntl(src, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0)
+		return fail(c, errno, "read the directory");
+	_cleanup_closedir_ DIR *d = fdopendir(dup);
+	if (!d) {
+		close(dup);
+		return fail(c, errno, "read the directory");
+	}
+	size_t len = strlen(c->path);
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (len + strlen(de->d_name) + 2 >= sizeof(c->path))
+			return fail(c, ENAMETOOLONG, "copy");
+		snprintf(c->path + len, sizeof(c->path) - len, "%s%s", len ? "/" : "", de->d_name);
+		int r = copy_entry(c, src, de->d_name, dst, de->d_name, false, depth + 1);
+		c->path[len] = '\0';
+		if (r < 0)
+			return r;
+		errno = 0;
+	}
+	if (errno)
+		return fail(c, errno, "read the directory");
+	return finish_fd(c, dst, st);
+}
+
+static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst_dir,
+		      const char *dst_name, bool follow, int depth)
+{
+	struct stat st;
+	if (fstatat(src_dir, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c, errno, "stat");
+	int r;
+	if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+		int flags = O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW) |
+			    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
+		_cleanup_close_ int src = openat(src_dir, name, flags);
+		struct stat now;
+		if (src < 0 || fstat(src, &now) < 0)
+			return fail(c, errno, "open");
+		/* Swapped for something else since the stat: no. */
+		if ((now.st_mode & S_IFMT) != (st.st_mode & S_IFMT) || now.st_ino != st.st_ino)
+			return fail(c, ESTALE, "open (it changed while copied)");
+		if (S_ISDIR(st.st_mode))
+			return copy_dir(c, src, &now, dst_dir, dst_name, depth);
+		if ((r = clear_name(c, dst_dir, dst_name)) < 0)
+			return r;
+		_cleanup_close_ int out = openat(
+		    dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (out < 0)
+			return fail(c, errno, "create");
+		if ((r = copy_data(c, src, out)) < 0)
+			return r;
+		return finish_fd(c, out, &now);
+	}
+	if ((r = clear_name(c, dst_dir, dst_name)) < 0)
+		return r;
+	uid_t uid;
+	gid_t gid;
+	owner_of(c, &st, &uid, &gid);
+	if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX + 1];
+		ssize_t n = readlinkat(src_dir, name, target, sizeof(target) - 1);
+		if (n < 0)
+			return fail(c, errno, "read the link");
+		target[n] = '\0';
+		if (symlinkat(target, dst_dir, dst_name) < 0)
+			return fail(c, errno, "make the link");
+	} else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+		if (mknodat(dst_dir, dst_name, (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0)
+			return fail(c, errno, "mknod");
+	} else
+		return 0; /* a socket: nothing to copy */
+	if (fchownat(dst_dir, dst_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c, errno, "chown");
+	if (!S_ISLNK(st.st_mode) && fchmodat(dst_dir, dst_name, st.st_mode & 07777, 0) < 0)
+		return fail(c, errno, "chmod");
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	if (utimensat(dst_dir, dst_name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c, errno, "set times of");
+	return 0;
+}
+
+/* The top given as an O_PATH fd: reopened through its /proc/self/fd
+ * link, which names that very inode (no path is walked again). */
+static int copy_opened(struct copy_ctx *c, int fd, int dst_dir, const char *dst_name)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return fail(c, errno, "stat");
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+		/* A node: made from its stat, nothing opened. */
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		return copy_entry(c, AT_FDCWD, self, dst_dir, dst_name, true, 0);
+	}
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	_cleanup_close_ int src =
+	    open(self, O_RDONLY | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+	if (src < 0)
+		return fail(c, errno, "open");
+	if (S_ISDIR(st.st_mode))
+		return copy_dir(c, src, &st, dst_dir, dst_name, 0);
+	int r = clear_name(c, dst_dir, dst_name);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int out =
+	    openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return fail(c, errno, "create");
+	if ((r = copy_data(c, src, out)) < 0)
+		return r;
+	return finish_fd(c, out, &st);
+}
+
+int cb_copy_tree(int src_dir, const char *name, int dst_dir, const char *dst_name,
+		 const struct cb_copy_opts *o, struct cb_error *err)
+{
+	struct copy_ctx c = {.o = o, .err = err};
+	if (!name)
+		return copy_opened(&c, src_dir, dst_dir, dst_name);
+	if (strcmp(name, ".") == 0) {
+		struct stat st;
+		if (fstat(src_dir, &st) < 0)
+			return fail(&c, errno, "stat");
+		if (!S_ISDIR(st.st_mode))
+			return fail(&c, ENOTDIR, "copy");
+		return copy_dir(&c, src_dir, &st, dst_dir, dst_name, 0);
+	}
+	return copy_entry(&c, src_dir, name, dst_dir, dst_name, o->follow_top, 0);
+}

@@ -1,0 +1,42 @@
+/* Copy a file tree between two directories by file descriptor, for
+ * `cowbox cp`: nothing below the two directories given is ever reached
+ * through a symlink (each step is an *at call with O_NOFOLLOW on a
+ * directory fd), so a tree a container controls, even one it changes
+ * while the copy runs, cannot send a write or a read outside it.
+ *
+ * Regular files, directories (merged into an existing one), symlinks
+ * (copied as links), fifos and device nodes are copied with their mode
+ * and times; what was at a destination name and is not a directory to
+ * merge into is replaced. Hard links become separate files; extended
+ * attributes and sockets are not copied. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct cb_copy_opts {
+	/* Follow a symlink at the top (the entry named), as cp -L. */
+	bool follow_top;
+	/* The owner of what is written: with keep_ids the source's ids,
+	 * each through map_uid/map_gid when set; else uid:gid. A map
+	 * returning -1 (an id with no place on the other side) gives the
+	 * overflow id 65534. */
+	bool keep_ids;
+	uid_t uid;
+	gid_t gid;
+	int64_t (*map_uid)(void *opaque, uint32_t id);
+	int64_t (*map_gid)(void *opaque, uint32_t id);
+	void *opaque;
+};
+
+/* Copy the entry `name` of src_dir to `dst_name` in dst_dir. name "."
+ * copies src_dir itself (its contents merged into dst_name); name NULL
+ * copies what src_dir, an O_PATH fd, is (a file, a directory, a node):
+ * how a caller copies a top it resolved itself (a container's symlink
+ * followed inside the container's root, not the host's). err names the
+ * path below the copy's top that failed. */
+int cb_copy_tree(int src_dir, const char *name, int dst_dir, const char *dst_name,
+		 const struct cb_copy_opts *o, struct cb_error *err);

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Proves: `cp` copies files and directories into and out of a container,
+# created (its rootfs mounted for the copy and unmounted after) or running
+# (through its own root, so a tmpfs it mounted is reached), with docker's
+# rules (into a directory, as a new name, SRC/. for the contents, -L);
+# modes and times are kept, what goes in belongs to the container's root
+# (through its user namespace's map: host root-owned files there become
+# the container's root's) and -a keeps ids; the container's symlinks,
+# absolute or relative, never lead a copy to the host's files, either way;
+# bad arguments are refused with one line (125).
+. "$(dirname "$0")/lib.sh"
+
+ok import "$FIXTURES/busybox-gzip.oci" cp-base
+h="$TESTTMP/host"
+mkdir -p "$h/tree/sub" "$h/out"
+echo hello >"$h/tree/hello"
+echo deep >"$h/tree/sub/deep"
+chmod 0750 "$h/tree/sub"
+chmod 0640 "$h/tree/hello"
+touch -d '2001-09-09 01:46:40 UTC' "$h/tree/hello"
+ln -s hello "$h/tree/link"
+chown 1234:5678 "$h/tree/sub/deep"
+
+# A created container: in, then out.
+c=$(uniq_name)
+ok create --name "$c" cp-base true
+ok cp "$h/tree" "$c:/in"
+ok cp "$h/tree/hello" "$c:/in/renamed"
+refuse "cp $c:/merged/: no such directory" cp "$h/tree/." "$c:/merged/"
+ok cp "$h/tree/." "$c:/tmp"
+grep -q " $COWBOX_ROOT/containers/.*/merged " /proc/self/mounts && fail "the rootfs stayed mounted after cp"
+ok cp "$c:/in" "$h/out/in"
+ok cp "$c:/tmp/hello" "$h/out/"
+[ "$(cat "$h/out/in/hello")" = hello ] && [ "$(cat "$h/out/in/sub/deep")" = deep ] ||
+	fail "round trip: $(ls -lR "$h/out")"
+[ "$(cat "$h/out/in/renamed")" = hello ] || fail "cp FILE C:/dir/NEWNAME"
+[ "$(cat "$h/out/hello")" = hello ] || fail "cp C:/FILE DIR/"
+[ "$(stat -c %a "$h/out/in/sub")" = 750 ] && [ "$(stat -c %a "$h/out/in/hello")" = 640 ] ||
+	fail "modes not kept: $(stat -c '%a %n' "$h/out/in/sub" "$h/out/in/hello")"
+[ "$(stat -c %Y "$h/out/in/hello")" = 1000000000 ] || fail "mtime not kept"
+[ "$(readlink "$h/out/in/link")" = hello ] || fail "a symlink was not copied as a link"
+# Ownership: in, the container's root; out, the caller; -a keeps ids.
+ok start -a "$c" 2>/dev/null || true
+ok run --rm --name "$c-own" cp-base true
+[ "$(stat -c %u:%g "$h/out/in/sub/deep")" = 0:0 ] || fail "copied out not owned by the caller"
+ok cp -a "$h/tree/sub/deep" "$c:/deep-a"
+ok cp -a "$c:/deep-a" "$h/out/deep-a"
+[ "$(stat -c %u:%g "$h/out/deep-a")" = 1234:5678 ] || fail "-a did not keep the ids"
+ok cp -L "$h/tree/link" "$c:/followed"
+ok cp "$c:/followed" "$h/out/followed"
+[ -f "$h/out/followed" ] && [ ! -L "$h/out/followed" ] || fail "-L copied the link, not its target"
+
+# The container's symlinks resolve inside it: an absolute link to a host
+# path, and ../ climbing, land in the container, or nowhere.
+mkdir -p "$h/victim"
+echo secret >"$h/secret"
+e=$(uniq_name)
+ok run -d --name "$e" cp-base sh -c "ln -s $h/victim /abs; ln -s ../../../../../../$h /rel; ln -s $h/secret /sec; mkdir -p /mnt/t && mount -t tmpfs none /mnt/t 2>/dev/null; sleep 1000"
+until_true() { local n=$1; shift; for _ in $(seq $((n * 10))); do "$@" && return 0; sleep 0.1; done; return 1; }
+until_true 5 eval '"$COWBOX" exec "$e" test -L /sec' || fail "the container did not make its links"
+cb cp "$h/tree/hello" "$e:/abs/planted"
+[ ! -e "$h/victim/planted" ] || fail "cp into $e:/abs/ wrote to the host's $h/victim"
+cb cp "$h/tree/hello" "$e:/rel/planted"
+[ ! -e "$h/planted" ] || fail "cp into $e:/rel/ wrote to the host"
+ok cp "$e:/sec" "$h/out/sec"
+[ -L "$h/out/sec" ] || fail "the container's link was not copied as a link"
+cb cp -L "$e:/sec" "$h/out/sec-followed"
+[ "$(cat "$h/out/sec-followed" 2>/dev/null)" != secret ] || fail "cp -L of $e:/sec read the host's file"
+cb cp "$e:/rel/secret" "$h/out/sec-rel"
+[ ! -e "$h/out/sec-rel" ] || fail "cp out through ../ read the host's file"
+# A running container: what it sees, in and out.
+ok cp "$h/tree/hello" "$e:/tmp/live"
+ok exec "$e" cat /tmp/live
+[ "$out" = hello ] || fail "cp into a running container: $out"
+ok exec "$e" sh -c 'echo made-inside >/tmp/inside'
+ok cp "$e:/tmp/inside" "$h/out/inside"
+[ "$(cat "$h/out/inside")" = made-inside ] || fail "cp out of a running container"
+
+# A user namespace: what goes in is its root's, on the host its mapped id.
+u=$(uniq_name)
+ok run -d --name "$u" --userns 0:200000:65536 cp-base sleep 1000
+ok cp "$h/tree/hello" "$u:/tmp/mine"
+ok exec "$u" stat -c %u:%g /tmp/mine
+[ "$out" = 0:0 ] || fail "copied into a user namespace container: owned by $out inside"
+ok exec "$u" sh -c 'echo more >>/tmp/mine'
+ok cp -a "$u:/tmp/mine" "$h/out/mine"
+[ "$(stat -c %u "$h/out/mine")" = 0 ] || fail "-a out of a user namespace: $(stat -c %u "$h/out/mine")"
+ok rm -f "$u"
+
+# Refused.
+refuse "neither is in a container" cp "$h/tree" "$h/out/x"
+refuse "both are in containers" cp "$c:/in" "$e:/in"
+refuse "cp nosuch-$c: no such container" cp "$h/tree" "nosuch-$c:/x"
+refuse "cp $c:/no/such: No such file or directory" cp "$c:/no/such" "$h/out/"
+refuse "cp $h/out/nodir/x: its directory: No such file or directory" cp "$c:/in/hello" "$h/out/nodir/x"
+refuse "cannot copy a directory onto a file" cp "$c:/in" "$h/out/hello"
+refuse "cp $c:/in/hello/: Not a directory" cp "$c:/in/hello/" "$h/out/"
+ok rm -f "$e" "$c"
+store_check

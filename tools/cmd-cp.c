@@ -1,0 +1,345 @@
+/* cowbox cp [-a] [-L] CONTAINER:SRC DEST
+ * cowbox cp [-a] [-L] SRC CONTAINER:DEST
+ * Copy files between a container and the host, docker's rules: a
+ * directory is copied with everything below it (SRC/. copies what it
+ * holds), into DEST when DEST is a directory, else as DEST. Paths in the
+ * container are resolved inside its root (its symlinks, absolute ones
+ * too, never lead out of it) and below them nothing is followed
+ * (storage/copy.c), so a container cannot turn a copy into a read or a
+ * write of the host's files. A running container is reached through its
+ * root as its process sees it (/proc/PID/root: its volumes and tmpfs
+ * mounts included); one not running has its rootfs mounted for the copy
+ * (and unmounted after, unless it was mounted before).
+ *
+ * Ownership: what is copied in belongs to the container's root (through
+ * its user namespace's map), what is copied out to the caller; with -a
+ * the numeric ids are kept (mapped in or out of its user namespace). */
+#include "cli.h"
+#include "container.h"
+#include "copy.h"
+#include "fsutil.h"
+#include "idmap.h"
+#include "launch.h"
+#include "run-options.h"
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* One end of the copy: the host (root -1, paths as given) or a container
+ * (paths inside its root). */
+struct cp_side {
+	const char *arg;  /* as typed, for messages */
+	const char *path; /* the path on that side */
+	int root;	  /* container: its root, O_PATH */
+};
+
+struct cp_maps {
+	struct cb_idmap uid[CB_IDMAP_MAX], gid[CB_IDMAP_MAX];
+	size_t n_uid, n_gid;
+};
+
+static int side_open_dir(const struct cp_side *s, const char *path)
+{
+	if (s->root < 0) {
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	return cb_openat2(s->root, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+			  RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+/* "dir/name" into "dir" and "name"; "dir/." and "/" give name "."
+ * (the directory itself); *slash: the path ended in "/" (or "/."), so
+ * it must be a directory. */
+static int split_path(const char *path, char **ret_parent, char **ret_name, bool *slash)
+{
+	size_t len = strlen(path);
+	*slash = len > 1 && (path[len - 1] == '/' ||
+			     (len >= 2 && path[len - 1] == '.' && path[len - 2] == '/'));
+	bool contents = len >= 2 && path[len - 1] == '.' && path[len - 2] == '/';
+	_cleanup_free_ char *p = strndup(path, contents ? len - 1 : len);
+	if (!p)
+		return -ENOMEM;
+	len = strlen(p);
+	while (len > 1 && p[len - 1] == '/')
+		p[--len] = '\0';
+	char *last = strrchr(p, '/');
+	if (contents || strcmp(p, "/") == 0 || strcmp(p, ".") == 0) {
+		*ret_parent = strdup(p);
+		*ret_name = strdup(".");
+	} else if (!last) {
+		*ret_parent = strdup(".");
+		*ret_name = strdup(p);
+	} else {
+		*ret_name = strdup(last + 1);
+		*last = '\0';
+		*ret_parent = strdup(p[0] ? p : "/");
+	}
+	return *ret_parent && *ret_name ? 0 : -ENOMEM;
+}
+
+static int64_t map_in_uid(void *opaque, uint32_t id)
+{
+	const struct cp_maps *m = opaque;
+	return m->n_uid ? cb_idmap_to_host(m->uid, m->n_uid, id) : id;
+}
+static int64_t map_in_gid(void *opaque, uint32_t id)
+{
+	const struct cp_maps *m = opaque;
+	return m->n_gid ? cb_idmap_to_host(m->gid, m->n_gid, id) : id;
+}
+static int64_t map_out_uid(void *opaque, uint32_t id)
+{
+	const struct cp_maps *m = opaque;
+	return m->n_uid ? cb_idmap_to_inside(m->uid, m->n_uid, id) : id;
+}
+static int64_t map_out_gid(void *opaque, uint32_t id)
+{
+	const struct cp_maps *m = opaque;
+	return m->n_gid ? cb_idmap_to_inside(m->gid, m->n_gid, id) : id;
+}
+
+/* The maps of a running container's user namespace; none (identity)
+ * without one. */
+static void read_maps(pid_t pid, struct cp_maps *m)
+{
+	static const char *const files[] = {"uid_map", "gid_map"};
+	for (int i = 0; i < 2; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
+		_cleanup_free_ char *text = NULL;
+		struct cb_idmap *map = i ? m->gid : m->uid;
+		size_t *n = i ? &m->n_gid : &m->n_uid;
+		*n = cb_read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL) >= 0
+			 ? cb_idmap_parse_proc(text, map)
+			 : 0;
+		/* The host's own namespace: "0 0 4294967295". */
+		if (*n == 1 && map[0].inside == 0 && map[0].outside == 0 &&
+		    map[0].count == UINT32_MAX)
+			*n = 0;
+	}
+}
+
+/* Does a stopped container run in a user namespace (its stored run
+ * options say --userns other than host)? */
+static bool has_userns(const struct cb_container *ctr)
+{
+	struct cb_run_options o = {0};
+	_cleanup_strv_ char **args = NULL;
+	bool yes = false;
+	if (cli_run_options_load("cp", ctr->run_json, &o, &args) == 0)
+		yes = o.spec.n_uidmap > 0 || o.userns_auto;
+	run_options_release(&o);
+	return yes;
+}
+
+struct cp_job {
+	struct cp_side src, dst;
+	bool archive, follow, into_container;
+};
+
+static int cp_do(struct cp_job *j, struct cp_maps *maps)
+{
+	_cleanup_free_ char *sparent = NULL, *sname = NULL, *dparent = NULL, *dname = NULL;
+	bool sslash, dslash;
+	if (split_path(j->src.path, &sparent, &sname, &sslash) < 0 ||
+	    split_path(j->dst.path, &dparent, &dname, &dslash) < 0)
+		return cli_error("cp: out of memory");
+	int fd = side_open_dir(&j->src, sparent);
+	if (fd < 0)
+		return cli_fail(NULL, fd, "cp %s", j->src.arg);
+	_cleanup_close_ int sdir = fd;
+	struct stat st;
+	bool src_dir = true;
+	/* -L on a container's path: its symlinks are followed inside its
+	 * root here (the kernel would follow an absolute one on the host's). */
+	_cleanup_close_ int stop = -1;
+	if (j->follow && j->src.root >= 0 && strcmp(sname, ".") != 0) {
+		stop = cb_openat2(j->src.root, j->src.path, O_PATH | O_CLOEXEC, 0,
+				  RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		if (stop < 0)
+			return cli_fail(NULL, stop, "cp %s", j->src.arg);
+	}
+	if (strcmp(sname, ".") != 0) {
+		int r = stop >= 0 ? fstat(stop, &st)
+				  : fstatat(sdir, sname, &st, j->follow ? 0 : AT_SYMLINK_NOFOLLOW);
+		if (r < 0)
+			return cli_fail(NULL, -errno, "cp %s", j->src.arg);
+		src_dir = S_ISDIR(st.st_mode);
+		if (sslash && !src_dir)
+			return cli_fail(NULL, -ENOTDIR, "cp %s", j->src.arg);
+	}
+
+	/* Into DEST when it is a directory; else as DEST. */
+	_cleanup_close_ int ddir = -1;
+	const char *target = NULL;
+	fd = side_open_dir(&j->dst, j->dst.path);
+	if (fd >= 0 && strcmp(sname, ".") != 0) {
+		ddir = fd;
+		target = sname;
+	} else if (fd >= 0 || fd == -ENOTDIR || fd == -ENOENT) {
+		/* SRC/. merged into DEST; or DEST made or replaced. */
+		if (fd >= 0)
+			close(fd);
+		if (fd == -ENOTDIR && (dslash || src_dir))
+			return cli_error("cp %s: %s", j->dst.arg,
+					 dslash ? "not a directory"
+						: "cannot copy a directory onto a file");
+		if (fd == -ENOENT && dslash)
+			return cli_error("cp %s: no such directory", j->dst.arg);
+		fd = side_open_dir(&j->dst, dparent);
+		if (fd < 0)
+			return cli_fail(NULL, fd, "cp %s: %s", j->dst.arg,
+					fd == -ENOENT ? "its directory" : "open");
+		ddir = fd;
+		target = dname;
+	} else
+		return cli_fail(NULL, fd, "cp %s", j->dst.arg);
+
+	struct cb_copy_opts o = {.follow_top = j->follow, .keep_ids = j->archive, .opaque = maps};
+	if (j->archive) {
+		o.map_uid = j->into_container ? map_in_uid : map_out_uid;
+		o.map_gid = j->into_container ? map_in_gid : map_out_gid;
+	} else if (j->into_container) {
+		int64_t u = map_in_uid(maps, 0), g = map_in_gid(maps, 0);
+		o.uid = u < 0 ? 65534 : (uid_t)u;
+		o.gid = g < 0 ? 65534 : (gid_t)g;
+	} else {
+		o.uid = getuid();
+		o.gid = getgid();
+	}
+	struct cb_error err = {0};
+	if (stop >= 0)
+		o.follow_top = false;
+	int r = stop >= 0 ? cb_copy_tree(stop, NULL, ddir, target, &o, &err)
+			  : cb_copy_tree(sdir, sname, ddir, target, &o, &err);
+	if (r < 0)
+		return cli_fail(&err, r, "cp %s %s", j->src.arg, j->dst.arg);
+	return 0;
+}
+
+/* docker's rule: an absolute path, one without ':', or one starting with
+ * '.' before its ':' is the host's; else CONTAINER:PATH. */
+static bool container_arg(const char *arg, char **ret_name, char **ret_path)
+{
+	const char *colon = strchr(arg, ':');
+	if (arg[0] == '/' || arg[0] == '.' || !colon)
+		return false;
+	*ret_name = strndup(arg, (size_t)(colon - arg));
+	const char *p = colon + 1;
+	if (asprintf(ret_path, "%s%s", p[0] == '/' ? "" : "/", p) < 0)
+		*ret_path = NULL;
+	return true;
+}
+
+int cmd_cp(struct cb_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"archive", no_argument, NULL, 'a'},
+	    {"follow-link", no_argument, NULL, 'L'},
+	    {0},
+	};
+	struct cp_job j = {.src.root = -1, .dst.root = -1};
+	int c;
+	while ((c = getopt_long(argc, argv, "+aL", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			j.archive = true;
+			break;
+		case 'L':
+			j.follow = true;
+			break;
+		default:
+			return cli_usage("cp", true);
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage("cp", true);
+	j.src.arg = argv[optind];
+	j.dst.arg = argv[optind + 1];
+	_cleanup_free_ char *sname = NULL, *dname = NULL, *spath = NULL, *dpath = NULL;
+	bool sc = container_arg(j.src.arg, &sname, &spath);
+	bool dc = container_arg(j.dst.arg, &dname, &dpath);
+	if (sc == dc)
+		return cli_error("cp: %s", sc ? "both are in containers: copy through the host"
+					      : "neither is in a container (CONTAINER:PATH)");
+	if (!sc)
+		spath = strdup(j.src.arg);
+	if (!dc)
+		dpath = strdup(j.dst.arg);
+	if (!spath || !dpath || (sc && !sname) || (dc && !dname))
+		return cli_error("cp: out of memory");
+	j.src.path = spath;
+	j.dst.path = dpath;
+	j.into_container = dc;
+	const char *name = sc ? sname : dname;
+	if (!name[0])
+		return cli_error("cp %s: no container named before ':'",
+				 sc ? j.src.arg : j.dst.arg);
+	enum cb_driver_kind kind;
+	if (cb_driver_parse(cli->storage_driver, &kind) < 0)
+		return cli_error("--storage-driver %s: expected overlay or fuse",
+				 cli->storage_driver);
+
+	struct cb_store *s = cli_store(cli);
+	if (!s)
+		return EXIT_COWBOX;
+	struct cb_container *ctr = NULL;
+	struct cb_state st;
+	int ret = cli_container_lookup(cli, s, "cp", name, &ctr, &st);
+	if (ret != 0)
+		return ret;
+	struct cp_maps maps = {0};
+	_cleanup_close_ int pidfd = -1;
+	_cleanup_free_ char *mounted = NULL;
+	int root = -1;
+	bool we_mounted = false;
+	struct cb_error err = {0};
+	if (st.status == CB_STATE_RUNNING &&
+	    (pidfd = cb_proc_open_checked(st.pid, st.pid_start)) >= 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)st.pid);
+		root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			ret = cli_fail(NULL, -errno, "cp: container %s: open its root", name);
+		read_maps(st.pid, &maps);
+	} else if (has_userns(ctr)) {
+		ret = cli_error("cp: container %s runs in a user namespace: start it to copy "
+				"(its files are owned through the map it gets then)",
+				name);
+	} else {
+		we_mounted = !cb_container_is_mounted(s, ctr->id);
+		int r = cb_container_mount(s, ctr->id, kind, &mounted, &err);
+		if (r < 0) {
+			we_mounted = false;
+			ret = cli_fail(&err, r, "cp: container %s", name);
+		} else if ((root = open(mounted, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			ret = cli_fail(NULL, -errno, "cp: container %s: open %s", name, mounted);
+	}
+	if (ret == 0) {
+		if (sc)
+			j.src.root = root;
+		else
+			j.dst.root = root;
+		ret = cp_do(&j, &maps);
+	}
+	if (root >= 0)
+		close(root);
+	if (we_mounted) {
+		struct cb_error uerr = {0};
+		int r = cb_container_unmount(s, ctr->id, 0, &uerr);
+		if (r < 0 && ret == 0)
+			ret = cli_fail(&uerr, r, "cp: container %s: unmount", name);
+	}
+	cb_state_release(&st);
+	cb_container_free(ctr);
+	return ret;
+}
