@@ -79,6 +79,7 @@ CB_VERB(mount);
 CB_VERB(network);
 CB_VERB(ps);
 CB_VERB(pull);
+CB_VERB(restart);
 CB_VERB(rm);
 CB_VERB(run);
 CB_VERB(rmi);

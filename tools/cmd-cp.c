@@ -86,25 +86,33 @@ static int split_path(const char *path, char **ret_parent, char **ret_name, bool
 	return *ret_parent && *ret_name ? 0 : -ENOMEM;
 }
 
+/* An id into the container (inside -> host) or out of it (host ->
+ * inside); as is without a user namespace. */
+static int64_t map_id(const struct cb_idmap *map, size_t n, bool in, uint32_t id)
+{
+	if (!n)
+		return id;
+	return in ? cb_idmap_to_host(map, n, id) : cb_idmap_to_inside(map, n, id);
+}
 static int64_t map_in_uid(void *opaque, uint32_t id)
 {
 	const struct cp_maps *m = opaque;
-	return m->n_uid ? cb_idmap_to_host(m->uid, m->n_uid, id) : id;
+	return map_id(m->uid, m->n_uid, true, id);
 }
 static int64_t map_in_gid(void *opaque, uint32_t id)
 {
 	const struct cp_maps *m = opaque;
-	return m->n_gid ? cb_idmap_to_host(m->gid, m->n_gid, id) : id;
+	return map_id(m->gid, m->n_gid, true, id);
 }
 static int64_t map_out_uid(void *opaque, uint32_t id)
 {
 	const struct cp_maps *m = opaque;
-	return m->n_uid ? cb_idmap_to_inside(m->uid, m->n_uid, id) : id;
+	return map_id(m->uid, m->n_uid, false, id);
 }
 static int64_t map_out_gid(void *opaque, uint32_t id)
 {
 	const struct cp_maps *m = opaque;
-	return m->n_gid ? cb_idmap_to_inside(m->gid, m->n_gid, id) : id;
+	return map_id(m->gid, m->n_gid, false, id);
 }
 
 /* The maps of a running container's user namespace; none (identity)

@@ -6,17 +6,15 @@
 #include "cli.h"
 #include "container.h"
 #include "images.h"
-#include "import.h"
 #include "launch.h"
 #include "resolve.h"
 #include "run-options.h"
 
 #include <stdio.h>
-#include <string.h>
 
 int cmd_create(struct cb_cli *cli, int argc, char **argv)
 {
-	_cleanup_free_ char *run_json = NULL, *name = NULL;
+	_cleanup_free_ char *run_json = NULL;
 	struct cb_run_options o;
 	int ret = run_options_parse(&o, argc, argv);
 	if (ret != 0)
@@ -68,13 +66,8 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 		ret = cli_fail(&err, r, "create %s", what);
 		goto out;
 	}
-	if (!cb_digest_valid(what) && cb_import_normalize_name(what, &name, NULL) >= 0) {
-		bool named = false;
-		for (char **n = img->names; n && *n; n++)
-			named = named || strcmp(*n, name) == 0;
-		if (named)
-			copts.image_name = name;
-	}
+	/* As typed, as run records it (ps shows it). */
+	copts.image_name = what;
 	struct cb_container *ctr = NULL;
 	r = cb_container_create(s, img, &copts, &ctr, &err);
 	cb_image_free(img);

@@ -66,6 +66,56 @@ static char *command_text(const struct cb_container *ctr, const struct cb_state 
 	return s;
 }
 
+struct ps_list {
+	bool quiet;
+	int64_t now;
+	json_t *arr; /* --format json */
+};
+
+static int ps_one(struct cb_cli *cli, struct cb_store *s, const char *what,
+		  struct cb_container *ctr, struct cb_state *st, void *opaque)
+{
+	(void)cli;
+	(void)s;
+	(void)what;
+	const struct ps_list *l = opaque;
+	char status[96], created[64], image[CB_DIGEST_SIZE];
+	status_text(st, l->now, status, sizeof(status));
+	human_duration(l->now - ctr->created, created, sizeof(created));
+	snprintf(image, sizeof(image), "%s",
+		 ctr->image_name ? ctr->image_name
+				 : ctr->image + (strncmp(ctr->image, "sha256:", 7) ? 0 : 7));
+	_cleanup_free_ char *cmd = command_text(ctr, st);
+	if (l->arr) {
+		json_t *o = json_object(), *names = json_array();
+		if (ctr->name)
+			json_array_append_new(names, json_string(ctr->name));
+		json_object_set_new(o, "Id", json_string(ctr->id));
+		json_object_set_new(o, "Image", json_string(image));
+		json_object_set_new(o, "ImageID", json_string(ctr->image));
+		json_object_set_new(o, "Command", json_string(cmd ? cmd : ""));
+		json_object_set_new(o, "Created", json_integer(ctr->created));
+		json_object_set_new(o, "State", json_string(cb_state_status_name(st->status)));
+		json_object_set_new(o, "Status", json_string(status));
+		json_object_set_new(o, "ExitCode", json_integer(st->exit_code));
+		json_object_set_new(o, "Pid",
+				    json_integer(st->status == CB_STATE_RUNNING ? st->pid : 0));
+		json_object_set_new(o, "Names", names);
+		json_array_append_new(l->arr, o);
+	} else if (l->quiet)
+		printf("%.12s\n", ctr->id);
+	else {
+		char cmdq[32];
+		size_t len = cmd ? strlen(cmd) : 0;
+		snprintf(cmdq, sizeof(cmdq), len > 20 ? "\"%.19s…\"" : "\"%s\"", cmd ? cmd : "");
+		char ago[80];
+		snprintf(ago, sizeof(ago), "%s ago", created);
+		printf("%-12.12s   %-20s   %-24s   %-22s   %-26s   %s\n", ctr->id, image, cmdq, ago,
+		       status, ctr->name ? ctr->name : "");
+	}
+	return 0;
+}
+
 int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256 };
@@ -96,70 +146,19 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("ps", true);
-	struct cb_store *s = cli_store(cli);
-	if (!s)
+	if (!cli_store(cli))
 		return EXIT_COWBOX;
-	_cleanup_strv_ char **ids = NULL;
-	size_t n = 0;
-	int r = cb_container_list(s, &ids, &n);
-	if (r < 0)
-		return cli_fail(NULL, r, "ps");
-	cb_state_prune(60);
-	int64_t now = time(NULL);
-	json_t *arr = json ? json_array() : NULL;
+	struct ps_list l = {.quiet = quiet, .now = time(NULL)};
+	l.arr = json ? json_array() : NULL;
 	if (!quiet && !json)
 		printf("%-12s   %-20s   %-24s   %-22s   %-26s   %s\n", "CONTAINER ID", "IMAGE",
 		       "COMMAND", "CREATED", "STATUS", "NAMES");
-	for (size_t i = 0; i < n; i++) {
-		struct cb_container *ctr = NULL;
-		if (cb_container_get(s, ids[i], &ctr, NULL) < 0)
-			continue; /* removed meanwhile */
-		struct cb_state st;
-		if (cli_state_get(cli, s, ctr, &st) < 0)
-			st = (struct cb_state){.status = CB_STATE_CREATED};
-		/* REMOVED: a --rm container cleaned up just now. */
-		if ((all && st.status != CB_STATE_REMOVED) || st.status == CB_STATE_RUNNING) {
-			char status[96], created[64], image[CB_DIGEST_SIZE];
-			status_text(&st, now, status, sizeof(status));
-			human_duration(now - ctr->created, created, sizeof(created));
-			snprintf(image, sizeof(image), "%s",
-				 ctr->image_name
-				     ? ctr->image_name
-				     : ctr->image + (strncmp(ctr->image, "sha256:", 7) ? 0 : 7));
-			_cleanup_free_ char *cmd = command_text(ctr, &st);
-			if (json) {
-				json_t *o = json_object(), *names = json_array();
-				if (ctr->name)
-					json_array_append_new(names, json_string(ctr->name));
-				json_object_set_new(o, "Id", json_string(ctr->id));
-				json_object_set_new(o, "Image", json_string(image));
-				json_object_set_new(o, "ImageID", json_string(ctr->image));
-				json_object_set_new(o, "Command", json_string(cmd ? cmd : ""));
-				json_object_set_new(o, "Created", json_integer(ctr->created));
-				json_object_set_new(o, "State",
-						    json_string(cb_state_status_name(st.status)));
-				json_object_set_new(o, "Status", json_string(status));
-				json_object_set_new(o, "ExitCode", json_integer(st.exit_code));
-				json_object_set_new(
-				    o, "Pid",
-				    json_integer(st.status == CB_STATE_RUNNING ? st.pid : 0));
-				json_object_set_new(o, "Names", names);
-				json_array_append_new(arr, o);
-			} else if (quiet)
-				printf("%.12s\n", ctr->id);
-			else {
-				char cmdq[32];
-				size_t len = cmd ? strlen(cmd) : 0;
-				snprintf(cmdq, sizeof(cmdq), len > 20 ? "\"%.19s…\"" : "\"%s\"",
-					 cmd ? cmd : "");
-				char ago[80];
-				snprintf(ago, sizeof(ago), "%s ago", created);
-				printf("%-12.12s   %-20s   %-24s   %-22s   %-26s   %s\n", ctr->id,
-				       image, cmdq, ago, status, ctr->name ? ctr->name : "");
-			}
-		}
-		cb_state_release(&st);
-		cb_container_free(ctr);
+	cb_state_prune(60);
+	int ret = cli_for_each_listed(cli, "ps", all, ps_one, &l);
+	json_t *arr = l.arr;
+	if (ret != 0) {
+		json_decref(arr);
+		return ret;
 	}
 	if (json) {
 		char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -47,7 +47,7 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	return st.exit_code;
 }
 
-static int start_one(struct cb_cli *cli, struct cb_store *s, const char *what, bool attach)
+int cli_container_start(struct cb_cli *cli, struct cb_store *s, const char *what, bool attach)
 {
 	struct cb_container *ctr = NULL;
 	struct cb_state st;
@@ -117,7 +117,7 @@ int cmd_start(struct cb_cli *cli, int argc, char **argv)
 		return EXIT_COWBOX;
 	int ret = 0;
 	for (int i = optind; i < argc; i++) {
-		int r = start_one(cli, s, argv[i], attach);
+		int r = cli_container_start(cli, s, argv[i], attach);
 		if (r < 0)
 			return 0; /* in a supervisor that has finished */
 		if (r != 0)

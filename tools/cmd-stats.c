@@ -174,32 +174,13 @@ static int add_named(struct cb_cli *cli, struct cb_store *s, const char *what,
 	return target_add(opaque, ctr, st) < 0 ? cli_error("stats %s: out of memory", what) : 0;
 }
 
-/* Every running container (all with -a), in the order ps lists them. */
-static int collect_all(struct cb_cli *cli, bool all, struct target_list *l)
+static int add_listed(struct cb_cli *cli, struct cb_store *s, const char *what,
+		      struct cb_container *ctr, struct cb_state *st, void *opaque)
 {
-	struct cb_store *s = cli_store(cli);
-	if (!s)
-		return EXIT_COWBOX;
-	_cleanup_strv_ char **ids = NULL;
-	size_t n = 0;
-	int r = cb_container_list(s, &ids, &n);
-	if (r < 0)
-		return cli_fail(NULL, r, "stats");
-	for (size_t i = 0; i < n; i++) {
-		struct cb_container *ctr = NULL;
-		if (cb_container_get(s, ids[i], &ctr, NULL) < 0)
-			continue; /* removed meanwhile */
-		struct cb_state st;
-		if (cli_state_get(cli, s, ctr, &st) < 0)
-			st = (struct cb_state){.status = CB_STATE_CREATED};
-		if ((all && st.status != CB_STATE_REMOVED) || st.status == CB_STATE_RUNNING)
-			r = target_add(l, ctr, &st);
-		cb_state_release(&st);
-		cb_container_free(ctr);
-		if (r < 0)
-			return cli_error("stats: out of memory");
-	}
-	return 0;
+	(void)cli;
+	(void)s;
+	(void)what;
+	return target_add(opaque, ctr, st) < 0 ? cli_error("stats: out of memory") : 0;
 }
 
 static double cpu_percent(const struct stats_sample *a, const struct stats_sample *b)
@@ -368,7 +349,7 @@ int cmd_stats(struct cb_cli *cli, int argc, char **argv)
 		struct target_list l = {0};
 		int ret = named ? cli_for_each_container(cli, "stats", argv + optind, argc - optind,
 							 add_named, &l)
-				: collect_all(cli, o.all, &l);
+				: cli_for_each_listed(cli, "stats", o.all, add_listed, &l);
 		if (ret == 0)
 			ret = stats_round(&o, &l);
 		free(l.v);

@@ -67,6 +67,8 @@ static const struct cb_verb verbs[] = {
 	{"pull", cli_exec_helper, "download an image from a registry",
 	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] [--limit-rate RATE]\n"
 	 "       [--authfile FILE] REF"},
+	{"restart", cmd_restart, "stop running containers and start them again (detached)",
+	 "restart [-t SECS] CONTAINER..."},
 	{"rm", cmd_rm, "remove containers (-f: kill a running one first)", "rm [-f] CONTAINER..."},
 	{"rmi", cmd_rmi, "remove images", "rmi [-f] IMAGE..."},
 	{"run", cmd_run, "run a command in a new container",

@@ -451,6 +451,38 @@ int cli_for_each_container(struct cb_cli *cli, const char *verb, char *const *na
 	return ret;
 }
 
+int cli_for_each_listed(struct cb_cli *cli, const char *verb, bool all, cli_container_fn fn,
+			void *opaque)
+{
+	struct cb_store *s = cli_store(cli);
+	if (!s)
+		return EXIT_COWBOX;
+	_cleanup_strv_ char **ids = NULL;
+	size_t n = 0;
+	int r = cb_container_list(s, &ids, &n);
+	if (r < 0)
+		return cli_fail(NULL, r, "%s", verb);
+	int ret = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cb_container *ctr = NULL;
+		if (cb_container_get(s, ids[i], &ctr, NULL) < 0)
+			continue; /* removed meanwhile */
+		struct cb_state st;
+		if (cli_state_get(cli, s, ctr, &st) < 0)
+			st = (struct cb_state){.status = CB_STATE_CREATED};
+		/* REMOVED: a --rm container cleaned up just now. */
+		if ((all && st.status != CB_STATE_REMOVED) || st.status == CB_STATE_RUNNING)
+			r = fn(cli, s, ctr->id, ctr, &st, opaque);
+		else
+			r = 0;
+		cb_state_release(&st);
+		cb_container_free(ctr);
+		if (r != 0)
+			ret = r;
+	}
+	return ret;
+}
+
 int cli_container_signal(const struct cb_state *st, int sig, int wait_ms)
 {
 	_cleanup_close_ int pidfd = cb_proc_open_checked(st->pid, st->pid_start);

@@ -71,6 +71,26 @@ typedef int (*cli_container_fn)(struct cb_cli *cli, struct cb_store *s, const ch
 int cli_for_each_container(struct cb_cli *cli, const char *verb, char *const *names, int n,
 			   cli_container_fn fn, void *opaque);
 
+/* stop: st's stop signal (--stop-signal, the image's StopSignal, else
+ * SIGTERM), SIGKILL after secs (< 0: its --stop-timeout, else 10), and
+ * wait until its supervisor has reaped it and unmounted it. 0 at once when
+ * it is not running. */
+int cli_container_stop(const struct cb_container *ctr, const struct cb_state *st, long secs);
+/* stop's and restart's options: [-t SECS] and at least one operand
+ * (from optind); *ret_secs -1 without -t. 0, or an exit code after
+ * printing. */
+int cli_stop_options(const char *verb, int argc, char **argv, long *ret_secs);
+/* start (cmd-start.c): launch a created or exited container, detached to
+ * its supervisor (prints what), or with attach in the foreground (its
+ * exit code). -1: this process is a supervisor that has finished. */
+int cli_container_start(struct cb_cli *cli, struct cb_store *s, const char *what, bool attach);
+
+/* fn for every container of the store that runs, or with all for every
+ * one but those removed just now (`--rm`), in ID order: ps's list. what
+ * is the full ID. Returns the last nonzero code fn returned, else 0. */
+int cli_for_each_listed(struct cb_cli *cli, const char *verb, bool all, cli_container_fn fn,
+			void *opaque);
+
 /* Send sig to a running container's first process (its pid checked
  * against its start time). With wait_ms >= 0, wait that long for it to
  * exit: 1 when it did, 0 when it still runs. -ESRCH when it is gone. */
