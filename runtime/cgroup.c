@@ -532,6 +532,153 @@ int cb_cgroup_usage(const char *path, struct cb_cgroup_usage *ret)
 	return 0;
 }
 
+/* Poll dirfd/file until its first line starts with want: the kernel
+ * freezes and thaws asynchronously. */
+static int wait_for(int dirfd, const char *file, const char *key, const char *want)
+{
+	for (int i = 0; i < 2000; i++) {
+		char buf[512];
+		if (read_at(dirfd, file, buf, sizeof(buf)) < 0)
+			return -errno;
+		const char *p = buf;
+		if (key) {
+			p = strstr(buf, key);
+			p = p ? p + strlen(key) + 1 : "";
+		}
+		if (strncmp(p, want, strlen(want)) == 0)
+			return 0;
+		struct timespec ts = {0, i < 100 ? 1000000 : 5000000};
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* The pids listed in dirfd's cgroup.procs, into v (up to max); the count. */
+static size_t read_procs(int dirfd, pid_t *v, size_t max)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t n = 0;
+	if (cb_read_file_at(dirfd, "cgroup.procs", 1 << 20, &text, NULL) < 0)
+		return 0;
+	for (char *p = text; *p && n < max;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		v[n++] = (pid_t)pid;
+		p = end + (*end == '\n');
+	}
+	return n;
+}
+
+/* v1: move every process of the memory cgroup into the freezer one;
+ * how many had to move. */
+static int move_into_freezer(int mem, int fz)
+{
+	enum { MAX = 4096 };
+	_cleanup_free_ pid_t *want = calloc(MAX, sizeof(pid_t)), *have = calloc(MAX, sizeof(pid_t));
+	if (!want || !have)
+		return -ENOMEM;
+	size_t nw = read_procs(mem, want, MAX), nh = read_procs(fz, have, MAX);
+	int moved = 0;
+	for (size_t i = 0; i < nw; i++) {
+		bool there = false;
+		for (size_t k = 0; k < nh && !there; k++)
+			there = have[k] == want[i];
+		if (there)
+			continue;
+		char val[16];
+		snprintf(val, sizeof(val), "%d", (int)want[i]);
+		int r = write_at(fz, "cgroup.procs", val);
+		if (r < 0 && r != -ESRCH)
+			return r;
+		moved++;
+	}
+	return moved;
+}
+
+static int freeze_v1(const char *path, struct cb_error *err)
+{
+	_cleanup_close_ int mem = open_v1("memory", path);
+	if (mem < 0)
+		return cb_error_errno(err, errno, "cgroup: open memory/%s", path);
+	_cleanup_close_ int root = open(CG_ROOT "/freezer", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return cb_error_errno(err, errno,
+				      "cgroup: no freezer hierarchy (" CG_ROOT "/freezer)");
+	/* Paused before: its freezer cgroup is there. */
+	_cleanup_close_ int fz = open_v1("freezer", path);
+	int r = fz >= 0 ? 0 : mkdir_levels(root, path, NULL, &fz);
+	if (r < 0)
+		return cb_error_errno(err, -r, "cgroup: make freezer/%s", path);
+	/* A process forked while its parent was being moved may be left
+	 * behind: move until nothing is, freeze, and check once more. */
+	for (int round = 0; round < 20; round++) {
+		while ((r = move_into_freezer(mem, fz)) > 0)
+			;
+		if (r < 0)
+			return cb_error_errno(err, -r, "cgroup: join freezer/%s", path);
+		if ((r = write_at(fz, "freezer.state", "FROZEN")) < 0 ||
+		    (r = wait_for(fz, "freezer.state", NULL, "FROZEN")) < 0)
+			return cb_error_errno(err, -r, "cgroup: freeze freezer/%s", path);
+		if ((r = move_into_freezer(mem, fz)) == 0)
+			return 0;
+		(void)write_at(fz, "freezer.state", "THAWED");
+	}
+	return cb_error_set(err, EAGAIN, "cgroup: freezer/%s: its processes keep forking", path);
+}
+
+int cb_cgroup_freeze(const char *path, bool freeze, struct cb_error *err)
+{
+	if (!path || !path[0] || strstr(path, ".."))
+		return cb_error_set(err, ENOENT, "the container has no cgroup (--no-cgroup)");
+	int version = cb_cgroup_detect();
+	if (version < 0)
+		return cb_error_set(err, ENOENT, "cgroup: no cgroup hierarchy");
+	const char *what = freeze ? "freeze" : "thaw";
+	int r;
+	if (version == 2) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/%s", v2_root, path);
+		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return cb_error_errno(err, errno, "cgroup: open %s", dir);
+		if ((r = write_at(fd, "cgroup.freeze", freeze ? "1" : "0")) < 0 ||
+		    (r = wait_for(fd, "cgroup.events", "\nfrozen", freeze ? "1" : "0")) < 0)
+			return cb_error_errno(err, -r, "cgroup: %s %s", what, dir);
+		return 0;
+	}
+	if (freeze)
+		return freeze_v1(path, err);
+	_cleanup_close_ int fz = open_v1("freezer", path);
+	if (fz < 0)
+		return errno == ENOENT
+			   ? 0
+			   : cb_error_errno(err, errno, "cgroup: open freezer/%s", path);
+	if ((r = write_at(fz, "freezer.state", "THAWED")) < 0 ||
+	    (r = wait_for(fz, "freezer.state", NULL, "THAWED")) < 0)
+		return cb_error_errno(err, -r, "cgroup: thaw freezer/%s", path);
+	return 0;
+}
+
+bool cb_cgroup_frozen(const char *path)
+{
+	if (!path || !path[0] || strstr(path, ".."))
+		return false;
+	int version = cb_cgroup_detect();
+	char buf[64];
+	if (version == 2) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/%s", v2_root, path);
+		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return fd >= 0 && read_at(fd, "cgroup.freeze", buf, sizeof(buf)) > 0 &&
+		       buf[0] == '1';
+	}
+	_cleanup_close_ int fz = version == 1 ? open_v1("freezer", path) : -1;
+	return fz >= 0 && read_at(fz, "freezer.state", buf, sizeof(buf)) > 0 &&
+	       (strncmp(buf, "FROZEN", 6) == 0 || strncmp(buf, "FREEZING", 8) == 0);
+}
+
 static void kill_procs(const char *dir)
 {
 	char buf[4096];
@@ -582,10 +729,23 @@ int cb_cgroup_destroy(struct cb_cgroup *cg)
 		snprintf(dir, sizeof(dir), "%s/%s", v2_root, cg->path);
 		r = rmdir_retry(dir);
 	} else {
+		/* A paused container is thawed first: a frozen v1 task does
+		 * not die of SIGKILL until it is (v2's cgroup.kill needs no
+		 * thaw). */
+		snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", cg->path);
+		_cleanup_close_ int fz = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fz >= 0)
+			(void)write_at(fz, "freezer.state", "THAWED");
 		for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
 			if (!(cg->v1_mask & (1u << i)))
 				continue;
 			snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_names[i], cg->path);
+			int k = rmdir_retry(dir);
+			if (k < 0 && r == 0)
+				r = k;
+		}
+		if (fz >= 0) {
+			snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", cg->path);
 			int k = rmdir_retry(dir);
 			if (k < 0 && r == 0)
 				r = k;
@@ -639,5 +799,7 @@ int cb_cgroup_prune(const char *parent, int min_age_s)
 		snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_names[i], parent);
 		prune_dir(dir, min_age_s);
 	}
+	snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", parent); /* paused once */
+	prune_dir(dir, min_age_s);
 	return 0;
 }

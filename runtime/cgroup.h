@@ -70,6 +70,15 @@ int64_t cb_kv_value(const char *text, const char *key);
  * wbytes=N ...") or v1's blkio.throttle.io_service_bytes ("8:0 Read N"). */
 void cb_io_stat_sum(const char *text, int version, int64_t *ret_read, int64_t *ret_write);
 
+/* Pause (freeze) or resume (thaw) every process of the container's
+ * cgroup (path as above): on v2 its cgroup.freeze; on v1 the freezer
+ * hierarchy, which a container joins only when first paused (each of its
+ * processes is moved into freezer/<path>; cb_cgroup_destroy removes it).
+ * Returns once the kernel says it is done. */
+int cb_cgroup_freeze(const char *path, bool freeze, struct cb_error *err);
+/* Is the container's cgroup frozen (or freezing)? */
+bool cb_cgroup_frozen(const char *path);
+
 /* Remove empty cgroups below the cowbox parent that are older than
  * min_age_s seconds: leftovers of a cowbox that was killed. */
 int cb_cgroup_prune(const char *parent, int min_age_s);

@@ -4,6 +4,7 @@
  * find its first process (pid checked against its start time), take its
  * environment from /proc/PID/environ and its user, workdir and security
  * settings from what it was started with; runtime/exec.c does the rest. */
+#include "cgroup.h"
 #include "cli.h"
 #include "exec.h"
 #include "fsutil.h"
@@ -117,6 +118,14 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	if (st.status != CB_STATE_RUNNING ||
 	    (pidfd = cb_proc_open_checked(st.pid, st.pid_start)) < 0) {
 		ret = cli_error("exec %s: container is not running", what);
+		goto out;
+	}
+	/* Joining its frozen cgroup would freeze the command too; outside
+	 * it (--no-cgroup) a debugger can look at the paused processes. */
+	if (!no_cgroup && cb_cgroup_frozen(st.cgroup)) {
+		ret = cli_error("exec %s: container is paused: unpause it first (or exec "
+				"--no-cgroup, which stays out of its frozen cgroup)",
+				what);
 		goto out;
 	}
 	/* Its security settings: the RUN OPTIONS it was started with. */

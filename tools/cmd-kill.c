@@ -1,5 +1,6 @@
 /* cowbox kill [-s SIGNAL] CONTAINER...: send a signal (default KILL) to
  * each running container's first process. */
+#include "cgroup.h"
 #include "cli.h"
 #include "spec.h"
 #include "supervisor.h"
@@ -17,6 +18,12 @@ static int kill_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 	int sig = *(int *)opaque, r;
 	if (st->status != CB_STATE_RUNNING)
 		return cli_error("kill %s: container is not running", what);
+	/* SIGKILL ends a paused container (cli_container_signal thaws it);
+	 * another signal would wait, unseen, until it is unpaused. */
+	if (sig != SIGKILL && cb_cgroup_frozen(st->cgroup))
+		return cli_error("kill %s: container is paused: unpause it first (SIGKILL "
+				 "ends it as it is)",
+				 what);
 	if ((r = cli_container_signal(st, sig, -1)) < 0)
 		return r == -ESRCH ? cli_error("kill %s: container is not running", what)
 				   : cli_fail(NULL, r, "kill %s", what);

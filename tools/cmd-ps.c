@@ -2,6 +2,7 @@
  * docker's columns. Reading a container's state repairs it when its
  * supervisor was killed (tools/supervisor.c), so ps is also the command
  * that cleans up after one. */
+#include "cgroup.h"
 #include "cli.h"
 #include "container.h"
 #include "supervisor.h"
@@ -39,7 +40,7 @@ static void status_text(const struct cb_state *st, int64_t now, char *buf, size_
 	switch (st->status) {
 	case CB_STATE_RUNNING:
 		human_duration(now - st->started, d, sizeof(d));
-		snprintf(buf, size, "Up %s", d);
+		snprintf(buf, size, "Up %s%s", d, cb_cgroup_frozen(st->cgroup) ? " (Paused)" : "");
 		break;
 	case CB_STATE_EXITED:
 	case CB_STATE_REMOVED:
@@ -95,7 +96,9 @@ static int ps_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 		json_object_set_new(o, "ImageID", json_string(ctr->image));
 		json_object_set_new(o, "Command", json_string(cmd ? cmd : ""));
 		json_object_set_new(o, "Created", json_integer(ctr->created));
-		json_object_set_new(o, "State", json_string(cb_state_status_name(st->status)));
+		bool paused = st->status == CB_STATE_RUNNING && cb_cgroup_frozen(st->cgroup);
+		json_object_set_new(
+		    o, "State", json_string(paused ? "paused" : cb_state_status_name(st->status)));
 		json_object_set_new(o, "Status", json_string(status));
 		json_object_set_new(o, "ExitCode", json_integer(st->exit_code));
 		json_object_set_new(o, "Pid",

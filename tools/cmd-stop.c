@@ -3,6 +3,7 @@
  * SECS (default: its --stop-timeout, else 10); returns once the supervisor
  * has reaped the container and unmounted it, so a `rm` right after
  * succeeds. */
+#include "cgroup.h"
 #include "cli.h"
 #include "supervisor.h"
 
@@ -32,6 +33,9 @@ static int stop_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 {
 	(void)cli;
 	(void)s;
+	if (st->status == CB_STATE_RUNNING && cb_cgroup_frozen(st->cgroup))
+		return cli_error("stop %s: container is paused: unpause it first (or kill it)",
+				 what);
 	int r = cli_container_stop(ctr, st, *(long *)opaque);
 	if (r < 0)
 		return cli_fail(NULL, r, "stop %s", what);

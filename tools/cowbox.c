@@ -63,6 +63,7 @@ static const struct cb_verb verbs[] = {
 	 "       cowbox network prune          (every network no container uses)\n"
 	 "       cowbox network move IFACE CONTAINER [--to CONTAINER2]\n"
 	 "  CONTAINER: a pid, a netns path (/proc/PID/ns/net, /run/netns/NAME), ns:PATH"},
+	{"pause", cmd_pause, "freeze every process of running containers", "pause CONTAINER..."},
 	{"ps", cmd_ps, "list running containers (all with -a)", "ps [-a] [-q] [--format json]"},
 	{"pull", cli_exec_helper, "download an image from a registry",
 	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] [--limit-rate RATE]\n"
@@ -86,6 +87,7 @@ static const struct cb_verb verbs[] = {
 	{"tag", cmd_tag, "give an image another name", "tag IMAGE NAME[:TAG]"},
 	{"top", cmd_top, "list a running container's processes", "top CONTAINER"},
 	{"umount", cmd_umount, "unmount containers' rootfs", "umount [-f] CONTAINER..."},
+	{"unpause", cmd_unpause, "thaw paused containers", "unpause CONTAINER..."},
 	{"version", cmd_version, "print the version", "version"},
 	{"wait", cmd_wait, "wait for containers to exit and print their exit codes",
 	 "wait CONTAINER..."},

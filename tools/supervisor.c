@@ -64,8 +64,7 @@ static void foreground_started(void *opaque, pid_t pid)
 	(void)cb_state_write(fg->dirfd, &fg->st);
 }
 
-int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o,
-			 struct cb_error *err)
+int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, struct cb_error *err)
 {
 	const char *id = o->spec.id;
 	*fg = (struct cli_foreground){.dirfd = -1, .lock = -1};
@@ -74,8 +73,9 @@ int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o,
 		return cb_error_errno(err, -r, "state of container %.12s", id);
 	fg->lock = cb_state_open_lock(fg->dirfd);
 	if (fg->lock < 0 || flock(fg->lock, LOCK_EX | LOCK_NB) < 0) {
-		r = fg->lock < 0 ? cb_error_errno(err, -fg->lock, "state lock of %.12s", id)
-				 : cb_error_set(err, EBUSY, "container %.12s is already running", id);
+		r = fg->lock < 0
+			? cb_error_errno(err, -fg->lock, "state lock of %.12s", id)
+			: cb_error_set(err, EBUSY, "container %.12s is already running", id);
 		closep(&fg->lock);
 		closep(&fg->dirfd);
 		return r;
@@ -490,6 +490,9 @@ int cli_container_signal(const struct cb_state *st, int sig, int wait_ms)
 		return pidfd;
 	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
 		return -errno;
+	/* A paused container dies only once thawed (cgroup v1). */
+	if (sig == SIGKILL && cb_cgroup_frozen(st->cgroup))
+		(void)cb_cgroup_freeze(st->cgroup, false, NULL);
 	if (wait_ms < 0)
 		return 0;
 	struct pollfd p = {.fd = pidfd, .events = POLLIN};
