@@ -401,6 +401,134 @@ bool cb_cgroup_oom_killed(const struct cb_cgroup *cg)
 	return fd >= 0 && read_key(fd, "memory.oom_control", "oom_kill") > 0;
 }
 
+static void kill_procs(const char *dir)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || read_at(fd, "cgroup.procs", buf, sizeof(buf)) <= 0)
+		return;
+	for (char *p = buf; *p;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0)
+			kill((pid_t)pid, SIGKILL);
+		p = end + (*end == '\n');
+	}
+}
+
+/* rmdir that waits out the moment between a task's exit and the cgroup's
+ * noticing it. */
+static int rmdir_retry(const char *dir)
+{
+	/* Up to ~10 s: a large OOM-killed process on a slow machine takes a
+	 * while to give its memory back. */
+	for (int i = 0; i < 2000; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		if (i == 0 || i % 50 == 0)
+			kill_procs(dir);
+		struct timespec ts = {0, i < 20 ? 100000 : 5000000};
+		nanosleep(&ts, NULL);
+	}
+	return -EBUSY;
+}
+
+int cb_cgroup_destroy(struct cb_cgroup *cg)
+{
+	if (!cg || !cg->version || !cg->path) {
+		if (cg && cg->v2_fd >= 0)
+			closep(&cg->v2_fd);
+		return 0;
+	}
+	int r = 0;
+	char dir[PATH_MAX];
+	if (cg->version == 2) {
+		(void)write_at(cg->v2_fd, "cgroup.kill", "1");
+		snprintf(dir, sizeof(dir), "%s/%s", v2_root, cg->path);
+		r = rmdir_retry(dir);
+	} else {
+		/* A paused container is thawed first: a frozen v1 task does
+		 * not die of SIGKILL until it is (v2's cgroup.kill needs no
+		 * thaw). */
+		snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", cg->path);
+		_cleanup_close_ int fz = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fz >= 0)
+			(void)write_at(fz, "freezer.state", "THAWED");
+		for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
+			if (!(cg->v1_mask & (1u << i)))
+				continue;
+			snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_names[i], cg->path);
+			int k = rmdir_retry(dir);
+			if (k < 0 && r == 0)
+				r = k;
+		}
+		if (fz >= 0) {
+			snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", cg->path);
+			int k = rmdir_retry(dir);
+			if (k < 0 && r == 0)
+				r = k;
+		}
+	}
+	closep(&cg->v2_fd);
+	free(cg->path);
+	*cg = (struct cb_cgroup){.v2_fd = -1};
+	return r;
+}
+
+static void prune_dir(const char *dir, int min_age_s)
+{
+	/* A cgroup directory's link count is 2 plus its subdirectories: with
+	 * none, there is nothing to read. */
+	struct stat pst;
+	if (stat(dir, &pst) < 0 || pst.st_nlink <= 2)
+		return;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || now - st.st_mtime < min_age_s)
+			continue;
+		/* rmdir fails with EBUSY on a cgroup that still has tasks. */
+		(void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+}
+
+int cb_cgroup_prune(const char *parent, int min_age_s)
+{
+	int version = cb_cgroup_detect();
+	if (version < 0)
+		return 0;
+	if (!parent)
+		parent = "cowbox";
+	while (*parent == '/')
+		parent++;
+	char dir[PATH_MAX];
+	if (version == 2) {
+		snprintf(dir, sizeof(dir), "%s/%s", v2_root, parent);
+		prune_dir(dir, min_age_s);
+		return 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
+		snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_names[i], parent);
+		prune_dir(dir, min_age_s);
+	}
+	snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", parent); /* paused once */
+	prune_dir(dir, min_age_s);
+	return 0;
+}
+
+/* ---- reading and freezing (stats, pause): not on a run's path, kept
+ * apart from it so the pages a run touches stay few ---------------------- */
+
 int64_t cb_kv_value(const char *text, const char *key)
 {
 	size_t len = strlen(key);
@@ -677,129 +805,4 @@ bool cb_cgroup_frozen(const char *path)
 	_cleanup_close_ int fz = version == 1 ? open_v1("freezer", path) : -1;
 	return fz >= 0 && read_at(fz, "freezer.state", buf, sizeof(buf)) > 0 &&
 	       (strncmp(buf, "FROZEN", 6) == 0 || strncmp(buf, "FREEZING", 8) == 0);
-}
-
-static void kill_procs(const char *dir)
-{
-	char buf[4096];
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || read_at(fd, "cgroup.procs", buf, sizeof(buf)) <= 0)
-		return;
-	for (char *p = buf; *p;) {
-		char *end;
-		long pid = strtol(p, &end, 10);
-		if (end == p)
-			break;
-		if (pid > 0)
-			kill((pid_t)pid, SIGKILL);
-		p = end + (*end == '\n');
-	}
-}
-
-/* rmdir that waits out the moment between a task's exit and the cgroup's
- * noticing it. */
-static int rmdir_retry(const char *dir)
-{
-	/* Up to ~10 s: a large OOM-killed process on a slow machine takes a
-	 * while to give its memory back. */
-	for (int i = 0; i < 2000; i++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			return -errno;
-		if (i == 0 || i % 50 == 0)
-			kill_procs(dir);
-		struct timespec ts = {0, i < 20 ? 100000 : 5000000};
-		nanosleep(&ts, NULL);
-	}
-	return -EBUSY;
-}
-
-int cb_cgroup_destroy(struct cb_cgroup *cg)
-{
-	if (!cg || !cg->version || !cg->path) {
-		if (cg && cg->v2_fd >= 0)
-			closep(&cg->v2_fd);
-		return 0;
-	}
-	int r = 0;
-	char dir[PATH_MAX];
-	if (cg->version == 2) {
-		(void)write_at(cg->v2_fd, "cgroup.kill", "1");
-		snprintf(dir, sizeof(dir), "%s/%s", v2_root, cg->path);
-		r = rmdir_retry(dir);
-	} else {
-		/* A paused container is thawed first: a frozen v1 task does
-		 * not die of SIGKILL until it is (v2's cgroup.kill needs no
-		 * thaw). */
-		snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", cg->path);
-		_cleanup_close_ int fz = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fz >= 0)
-			(void)write_at(fz, "freezer.state", "THAWED");
-		for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
-			if (!(cg->v1_mask & (1u << i)))
-				continue;
-			snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_names[i], cg->path);
-			int k = rmdir_retry(dir);
-			if (k < 0 && r == 0)
-				r = k;
-		}
-		if (fz >= 0) {
-			snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", cg->path);
-			int k = rmdir_retry(dir);
-			if (k < 0 && r == 0)
-				r = k;
-		}
-	}
-	closep(&cg->v2_fd);
-	free(cg->path);
-	*cg = (struct cb_cgroup){.v2_fd = -1};
-	return r;
-}
-
-static void prune_dir(const char *dir, int min_age_s)
-{
-	/* A cgroup directory's link count is 2 plus its subdirectories: with
-	 * none, there is nothing to read. */
-	struct stat pst;
-	if (stat(dir, &pst) < 0 || pst.st_nlink <= 2)
-		return;
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	if (!d)
-		return;
-	time_t now = time(NULL);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || now - st.st_mtime < min_age_s)
-			continue;
-		/* rmdir fails with EBUSY on a cgroup that still has tasks. */
-		(void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
-	}
-}
-
-int cb_cgroup_prune(const char *parent, int min_age_s)
-{
-	int version = cb_cgroup_detect();
-	if (version < 0)
-		return 0;
-	if (!parent)
-		parent = "cowbox";
-	while (*parent == '/')
-		parent++;
-	char dir[PATH_MAX];
-	if (version == 2) {
-		snprintf(dir, sizeof(dir), "%s/%s", v2_root, parent);
-		prune_dir(dir, min_age_s);
-		return 0;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
-		snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", v1_names[i], parent);
-		prune_dir(dir, min_age_s);
-	}
-	snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", parent); /* paused once */
-	prune_dir(dir, min_age_s);
-	return 0;
 }
