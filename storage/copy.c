@@ -164,8 +164,11 @@ static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst
 		return fail(c, errno, "stat");
 	int r;
 	if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-		int flags = O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW) |
-			    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
+		/* O_NONBLOCK and O_NOCTTY: if the name became a fifo or a
+		 * terminal since the stat, the open must not wait for a
+		 * writer or take a terminal; the check below refuses it. */
+		int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+			    (follow ? 0 : O_NOFOLLOW) | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
 		_cleanup_close_ int src = openat(src_dir, name, flags);
 		struct stat now;
 		if (src < 0 || fstat(src, &now) < 0)
