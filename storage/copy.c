@@ -1,6 +1,9 @@
 #include "copy.h"
 #include "macro.h"
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -264,4 +267,144 @@ int cb_copy_tree(int src_dir, const char *name, int dst_dir, const char *dst_nam
 		return copy_dir(&c, src_dir, &st, dst_dir, dst_name, 0);
 	}
 	return copy_entry(&c, src_dir, name, dst_dir, dst_name, o->follow_top, 0);
+}
+
+/* ---- to a tar ------------------------------------------------------------ */
+
+static int tar_fail(struct copy_ctx *c, struct archive *a, const char *what)
+{
+	return cb_error_set(c->err, EIO, "%s %s: %s", what, c->path[0] ? c->path : ".",
+			    archive_error_string(a) ? archive_error_string(a) : "write error");
+}
+
+static int tar_header(struct copy_ctx *c, struct archive *a, const char *path,
+		      const struct stat *st, const char *link)
+{
+	struct archive_entry *e = archive_entry_new();
+	if (!e)
+		return fail(c, ENOMEM, "tar");
+	uid_t uid;
+	gid_t gid;
+	owner_of(c, st, &uid, &gid);
+	archive_entry_copy_stat(e, st);
+	archive_entry_set_uid(e, uid);
+	archive_entry_set_gid(e, gid);
+	archive_entry_set_nlink(e, S_ISDIR(st->st_mode) ? 2 : 1);
+	archive_entry_copy_pathname(e, path);
+	if (link)
+		archive_entry_copy_symlink(e, link);
+	if (!S_ISREG(st->st_mode))
+		archive_entry_set_size(e, 0);
+	int r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : tar_fail(c, a, "tar header of");
+	archive_entry_free(e);
+	return r;
+}
+
+static int tar_entry(struct copy_ctx *c, int src_dir, const char *name, const char *path,
+		     struct archive *a, bool follow, int depth);
+
+static int tar_dir(struct copy_ctx *c, int src, const struct stat *st, const char *path,
+		   struct archive *a, int depth)
+{
+	if (depth > 256)
+		return fail(c, ELOOP, "copy (too deep)");
+	int r = tar_header(c, a, path, st, NULL);
+	if (r < 0)
+		return r;
+	int dup = fcntl(src, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0)
+		return fail(c, errno, "read the directory");
+	_cleanup_closedir_ DIR *d = fdopendir(dup);
+	if (!d) {
+		close(dup);
+		return fail(c, errno, "read the directory");
+	}
+	size_t len = strlen(c->path);
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char child[PATH_MAX];
+		if (len + strlen(de->d_name) + 2 >= sizeof(c->path) ||
+		    (size_t)snprintf(child, sizeof(child), "%s/%s", path, de->d_name) >=
+			sizeof(child))
+			return fail(c, ENAMETOOLONG, "copy");
+		snprintf(c->path + len, sizeof(c->path) - len, "%s%s", len ? "/" : "", de->d_name);
+		r = tar_entry(c, src, de->d_name, child, a, false, depth + 1);
+		c->path[len] = '\0';
+		if (r < 0)
+			return r;
+		errno = 0;
+	}
+	return errno ? fail(c, errno, "read the directory") : 0;
+}
+
+static int tar_file(struct copy_ctx *c, int src, const struct stat *st, const char *path,
+		    struct archive *a)
+{
+	int r = tar_header(c, a, path, st, NULL);
+	if (r < 0)
+		return r;
+	char buf[1 << 16];
+	off_t left = st->st_size;
+	while (left > 0) {
+		ssize_t n = read(src, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(c, errno, "read");
+		if (n == 0)
+			break; /* it shrank: the header said more, libarchive pads */
+		if (n > left)
+			n = (ssize_t)left; /* it grew: as much as the header said */
+		if (archive_write_data(a, buf, (size_t)n) != n)
+			return tar_fail(c, a, "tar data of");
+		left -= n;
+	}
+	return 0;
+}
+
+static int tar_entry(struct copy_ctx *c, int src_dir, const char *name, const char *path,
+		     struct archive *a, bool follow, int depth)
+{
+	struct stat st;
+	if (fstatat(src_dir, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c, errno, "stat");
+	if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+		int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+			    (follow ? 0 : O_NOFOLLOW) | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
+		_cleanup_close_ int src = openat(src_dir, name, flags);
+		struct stat now;
+		if (src < 0 || fstat(src, &now) < 0)
+			return fail(c, errno, "open");
+		if ((now.st_mode & S_IFMT) != (st.st_mode & S_IFMT) || now.st_ino != st.st_ino)
+			return fail(c, ESTALE, "open (it changed while copied)");
+		return S_ISDIR(now.st_mode) ? tar_dir(c, src, &now, path, a, depth)
+					    : tar_file(c, src, &now, path, a);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX + 1];
+		ssize_t n = readlinkat(src_dir, name, target, sizeof(target) - 1);
+		if (n < 0)
+			return fail(c, errno, "read the link");
+		target[n] = '\0';
+		return tar_header(c, a, path, &st, target);
+	}
+	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return tar_header(c, a, path, &st, NULL);
+	return 0; /* a socket */
+}
+
+int cb_copy_to_tar(int src_dir, const char *name, const char *as, struct archive *a,
+		   const struct cb_copy_opts *o, struct cb_error *err)
+{
+	struct copy_ctx c = {.o = o, .err = err};
+	if (name && strcmp(name, ".") != 0)
+		return tar_entry(&c, src_dir, name, as, a, o->follow_top, 0);
+	/* The directory itself (".") or the opened top (NULL), through its
+	 * /proc/self/fd link: that very inode, no path walked again. */
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", src_dir);
+	return tar_entry(&c, AT_FDCWD, self, as, a, true, 0);
 }

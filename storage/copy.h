@@ -40,3 +40,11 @@ struct cb_copy_opts {
  * path below the copy's top that failed. */
 int cb_copy_tree(int src_dir, const char *name, int dst_dir, const char *dst_name,
 		 const struct cb_copy_opts *o, struct cb_error *err);
+
+struct archive;
+/* The same walk written to the tar a (`cp C:SRC -`): the entry `name` of
+ * src_dir (NULL: what src_dir, an O_PATH fd, is; "." the directory's
+ * contents) as entries named below `as` ("as/..."; "." gives "./...").
+ * Owners as o says (keep_ids with its maps, else uid:gid). */
+int cb_copy_to_tar(int src_dir, const char *name, const char *as, struct archive *a,
+		   const struct cb_copy_opts *o, struct cb_error *err);

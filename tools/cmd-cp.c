@@ -23,6 +23,7 @@
 #include "run-options.h"
 #include "supervisor.h"
 
+#include <archive.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -152,7 +153,47 @@ static bool has_userns(const struct cb_container *ctr)
 struct cp_job {
 	struct cp_side src, dst;
 	bool archive, follow, into_container;
+	bool to_stdout; /* DEST "-": a tar stream */
 };
+
+/* C:SRC -: a tar of SRC on stdout, as docker's, owners as the container
+ * sees them. */
+static int cp_to_tar(const struct cp_job *j, struct cp_maps *maps, int sdir, const char *sname,
+		     int stop)
+{
+	if (isatty(STDOUT_FILENO))
+		return cli_error("cp %s -: not writing a tar to a terminal", j->src.arg);
+	_cleanup_free_ char *base = NULL;
+	const char *slash = strrchr(j->src.path, '/');
+	if (strcmp(sname, ".") == 0)
+		base = strdup(".");
+	else
+		base = strdup(stop >= 0 && slash && slash[1] ? slash + 1 : sname);
+	if (!base)
+		return cli_error("cp: out of memory");
+	struct archive *a = archive_write_new();
+	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_open_fd(a, STDOUT_FILENO) != ARCHIVE_OK) {
+		int r = cli_error("cp %s -: %s", j->src.arg,
+				  a ? archive_error_string(a) : "out of memory");
+		archive_write_free(a);
+		return r;
+	}
+	struct cb_copy_opts o = {.keep_ids = true,
+				 .map_uid = map_out_uid,
+				 .map_gid = map_out_gid,
+				 .opaque = maps,
+				 .follow_top = j->follow && stop < 0};
+	struct cb_error err = {0};
+	int r =
+	    cb_copy_to_tar(stop >= 0 ? stop : sdir, stop >= 0 ? NULL : sname, base, a, &o, &err);
+	if (archive_write_close(a) != ARCHIVE_OK && r >= 0)
+		r = cb_error_set(&err, EIO, "finish the tar: %s", archive_error_string(a));
+	archive_write_free(a);
+	if (r < 0)
+		return cli_fail(&err, r, "cp %s -", j->src.arg);
+	return 0;
+}
 
 static int cp_do(struct cp_job *j, struct cp_maps *maps)
 {
@@ -185,6 +226,9 @@ static int cp_do(struct cp_job *j, struct cp_maps *maps)
 		if (sslash && !src_dir)
 			return cli_fail(NULL, -ENOTDIR, "cp %s", j->src.arg);
 	}
+
+	if (j->to_stdout)
+		return cp_to_tar(j, maps, sdir, sname, stop);
 
 	/* Into DEST when it is a directory; else as DEST. */
 	_cleanup_close_ int ddir = -1;
@@ -276,6 +320,10 @@ int cmd_cp(struct cb_cli *cli, int argc, char **argv)
 	_cleanup_free_ char *sname = NULL, *dname = NULL, *spath = NULL, *dpath = NULL;
 	bool sc = container_arg(j.src.arg, &sname, &spath);
 	bool dc = container_arg(j.dst.arg, &dname, &dpath);
+	if (strcmp(j.src.arg, "-") == 0)
+		return cli_error("cp - %s: a tar on stdin is not supported yet (copy a directory)",
+				 j.dst.arg);
+	j.to_stdout = strcmp(j.dst.arg, "-") == 0;
 	if (sc == dc)
 		return cli_error("cp: %s", sc ? "both are in containers: copy through the host"
 					      : "neither is in a container (CONTAINER:PATH)");

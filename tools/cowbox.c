@@ -27,7 +27,7 @@ static const struct cb_verb verbs[] = {
 	{"commit", cmd_commit, "make a container's changes a new image",
 	 "commit [--format oci|docker] [--compression zstd|gzip] [-m MESSAGE] CONTAINER NAME[:TAG]"},
 	{"cp", cmd_cp, "copy files between a container and the host",
-	 "cp [-a] [-L] CONTAINER:SRC DEST\n"
+	 "cp [-a] [-L] CONTAINER:SRC DEST|-\n"
 	 "       cowbox cp [-a] [-L] SRC CONTAINER:DEST\n"
 	 "  -a: keep the numeric owners; -L: follow a symlink at SRC"},
 	{"create", cmd_create, "create a container (prints its ID)",

@@ -5,7 +5,8 @@
 # rules (into a directory, as a new name, SRC/. for the contents, -L);
 # modes and times are kept, what goes in belongs to the container's root
 # (through its user namespace's map: host root-owned files there become
-# the container's root's) and -a keeps ids; the container's symlinks,
+# the container's root's) and -a keeps ids; DEST "-" writes a tar of SRC
+# to stdout; the container's symlinks,
 # absolute or relative, never lead a copy to the host's files, either way;
 # bad arguments are refused with one line (125).
 . "$(dirname "$0")/lib.sh"
@@ -86,6 +87,20 @@ ok exec "$u" sh -c 'echo more >>/tmp/mine'
 ok cp -a "$u:/tmp/mine" "$h/out/mine"
 [ "$(stat -c %u "$h/out/mine")" = 0 ] || fail "-a out of a user namespace: $(stat -c %u "$h/out/mine")"
 ok rm -f "$u"
+
+# A tar on stdout: entries below SRC's name (SRC/.: "./..."), links as
+# links, owners as the container sees them.
+"$COWBOX" cp "$c:/in" - >"$h/in.tar" || fail "cp C:/in - failed"
+tar tf "$h/in.tar" | sort >"$h/in.list"
+grep -qx 'in/' "$h/in.list" && grep -qx 'in/sub/deep' "$h/in.list" && grep -qx 'in/link' "$h/in.list" ||
+	fail "tar of C:/in lists: $(cat "$h/in.list")"
+mkdir "$h/untar" && tar xf "$h/in.tar" -C "$h/untar"
+[ "$(cat "$h/untar/in/sub/deep")" = deep ] && [ "$(readlink "$h/untar/in/link")" = hello ] ||
+	fail "tar of C:/in: contents"
+"$COWBOX" cp "$c:/in/." - | tar tf - | grep -qx './hello' || fail "cp C:/in/. - is not the contents"
+cb cp -L "$e:/sec" -
+printf '%s' "$out" | grep -q secret && fail "cp -L C:/sec - read the host's file"
+refuse "cp - $c:/x: a tar on stdin is not supported yet" cp - "$c:/x"
 
 # Refused.
 refuse "neither is in a container" cp "$h/tree" "$h/out/x"
