@@ -1,8 +1,11 @@
 #include "copy.h"
+#include "extract.h"
+#include "fsutil.h"
 #include "macro.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <linux/openat2.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -407,4 +410,150 @@ int cb_copy_to_tar(int src_dir, const char *name, const char *as, struct archive
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", src_dir);
 	return tar_entry(&c, AT_FDCWD, self, as, a, true, 0);
+}
+
+/* ---- from a tar ---------------------------------------------------------- */
+
+/* The directory of container path dir/rel's parent, resolved inside root;
+ * *ret_base points at rel's last component. */
+static int open_parent_in_root(int root, const char *dest, const char *rel, const char **ret_base)
+{
+	char path[PATH_MAX];
+	const char *slash = strrchr(rel, '/');
+	*ret_base = slash ? slash + 1 : rel;
+	int n = slash ? snprintf(path, sizeof(path), "%s/%.*s", dest, (int)(slash - rel), rel)
+		      : snprintf(path, sizeof(path), "%s", dest);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	return cb_openat2(root, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+			  RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+static int untar_data(struct copy_ctx *c, struct archive *a, int out)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+	for (;;) {
+		int r = archive_read_data_block(a, &buf, &size, &off);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r != ARCHIVE_OK)
+			return cb_error_set(c->err, EIO, "read %s from the tar: %s", c->path,
+					    archive_error_string(a));
+		if (pwrite(out, buf, size, off) != (ssize_t)size)
+			return fail(c, errno ? errno : EIO, "write");
+	}
+}
+
+static int untar_entry(struct copy_ctx *c, struct archive *a, struct archive_entry *e, int root,
+		       const char *dest)
+{
+	const char *why = NULL;
+	int r = cb_path_normalize(archive_entry_pathname(e), c->path, sizeof(c->path), &why);
+	if (r < 0) /* normalize's words are a layer's */
+		return cb_error_set(c->err, EPERM, "entry %s: %s", archive_entry_pathname(e),
+				    why && strstr(why, "leaves") ? "path leaves the directory"
+				    : why			 ? why
+								 : "bad name");
+	struct stat st = *archive_entry_stat(e);
+	if (!c->path[0]) { /* the directory itself: its mode and times only */
+		_cleanup_close_ int d = cb_openat2(root, dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+						   0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		return d < 0 ? fail(c, -d, "open") : S_ISDIR(st.st_mode) ? finish_fd(c, d, &st) : 0;
+	}
+	const char *base;
+	int fd = open_parent_in_root(root, dest, c->path, &base);
+	if (fd < 0)
+		return fail(c, -fd, "open the directory of");
+	_cleanup_close_ int dir = fd;
+	const char *hard = archive_entry_hardlink(e);
+	if (hard) {
+		char target[PATH_MAX];
+		if (cb_path_normalize(hard, target, sizeof(target), &why) < 0 || !target[0])
+			return cb_error_set(c->err, EPERM, "entry %s: link to %s: %s", c->path,
+					    hard,
+					    why && strstr(why, "leaves") ? "path leaves the directory"
+					    : why			 ? why
+									 : "bad name");
+		const char *tbase;
+		_cleanup_close_ int tdir = open_parent_in_root(root, dest, target, &tbase);
+		if (tdir < 0)
+			return fail(c, -tdir, "link (its target's directory)");
+		if ((r = clear_name(c, dir, base)) < 0)
+			return r;
+		return linkat(tdir, tbase, dir, base, 0) < 0 ? fail(c, errno, "link") : 0;
+	}
+	uid_t uid;
+	gid_t gid;
+	owner_of(c, &st, &uid, &gid);
+	switch (st.st_mode & S_IFMT) {
+	case S_IFDIR: {
+		if (mkdirat(dir, base, 0700) < 0 && errno != EEXIST)
+			return fail(c, errno, "mkdir");
+		_cleanup_close_ int d =
+		    openat(dir, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (d < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+			if ((r = clear_name(c, dir, base)) < 0)
+				return r;
+			if (mkdirat(dir, base, 0700) < 0)
+				return fail(c, errno, "mkdir");
+			d = openat(dir, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		return d < 0 ? fail(c, errno, "open the directory") : finish_fd(c, d, &st);
+	}
+	case S_IFREG: {
+		if ((r = clear_name(c, dir, base)) < 0)
+			return r;
+		_cleanup_close_ int out =
+		    openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (out < 0)
+			return fail(c, errno, "create");
+		if ((r = untar_data(c, a, out)) < 0)
+			return r;
+		return finish_fd(c, out, &st);
+	}
+	case S_IFLNK:
+		if ((r = clear_name(c, dir, base)) < 0)
+			return r;
+		if (symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", dir, base) <
+		    0)
+			return fail(c, errno, "make the link");
+		break;
+	case S_IFIFO:
+	case S_IFCHR:
+	case S_IFBLK:
+		if ((r = clear_name(c, dir, base)) < 0)
+			return r;
+		if (mknodat(dir, base, (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0)
+			return fail(c, errno, "mknod");
+		if (fchmodat(dir, base, st.st_mode & 07777, 0) < 0)
+			return fail(c, errno, "chmod");
+		break;
+	default:
+		return 0; /* sockets and the like: nothing to make */
+	}
+	if (fchownat(dir, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c, errno, "chown");
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	if (utimensat(dir, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c, errno, "set times of");
+	return 0;
+}
+
+int cb_copy_from_tar(struct archive *a, int root, const char *dest, const struct cb_copy_opts *o,
+		     struct cb_error *err)
+{
+	struct copy_ctx c = {.o = o, .err = err};
+	for (;;) {
+		struct archive_entry *e;
+		int r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			return cb_error_set(err, EINVAL, "read the tar: %s",
+					    archive_error_string(a));
+		if ((r = untar_entry(&c, a, e, root, dest)) < 0)
+			return r;
+	}
 }

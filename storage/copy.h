@@ -48,3 +48,12 @@ struct archive;
  * Owners as o says (keep_ids with its maps, else uid:gid). */
 int cb_copy_to_tar(int src_dir, const char *name, const char *as, struct archive *a,
 		   const struct cb_copy_opts *o, struct cb_error *err);
+/* The other way (`cp - C:DEST`): every entry of the tar a unpacked below
+ * the directory dest, a path inside root (a container's root). Entry
+ * names are normalized ("../" and absolute names refused); each entry's
+ * directory is resolved inside root (RESOLVE_IN_ROOT: the container's own
+ * symlinks, an entry's too, lead only inside it) and the entry made there
+ * without following anything; a hard link's target likewise. Owners: the
+ * tar's ids through map_uid/map_gid with keep_ids, else uid:gid. */
+int cb_copy_from_tar(struct archive *a, int root, const char *dest, const struct cb_copy_opts *o,
+		     struct cb_error *err);

@@ -153,8 +153,47 @@ static bool has_userns(const struct cb_container *ctr)
 struct cp_job {
 	struct cp_side src, dst;
 	bool archive, follow, into_container;
-	bool to_stdout; /* DEST "-": a tar stream */
+	bool to_stdout;	 /* DEST "-": a tar stream */
+	bool from_stdin; /* SRC "-": a tar stream */
 };
+
+/* - C:DIR: the tar on stdin unpacked into DIR (which must be a directory),
+ * owned by the container's root, or with -a by the tar's ids (mapped in). */
+static int cp_from_tar(const struct cp_job *j, struct cp_maps *maps)
+{
+	if (isatty(STDIN_FILENO))
+		return cli_error("cp - %s: not reading a tar from a terminal", j->dst.arg);
+	int fd = cb_openat2(j->dst.root, j->dst.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+			    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		return cli_fail(NULL, fd, "cp - %s", j->dst.arg);
+	close(fd);
+	struct archive *a = archive_read_new();
+	if (!a || archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+	    archive_read_open_fd(a, STDIN_FILENO, 1 << 16) != ARCHIVE_OK) {
+		int r = cli_error("cp - %s: %s", j->dst.arg,
+				  a ? archive_error_string(a) : "out of memory");
+		archive_read_free(a);
+		return r;
+	}
+	struct cb_copy_opts o = {.keep_ids = j->archive, .opaque = maps};
+	if (j->archive) {
+		o.map_uid = map_in_uid;
+		o.map_gid = map_in_gid;
+	} else {
+		int64_t u = map_in_uid(maps, 0), g = map_in_gid(maps, 0);
+		o.uid = u < 0 ? 65534 : (uid_t)u;
+		o.gid = g < 0 ? 65534 : (gid_t)g;
+	}
+	struct cb_error err = {0};
+	int r = cb_copy_from_tar(a, j->dst.root, j->dst.path, &o, &err);
+	archive_read_free(a);
+	if (r < 0)
+		return cli_fail(&err, r, "cp - %s", j->dst.arg);
+	return 0;
+}
 
 /* C:SRC -: a tar of SRC on stdout, as docker's, owners as the container
  * sees them. */
@@ -320,10 +359,10 @@ int cmd_cp(struct cb_cli *cli, int argc, char **argv)
 	_cleanup_free_ char *sname = NULL, *dname = NULL, *spath = NULL, *dpath = NULL;
 	bool sc = container_arg(j.src.arg, &sname, &spath);
 	bool dc = container_arg(j.dst.arg, &dname, &dpath);
-	if (strcmp(j.src.arg, "-") == 0)
-		return cli_error("cp - %s: a tar on stdin is not supported yet (copy a directory)",
-				 j.dst.arg);
+	j.from_stdin = strcmp(j.src.arg, "-") == 0;
 	j.to_stdout = strcmp(j.dst.arg, "-") == 0;
+	if (j.from_stdin && !dc)
+		return cli_error("cp - %s: a tar goes into a container (CONTAINER:DIR)", j.dst.arg);
 	if (sc == dc)
 		return cli_error("cp: %s", sc ? "both are in containers: copy through the host"
 					      : "neither is in a container (CONTAINER:PATH)");
@@ -385,7 +424,7 @@ int cmd_cp(struct cb_cli *cli, int argc, char **argv)
 			j.src.root = root;
 		else
 			j.dst.root = root;
-		ret = cp_do(&j, &maps);
+		ret = j.from_stdin ? cp_from_tar(&j, &maps) : cp_do(&j, &maps);
 	}
 	if (root >= 0)
 		close(root);

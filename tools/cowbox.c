@@ -28,7 +28,7 @@ static const struct cb_verb verbs[] = {
 	 "commit [--format oci|docker] [--compression zstd|gzip] [-m MESSAGE] CONTAINER NAME[:TAG]"},
 	{"cp", cmd_cp, "copy files between a container and the host",
 	 "cp [-a] [-L] CONTAINER:SRC DEST|-\n"
-	 "       cowbox cp [-a] [-L] SRC CONTAINER:DEST\n"
+	 "       cowbox cp [-a] [-L] SRC|- CONTAINER:DEST\n"
 	 "  -a: keep the numeric owners; -L: follow a symlink at SRC"},
 	{"create", cmd_create, "create a container (prints its ID)",
 	 "create [RUN OPTIONS] IMAGE [CMD [ARG...]]\n"

@@ -6,7 +6,8 @@
 # modes and times are kept, what goes in belongs to the container's root
 # (through its user namespace's map: host root-owned files there become
 # the container's root's) and -a keeps ids; DEST "-" writes a tar of SRC
-# to stdout; the container's symlinks,
+# to stdout, SRC "-" unpacks one (hostile entries refused); the
+# container's symlinks,
 # absolute or relative, never lead a copy to the host's files, either way;
 # bad arguments are refused with one line (125).
 . "$(dirname "$0")/lib.sh"
@@ -100,7 +101,42 @@ mkdir "$h/untar" && tar xf "$h/in.tar" -C "$h/untar"
 "$COWBOX" cp "$c:/in/." - | tar tf - | grep -qx './hello' || fail "cp C:/in/. - is not the contents"
 cb cp -L "$e:/sec" -
 printf '%s' "$out" | grep -q secret && fail "cp -L C:/sec - read the host's file"
-refuse "cp - $c:/x: a tar on stdin is not supported yet" cp - "$c:/x"
+# A tar on stdin, unpacked into a directory of the container; hostile
+# entries (.., absolute, through a link to a host path, a hard link out)
+# are refused and nothing lands on the host.
+tar -C "$h" -cf "$h/tree.tar" tree
+"$COWBOX" cp - "$c:/tmp" <"$h/tree.tar" || fail "cp - C:/tmp failed"
+"$COWBOX" cp "$c:/tmp/tree" - | tar tf - | grep -qx 'tree/sub/deep' || fail "cp - C:/tmp did not unpack"
+ok cp "$c:/tmp/tree/sub/deep" "$h/out/from-tar"
+[ "$(cat "$h/out/from-tar")" = deep ] && [ "$(stat -c %u "$h/out/from-tar")" = 0 ] || fail "unpacked file"
+python3 - "$h" <<'PY'
+import io, sys, tarfile
+h = sys.argv[1]
+def add(t, name, **kw):
+    ti = tarfile.TarInfo(name)
+    for k, v in kw.items():
+        setattr(ti, k, v)
+    if ti.type == tarfile.REGTYPE:
+        ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+    else:
+        t.addfile(ti)
+cases = {
+    "dotdot": lambda t: add(t, "../../../../../../" + h + "/victim/dotdot"),
+    "abs": lambda t: add(t, h + "/victim/abs"),
+    "via-link": lambda t: (add(t, "lnk", type=tarfile.SYMTYPE, linkname=h + "/victim"), add(t, "lnk/via")),
+    "hard-out": lambda t: add(t, "hl", type=tarfile.LNKTYPE, linkname="../../../../../../" + h + "/secret"),
+}
+for name, build in cases.items():
+    with tarfile.open(h + "/" + name + ".tar", "w") as t:
+        build(t)
+PY
+for t in dotdot abs via-link hard-out; do
+	cb cp - "$e:/tmp" <"$h/$t.tar"
+	[ "$rc" = 125 ] || fail "cp - of $t.tar: exit $rc ($err)"
+done
+[ -z "$(ls -A "$h/victim")" ] || fail "a hostile tar wrote to the host: $(ls -A "$h/victim")"
+refuse "cp - $h/out: a tar goes into a container" cp - "$h/out"
 
 # Refused.
 refuse "neither is in a container" cp "$h/tree" "$h/out/x"
