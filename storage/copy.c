@@ -45,6 +45,18 @@ static int fail(struct copy_ctx *c, int e, const char *what)
 	return cb_error_errno(c->err, e, "%s %s", what, c->path[0] ? c->path : ".");
 }
 
+/* A device node is not made: cowbox sets no device cgroup, so a node
+ * would open its device wherever it lands (the container's /dev tmpfs is
+ * not nodev; on the host any file system may not be), from an untrusted
+ * image or tar as much as from the host (docs/commands/cp.md). */
+static int refuse_device(struct copy_ctx *c)
+{
+	return cb_error_set(c->err, EPERM,
+			    "%s%sa device node: not copied (it would open the device wherever "
+			    "it lands)",
+			    c->path, c->path[0] ? ": " : "");
+}
+
 /* Owner, then mode (a chown clears set-id bits), then times. */
 static int finish_fd(struct copy_ctx *c, int fd, const struct stat *st)
 {
@@ -194,6 +206,8 @@ static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst
 			return r;
 		return finish_fd(c, out, &now);
 	}
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return refuse_device(c);
 	if ((r = clear_name(c, dst_dir, dst_name)) < 0)
 		return r;
 	uid_t uid;
@@ -207,7 +221,7 @@ static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst
 		target[n] = '\0';
 		if (symlinkat(target, dst_dir, dst_name) < 0)
 			return fail(c, errno, "make the link");
-	} else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+	} else if (S_ISFIFO(st.st_mode)) {
 		if (mknodat(dst_dir, dst_name, (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0)
 			return fail(c, errno, "mknod");
 	} else
@@ -471,11 +485,11 @@ static int untar_entry(struct copy_ctx *c, struct archive *a, struct archive_ent
 	if (hard) {
 		char target[PATH_MAX];
 		if (cb_path_normalize(hard, target, sizeof(target), &why) < 0 || !target[0])
-			return cb_error_set(c->err, EPERM, "entry %s: link to %s: %s", c->path,
-					    hard,
-					    why && strstr(why, "leaves") ? "path leaves the directory"
-					    : why			 ? why
-									 : "bad name");
+			return cb_error_set(
+			    c->err, EPERM, "entry %s: link to %s: %s", c->path, hard,
+			    why && strstr(why, "leaves") ? "path leaves the directory"
+			    : why			 ? why
+							 : "bad name");
 		const char *tbase;
 		_cleanup_close_ int tdir = open_parent_in_root(root, dest, target, &tbase);
 		if (tdir < 0)
@@ -520,9 +534,10 @@ static int untar_entry(struct copy_ctx *c, struct archive *a, struct archive_ent
 		    0)
 			return fail(c, errno, "make the link");
 		break;
-	case S_IFIFO:
 	case S_IFCHR:
 	case S_IFBLK:
+		return refuse_device(c);
+	case S_IFIFO:
 		if ((r = clear_name(c, dir, base)) < 0)
 			return r;
 		if (mknodat(dir, base, (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0)

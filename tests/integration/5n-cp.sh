@@ -6,7 +6,8 @@
 # modes and times are kept, what goes in belongs to the container's root
 # (through its user namespace's map: host root-owned files there become
 # the container's root's) and -a keeps ids; DEST "-" writes a tar of SRC
-# to stdout, SRC "-" unpacks one (hostile entries refused); the
+# to stdout, SRC "-" unpacks one (hostile entries refused); device nodes
+# are never made (no device cgroup guards them where they land); the
 # container's symlinks,
 # absolute or relative, never lead a copy to the host's files, either way;
 # bad arguments are refused with one line (125).
@@ -126,16 +127,22 @@ cases = {
     "abs": lambda t: add(t, h + "/victim/abs"),
     "via-link": lambda t: (add(t, "lnk", type=tarfile.SYMTYPE, linkname=h + "/victim"), add(t, "lnk/via")),
     "hard-out": lambda t: add(t, "hl", type=tarfile.LNKTYPE, linkname="../../../../../../" + h + "/secret"),
+    "device": lambda t: add(t, "disk", type=tarfile.BLKTYPE, devmajor=8, devminor=0),
 }
 for name, build in cases.items():
     with tarfile.open(h + "/" + name + ".tar", "w") as t:
         build(t)
 PY
-for t in dotdot abs via-link hard-out; do
+for t in dotdot abs via-link hard-out device; do
 	cb cp - "$e:/tmp" <"$h/$t.tar"
 	[ "$rc" = 125 ] || fail "cp - of $t.tar: exit $rc ($err)"
 done
 [ -z "$(ls -A "$h/victim")" ] || fail "a hostile tar wrote to the host: $(ls -A "$h/victim")"
+ok exec "$e" sh -c 'ls /tmp/disk 2>&1 || true'
+case $out in *"No such file"*) ;; *) fail "a device node from a tar was made: $out" ;; esac
+# No device node is made either way: none guards it where it lands.
+refuse "/dev/null $h/out/devnull: a device node: not copied" cp "$e:/dev/null" "$h/out/devnull"
+[ ! -e "$h/out/devnull" ] || fail "a device node was copied out"
 refuse "cp - $h/out: a tar goes into a container" cp - "$h/out"
 
 # Refused.

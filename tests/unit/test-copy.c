@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "copy.h"
@@ -255,6 +256,32 @@ static void test_owners(void **state)
 	close(d);
 }
 
+/* Device nodes are refused (no device cgroup guards them where they
+ * land), and nothing is removed at the destination first. */
+static void test_no_devices(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	char p[512];
+	snprintf(p, sizeof(p), "%s/src/null", top);
+	assert_int_equal(mknod(p, S_IFCHR | 0666, makedev(1, 3)), 0);
+	put("dst/null", "kept", 0600);
+	int s = open_dir("src"), d = open_dir("dst");
+	struct cb_copy_opts o = as_me();
+	struct cb_error err = {0};
+	assert_int_equal(cb_copy_tree(s, "null", d, "null", &o, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "a device node"));
+	char buf[16];
+	read_back("dst/null", buf, sizeof(buf));
+	assert_string_equal(buf, "kept");
+	/* In a tree: the copy stops there. */
+	err = (struct cb_error){0};
+	assert_int_equal(cb_copy_tree(s, ".", d, "tree", &o, &err), -EPERM);
+	close(s);
+	close(d);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -275,6 +302,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_follow_top, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_opened_top, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owners, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_devices, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("copy", tests, NULL, NULL);
