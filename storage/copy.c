@@ -65,7 +65,10 @@ static int finish_fd(struct copy_ctx *c, int fd, const struct stat *st)
 	owner_of(c, st, &uid, &gid);
 	if (fchown(fd, uid, gid) < 0)
 		return fail(c, errno, "chown");
-	if (fchmod(fd, st->st_mode & 07777) < 0)
+	mode_t mode = st->st_mode & 07777;
+	if (c->o->drop_setid && S_ISREG(st->st_mode))
+		mode &= ~(mode_t)(S_ISUID | S_ISGID);
+	if (fchmod(fd, mode) < 0)
 		return fail(c, errno, "chmod");
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
 	if (futimens(fd, ts) < 0)

@@ -27,6 +27,10 @@ struct cb_copy_opts {
 	bool keep_ids;
 	uid_t uid;
 	gid_t gid;
+	/* Regular files lose their set-uid and set-gid bits: what comes out
+	 * of a container is not to run as the host's root because an image
+	 * said so (cp without -a). */
+	bool drop_setid;
 	int64_t (*map_uid)(void *opaque, uint32_t id);
 	int64_t (*map_gid)(void *opaque, uint32_t id);
 	void *opaque;

@@ -306,6 +306,7 @@ static int cp_do(struct cp_job *j, struct cp_maps *maps)
 	} else {
 		o.uid = getuid();
 		o.gid = getgid();
+		o.drop_setid = true;
 	}
 	struct cb_error err = {0};
 	if (stop >= 0)

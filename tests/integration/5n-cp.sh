@@ -5,7 +5,8 @@
 # rules (into a directory, as a new name, SRC/. for the contents, -L);
 # modes and times are kept, what goes in belongs to the container's root
 # (through its user namespace's map: host root-owned files there become
-# the container's root's) and -a keeps ids; DEST "-" writes a tar of SRC
+# the container's root's) and -a keeps ids (without it a set-uid file
+# copied out loses the bit); DEST "-" writes a tar of SRC
 # to stdout, SRC "-" unpacks one (hostile entries refused); device nodes
 # are never made (no device cgroup guards them where they land); the
 # container's symlinks,
@@ -49,6 +50,13 @@ ok run --rm --name "$c-own" cp-base true
 ok cp -a "$h/tree/sub/deep" "$c:/deep-a"
 ok cp -a "$c:/deep-a" "$h/out/deep-a"
 [ "$(stat -c %u:%g "$h/out/deep-a")" = 1234:5678 ] || fail "-a did not keep the ids"
+# Out of a container a set-uid file loses the bit (not with -a).
+cp "$h/tree/hello" "$h/suid" && chmod 4755 "$h/suid"
+ok cp -a "$h/suid" "$c:/suid"
+ok cp "$c:/suid" "$h/out/suid"
+ok cp -a "$c:/suid" "$h/out/suid-a"
+[ "$(stat -c %a "$h/out/suid")" = 755 ] && [ "$(stat -c %a "$h/out/suid-a")" = 4755 ] ||
+	fail "set-uid out: $(stat -c '%a %n' "$h/out/suid" "$h/out/suid-a")"
 ok cp -L "$h/tree/link" "$c:/followed"
 ok cp "$c:/followed" "$h/out/followed"
 [ -f "$h/out/followed" ] && [ ! -L "$h/out/followed" ] || fail "-L copied the link, not its target"

@@ -246,6 +246,14 @@ static void test_owners(void **state)
 	assert_int_equal(lstat(p, &st), 0);
 	assert_int_equal(st.st_uid, 42);
 	assert_int_equal(st.st_gid, 43);
+	/* drop_setid: a set-uid file comes out without it. */
+	snprintf(p, sizeof(p), "%s/src/exec", top);
+	assert_int_equal(chmod(p, 04755), 0);
+	o.drop_setid = true;
+	assert_int_equal(cb_copy_tree(s, "exec", d, "exec", &o, NULL), 0);
+	snprintf(p, sizeof(p), "%s/dst/exec", top);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
 	o = (struct cb_copy_opts){.keep_ids = true, .map_uid = plus_1000, .map_gid = plus_1000};
 	assert_int_equal(cb_copy_tree(s, "sub", d, "mapped", &o, NULL), 0);
 	snprintf(p, sizeof(p), "%s/dst/mapped/file", top);
