@@ -2,7 +2,7 @@
 # Proves: pause freezes every process of a running container (a counter
 # its two processes write stops moving; ps says "(Paused)", its JSON State
 # "paused") and unpause lets them go on; a paused container refuses stop,
-# exec, kill -s TERM and a second pause, while exec --no-cgroup (a
+# restart, exec, kill -s TERM and a second pause, while exec --no-cgroup (a
 # debugger) still enters it, and kill (SIGKILL) and rm -f end it as it is;
 # its cgroups, the freezer's included, go with it (v1 here; cgroup.freeze
 # on v2 in cbvm); pause of a stopped or a --no-cgroup container, and
@@ -33,6 +33,7 @@ refuse "pause $c: container is already paused" pause "$c"
 refuse "stop $c: container is paused: unpause it first" stop "$c"
 refuse "exec $c: container is paused: unpause it first" exec "$c" true
 refuse "kill $c: container is paused: unpause it first" kill -s TERM "$c"
+refuse "restart $c: container is paused: unpause it first" restart "$c"
 ok unpause "$c"
 until_true 10 eval '[ "$(count)" != "$b" ]' || fail "unpause did not let it go on: $(count)"
 refuse "unpause $c: container is not paused" unpause "$c"
