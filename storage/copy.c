@@ -87,6 +87,25 @@ static int clear_name(struct copy_ctx *c, int dir, const char *name)
 	return 0;
 }
 
+/* The directory name in dir, made when missing: one there is merged
+ * into, anything else (a symlink included: never followed) is replaced.
+ * Its fd, or -errno with c->err set. */
+static int open_made_dir(struct copy_ctx *c, int dir, const char *name)
+{
+	if (mkdirat(dir, name, 0700) < 0 && errno != EEXIST)
+		return fail(c, errno, "mkdir");
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+		int r = clear_name(c, dir, name);
+		if (r < 0)
+			return r;
+		if (mkdirat(dir, name, 0700) < 0)
+			return fail(c, errno, "mkdir");
+		fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	return fd < 0 ? fail(c, errno, "open the directory") : fd;
+}
+
 static int copy_data(struct copy_ctx *c, int in, int out)
 {
 	for (;;) {
@@ -124,31 +143,12 @@ static int copy_data(struct copy_ctx *c, int in, int out)
 static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst_dir,
 		      const char *dst_name, bool follow, int depth);
 
-static int copy_dir(struct copy_ctx *c, int src, const struct stat *st, int dst_dir,
-		    const char *dst_name, int depth)
+/* fn for each entry of the directory src but . and .., with c->path
+ * naming it while fn runs; stops at the first error. */
+static int for_each_child(struct copy_ctx *c, int src,
+			  int (*fn)(struct copy_ctx *c, int src, const char *name, void *opaque),
+			  void *opaque)
 {
-	if (depth > 256)
-		return fail(c, ELOOP, "copy (too deep)");
-	int dst = -1;
-	if (mkdirat(dst_dir, dst_name, 0700) < 0) {
-		if (errno != EEXIST)
-			return fail(c, errno, "mkdir");
-		/* A directory there is merged into; anything else (a
-		 * symlink included: never followed) is replaced. */
-		dst = openat(dst_dir, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dst < 0 && (errno == ENOTDIR || errno == ELOOP)) {
-			int r = clear_name(c, dst_dir, dst_name);
-			if (r < 0)
-				return r;
-			if (mkdirat(dst_dir, dst_name, 0700) < 0)
-				return fail(c, errno, "mkdir");
-		}
-	}
-	if (dst < 0)
-		dst = openat(dst_dir, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dst < 0)
-		return fail(c, errno, "open the directory");
-	_cleanup_close_ int dstfd = dst;
 	int dup = fcntl(src, F_DUPFD_CLOEXEC, 3);
 	if (dup < 0)
 		return fail(c, errno, "read the directory");
@@ -166,14 +166,38 @@ static int copy_dir(struct copy_ctx *c, int src, const struct stat *st, int dst_
 		if (len + strlen(de->d_name) + 2 >= sizeof(c->path))
 			return fail(c, ENAMETOOLONG, "copy");
 		snprintf(c->path + len, sizeof(c->path) - len, "%s%s", len ? "/" : "", de->d_name);
-		int r = copy_entry(c, src, de->d_name, dst, de->d_name, false, depth + 1);
+		int r = fn(c, src, de->d_name, opaque);
 		c->path[len] = '\0';
 		if (r < 0)
 			return r;
 		errno = 0;
 	}
-	if (errno)
-		return fail(c, errno, "read the directory");
+	return errno ? fail(c, errno, "read the directory") : 0;
+}
+
+struct copy_child {
+	int dst, depth;
+};
+
+static int copy_child(struct copy_ctx *c, int src, const char *name, void *opaque)
+{
+	const struct copy_child *k = opaque;
+	return copy_entry(c, src, name, k->dst, name, false, k->depth);
+}
+
+static int copy_dir(struct copy_ctx *c, int src, const struct stat *st, int dst_dir,
+		    const char *dst_name, int depth)
+{
+	if (depth > 256)
+		return fail(c, ELOOP, "copy (too deep)");
+	int dst = open_made_dir(c, dst_dir, dst_name);
+	if (dst < 0)
+		return dst;
+	_cleanup_close_ int dstfd = dst;
+	struct copy_child k = {.dst = dst, .depth = depth + 1};
+	int r = for_each_child(c, src, copy_child, &k);
+	if (r < 0)
+		return r;
 	return finish_fd(c, dst, st);
 }
 
@@ -323,6 +347,21 @@ static int tar_header(struct copy_ctx *c, struct archive *a, const char *path,
 static int tar_entry(struct copy_ctx *c, int src_dir, const char *name, const char *path,
 		     struct archive *a, bool follow, int depth);
 
+struct tar_child {
+	const char *path; /* the directory's name in the tar */
+	struct archive *a;
+	int depth;
+};
+
+static int tar_child(struct copy_ctx *c, int src, const char *name, void *opaque)
+{
+	const struct tar_child *k = opaque;
+	char child[PATH_MAX];
+	if ((size_t)snprintf(child, sizeof(child), "%s/%s", k->path, name) >= sizeof(child))
+		return fail(c, ENAMETOOLONG, "copy");
+	return tar_entry(c, src, name, child, k->a, false, k->depth);
+}
+
 static int tar_dir(struct copy_ctx *c, int src, const struct stat *st, const char *path,
 		   struct archive *a, int depth)
 {
@@ -331,33 +370,8 @@ static int tar_dir(struct copy_ctx *c, int src, const struct stat *st, const cha
 	int r = tar_header(c, a, path, st, NULL);
 	if (r < 0)
 		return r;
-	int dup = fcntl(src, F_DUPFD_CLOEXEC, 3);
-	if (dup < 0)
-		return fail(c, errno, "read the directory");
-	_cleanup_closedir_ DIR *d = fdopendir(dup);
-	if (!d) {
-		close(dup);
-		return fail(c, errno, "read the directory");
-	}
-	size_t len = strlen(c->path);
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char child[PATH_MAX];
-		if (len + strlen(de->d_name) + 2 >= sizeof(c->path) ||
-		    (size_t)snprintf(child, sizeof(child), "%s/%s", path, de->d_name) >=
-			sizeof(child))
-			return fail(c, ENAMETOOLONG, "copy");
-		snprintf(c->path + len, sizeof(c->path) - len, "%s%s", len ? "/" : "", de->d_name);
-		r = tar_entry(c, src, de->d_name, child, a, false, depth + 1);
-		c->path[len] = '\0';
-		if (r < 0)
-			return r;
-		errno = 0;
-	}
-	return errno ? fail(c, errno, "read the directory") : 0;
+	struct tar_child k = {.path = path, .a = a, .depth = depth + 1};
+	return for_each_child(c, src, tar_child, &k);
 }
 
 static int tar_file(struct copy_ctx *c, int src, const struct stat *st, const char *path,
@@ -506,18 +520,8 @@ static int untar_entry(struct copy_ctx *c, struct archive *a, struct archive_ent
 	owner_of(c, &st, &uid, &gid);
 	switch (st.st_mode & S_IFMT) {
 	case S_IFDIR: {
-		if (mkdirat(dir, base, 0700) < 0 && errno != EEXIST)
-			return fail(c, errno, "mkdir");
-		_cleanup_close_ int d =
-		    openat(dir, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (d < 0 && (errno == ENOTDIR || errno == ELOOP)) {
-			if ((r = clear_name(c, dir, base)) < 0)
-				return r;
-			if (mkdirat(dir, base, 0700) < 0)
-				return fail(c, errno, "mkdir");
-			d = openat(dir, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		return d < 0 ? fail(c, errno, "open the directory") : finish_fd(c, d, &st);
+		_cleanup_close_ int d = open_made_dir(c, dir, base);
+		return d < 0 ? d : finish_fd(c, d, &st);
 	}
 	case S_IFREG: {
 		if ((r = clear_name(c, dir, base)) < 0)
