@@ -106,6 +106,43 @@ static int open_made_dir(struct copy_ctx *c, int dir, const char *name)
 	return fd < 0 ? fail(c, errno, "open the directory") : fd;
 }
 
+/* Open the entry name of dir that a stat said st is, for reading; -errno
+ * (c->err set) when it is no longer that entry. */
+static int open_checked(struct copy_ctx *c, int dir, const char *name, const struct stat *st,
+			bool follow, struct stat *ret_now)
+{
+	/* O_NONBLOCK and O_NOCTTY: if the name became a fifo or a terminal
+	 * since the stat, the open must not wait for a writer or take a
+	 * terminal; the check below refuses it. */
+	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW) |
+		    (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0);
+	int fd = openat(dir, name, flags);
+	if (fd < 0 || fstat(fd, ret_now) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return fail(c, e, "open");
+	}
+	/* Swapped for something else since the stat: no. */
+	if ((ret_now->st_mode & S_IFMT) != (st->st_mode & S_IFMT) ||
+	    ret_now->st_ino != st->st_ino) {
+		close(fd);
+		return fail(c, ESTALE, "open (it changed while copied)");
+	}
+	return fd;
+}
+
+/* A new regular file name in dir (what was there, not a directory, goes),
+ * open for writing. */
+static int create_file(struct copy_ctx *c, int dir, const char *name)
+{
+	int r = clear_name(c, dir, name);
+	if (r < 0)
+		return r;
+	int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? fail(c, errno, "create") : fd;
+}
+
 static int copy_data(struct copy_ctx *c, int in, int out)
 {
 	for (;;) {
@@ -209,26 +246,15 @@ static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst
 		return fail(c, errno, "stat");
 	int r;
 	if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-		/* O_NONBLOCK and O_NOCTTY: if the name became a fifo or a
-		 * terminal since the stat, the open must not wait for a
-		 * writer or take a terminal; the check below refuses it. */
-		int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
-			    (follow ? 0 : O_NOFOLLOW) | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
-		_cleanup_close_ int src = openat(src_dir, name, flags);
 		struct stat now;
-		if (src < 0 || fstat(src, &now) < 0)
-			return fail(c, errno, "open");
-		/* Swapped for something else since the stat: no. */
-		if ((now.st_mode & S_IFMT) != (st.st_mode & S_IFMT) || now.st_ino != st.st_ino)
-			return fail(c, ESTALE, "open (it changed while copied)");
+		_cleanup_close_ int src = open_checked(c, src_dir, name, &st, follow, &now);
+		if (src < 0)
+			return src;
 		if (S_ISDIR(st.st_mode))
 			return copy_dir(c, src, &now, dst_dir, dst_name, depth);
-		if ((r = clear_name(c, dst_dir, dst_name)) < 0)
-			return r;
-		_cleanup_close_ int out = openat(
-		    dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		_cleanup_close_ int out = create_file(c, dst_dir, dst_name);
 		if (out < 0)
-			return fail(c, errno, "create");
+			return out;
 		if ((r = copy_data(c, src, out)) < 0)
 			return r;
 		return finish_fd(c, out, &now);
@@ -263,37 +289,13 @@ static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst
 	return 0;
 }
 
-/* The top given as an O_PATH fd: reopened through its /proc/self/fd
- * link, which names that very inode (no path is walked again). */
+/* The top given as an O_PATH fd: through its /proc/self/fd link, which
+ * names that very inode (no path is walked again; the open checks it). */
 static int copy_opened(struct copy_ctx *c, int fd, int dst_dir, const char *dst_name)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return fail(c, errno, "stat");
-	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-		/* A node: made from its stat, nothing opened. */
-		char self[64];
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-		return copy_entry(c, AT_FDCWD, self, dst_dir, dst_name, true, 0);
-	}
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	_cleanup_close_ int src =
-	    open(self, O_RDONLY | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-	if (src < 0)
-		return fail(c, errno, "open");
-	if (S_ISDIR(st.st_mode))
-		return copy_dir(c, src, &st, dst_dir, dst_name, 0);
-	int r = clear_name(c, dst_dir, dst_name);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int out =
-	    openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0)
-		return fail(c, errno, "create");
-	if ((r = copy_data(c, src, out)) < 0)
-		return r;
-	return finish_fd(c, out, &st);
+	return copy_entry(c, AT_FDCWD, self, dst_dir, dst_name, true, 0);
 }
 
 int cb_copy_tree(int src_dir, const char *name, int dst_dir, const char *dst_name,
@@ -406,14 +408,10 @@ static int tar_entry(struct copy_ctx *c, int src_dir, const char *name, const ch
 	if (fstatat(src_dir, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
 		return fail(c, errno, "stat");
 	if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-		int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
-			    (follow ? 0 : O_NOFOLLOW) | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
-		_cleanup_close_ int src = openat(src_dir, name, flags);
 		struct stat now;
-		if (src < 0 || fstat(src, &now) < 0)
-			return fail(c, errno, "open");
-		if ((now.st_mode & S_IFMT) != (st.st_mode & S_IFMT) || now.st_ino != st.st_ino)
-			return fail(c, ESTALE, "open (it changed while copied)");
+		_cleanup_close_ int src = open_checked(c, src_dir, name, &st, follow, &now);
+		if (src < 0)
+			return src;
 		return S_ISDIR(now.st_mode) ? tar_dir(c, src, &now, path, a, depth)
 					    : tar_file(c, src, &now, path, a);
 	}
@@ -524,12 +522,9 @@ static int untar_entry(struct copy_ctx *c, struct archive *a, struct archive_ent
 		return d < 0 ? d : finish_fd(c, d, &st);
 	}
 	case S_IFREG: {
-		if ((r = clear_name(c, dir, base)) < 0)
-			return r;
-		_cleanup_close_ int out =
-		    openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		_cleanup_close_ int out = create_file(c, dir, base);
 		if (out < 0)
-			return fail(c, errno, "create");
+			return out;
 		if ((r = untar_data(c, a, out)) < 0)
 			return r;
 		return finish_fd(c, out, &st);
