@@ -681,14 +681,23 @@ static int wait_for(int dirfd, const char *file, const char *key, const char *wa
 	return -ETIMEDOUT;
 }
 
-/* The pids listed in dirfd's cgroup.procs, into v (up to max); the count. */
-static size_t read_procs(int dirfd, pid_t *v, size_t max)
+/* The pids listed in dirfd's cgroup.procs (*ret freed by the caller);
+ * the count, or -errno. */
+static ssize_t read_procs(int dirfd, pid_t **ret)
 {
 	_cleanup_free_ char *text = NULL;
+	*ret = NULL;
+	int r = cb_read_file_at(dirfd, "cgroup.procs", 16 << 20, &text, NULL);
+	if (r < 0)
+		return r;
+	size_t cap = 1;
+	for (const char *p = text; *p; p++)
+		cap += *p == '\n';
+	pid_t *v = calloc(cap, sizeof(pid_t));
+	if (!v)
+		return -ENOMEM;
 	size_t n = 0;
-	if (cb_read_file_at(dirfd, "cgroup.procs", 1 << 20, &text, NULL) < 0)
-		return 0;
-	for (char *p = text; *p && n < max;) {
+	for (char *p = text; *p && n < cap;) {
 		char *end;
 		long pid = strtol(p, &end, 10);
 		if (end == p)
@@ -696,22 +705,24 @@ static size_t read_procs(int dirfd, pid_t *v, size_t max)
 		v[n++] = (pid_t)pid;
 		p = end + (*end == '\n');
 	}
-	return n;
+	*ret = v;
+	return (ssize_t)n;
 }
 
 /* v1: move every process of the memory cgroup into the freezer one;
- * how many had to move. */
+ * how many had to move, or -errno. */
 static int move_into_freezer(int mem, int fz)
 {
-	enum { MAX = 4096 };
-	_cleanup_free_ pid_t *want = calloc(MAX, sizeof(pid_t)), *have = calloc(MAX, sizeof(pid_t));
-	if (!want || !have)
-		return -ENOMEM;
-	size_t nw = read_procs(mem, want, MAX), nh = read_procs(fz, have, MAX);
+	_cleanup_free_ pid_t *want = NULL, *have = NULL;
+	ssize_t nw = read_procs(mem, &want), nh = read_procs(fz, &have);
+	if (nw < 0)
+		return (int)nw;
+	if (nh < 0)
+		return (int)nh;
 	int moved = 0;
-	for (size_t i = 0; i < nw; i++) {
+	for (ssize_t i = 0; i < nw; i++) {
 		bool there = false;
-		for (size_t k = 0; k < nh && !there; k++)
+		for (ssize_t k = 0; k < nh && !there; k++)
 			there = have[k] == want[i];
 		if (there)
 			continue;
@@ -747,8 +758,11 @@ static int freeze_v1(const char *path, struct cb_error *err)
 		if (r < 0)
 			return cb_error_errno(err, -r, "cgroup: join freezer/%s", path);
 		if ((r = write_at(fz, "freezer.state", "FROZEN")) < 0 ||
-		    (r = wait_for(fz, "freezer.state", NULL, "FROZEN")) < 0)
+		    (r = wait_for(fz, "freezer.state", NULL, "FROZEN")) < 0) {
+			/* Not left half frozen (ps would say paused). */
+			(void)write_at(fz, "freezer.state", "THAWED");
 			return cb_error_errno(err, -r, "cgroup: freeze freezer/%s", path);
+		}
 		if ((r = move_into_freezer(mem, fz)) == 0)
 			return 0;
 		(void)write_at(fz, "freezer.state", "THAWED");
@@ -772,8 +786,11 @@ int cb_cgroup_freeze(const char *path, bool freeze, struct cb_error *err)
 		if (fd < 0)
 			return cb_error_errno(err, errno, "cgroup: open %s", dir);
 		if ((r = write_at(fd, "cgroup.freeze", freeze ? "1" : "0")) < 0 ||
-		    (r = wait_for(fd, "cgroup.events", "\nfrozen", freeze ? "1" : "0")) < 0)
+		    (r = wait_for(fd, "cgroup.events", "\nfrozen", freeze ? "1" : "0")) < 0) {
+			if (freeze) /* not left half frozen (ps would say paused) */
+				(void)write_at(fd, "cgroup.freeze", "0");
 			return cb_error_errno(err, -r, "cgroup: %s %s", what, dir);
+		}
 		return 0;
 	}
 	if (freeze)

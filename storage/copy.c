@@ -143,6 +143,49 @@ static int create_file(struct copy_ctx *c, int dir, const char *name)
 	return fd < 0 ? fail(c, errno, "create") : fd;
 }
 
+/* A symlink to target, or with target NULL a fifo, named name in dir and
+ * owned, moded and timed as st says. Nothing the other side swaps in
+ * meanwhile is followed: the fifo is reopened O_PATH, checked, and
+ * changed through its /proc/self/fd link (a chmod by name would follow a
+ * symlink put there, onto the host through a container's absolute one). */
+static int make_node(struct copy_ctx *c, int dir, const char *name, const struct stat *st,
+		     const char *target)
+{
+	int r = clear_name(c, dir, name);
+	if (r < 0)
+		return r;
+	uid_t uid;
+	gid_t gid;
+	owner_of(c, st, &uid, &gid);
+	struct timespec ts[2] = {st->st_atim, st->st_mtim};
+	if (target) {
+		if (symlinkat(target, dir, name) < 0)
+			return fail(c, errno, "make the link");
+		if (fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return fail(c, errno, "chown");
+		if (utimensat(dir, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			return fail(c, errno, "set times of");
+		return 0;
+	}
+	if (mknodat(dir, name, S_IFIFO | 0600, 0) < 0)
+		return fail(c, errno, "mkfifo");
+	_cleanup_close_ int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat now;
+	if (fd < 0 || fstat(fd, &now) < 0)
+		return fail(c, errno, "open");
+	if (!S_ISFIFO(now.st_mode))
+		return fail(c, ESTALE, "open (it changed while copied)");
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (fchownat(AT_FDCWD, self, uid, gid, 0) < 0)
+		return fail(c, errno, "chown");
+	if (fchmodat(AT_FDCWD, self, st->st_mode & 07777, 0) < 0)
+		return fail(c, errno, "chmod");
+	if (utimensat(AT_FDCWD, self, ts, 0) < 0)
+		return fail(c, errno, "set times of");
+	return 0;
+}
+
 static int copy_data(struct copy_ctx *c, int in, int out)
 {
 	for (;;) {
@@ -261,32 +304,16 @@ static int copy_entry(struct copy_ctx *c, int src_dir, const char *name, int dst
 	}
 	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
 		return refuse_device(c);
-	if ((r = clear_name(c, dst_dir, dst_name)) < 0)
-		return r;
-	uid_t uid;
-	gid_t gid;
-	owner_of(c, &st, &uid, &gid);
-	if (S_ISLNK(st.st_mode)) {
-		char target[PATH_MAX + 1];
-		ssize_t n = readlinkat(src_dir, name, target, sizeof(target) - 1);
-		if (n < 0)
-			return fail(c, errno, "read the link");
-		target[n] = '\0';
-		if (symlinkat(target, dst_dir, dst_name) < 0)
-			return fail(c, errno, "make the link");
-	} else if (S_ISFIFO(st.st_mode)) {
-		if (mknodat(dst_dir, dst_name, (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0)
-			return fail(c, errno, "mknod");
-	} else
+	if (S_ISFIFO(st.st_mode))
+		return make_node(c, dst_dir, dst_name, &st, NULL);
+	if (!S_ISLNK(st.st_mode))
 		return 0; /* a socket: nothing to copy */
-	if (fchownat(dst_dir, dst_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(c, errno, "chown");
-	if (!S_ISLNK(st.st_mode) && fchmodat(dst_dir, dst_name, st.st_mode & 07777, 0) < 0)
-		return fail(c, errno, "chmod");
-	struct timespec ts[2] = {st.st_atim, st.st_mtim};
-	if (utimensat(dst_dir, dst_name, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(c, errno, "set times of");
-	return 0;
+	char target[PATH_MAX + 1];
+	ssize_t n = readlinkat(src_dir, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return fail(c, errno, "read the link");
+	target[n] = '\0';
+	return make_node(c, dst_dir, dst_name, &st, target);
 }
 
 /* The top given as an O_PATH fd: through its /proc/self/fd link, which
@@ -470,8 +497,9 @@ static int untar_data(struct copy_ctx *c, struct archive *a, int out)
 		if (r != ARCHIVE_OK)
 			return cb_error_set(c->err, EIO, "read %s from the tar: %s", c->path,
 					    archive_error_string(a));
-		if (pwrite(out, buf, size, off) != (ssize_t)size)
-			return fail(c, errno ? errno : EIO, "write");
+		ssize_t n = pwrite(out, buf, size, off);
+		if (n != (ssize_t)size)
+			return fail(c, n < 0 ? errno : EIO, "write");
 	}
 }
 
@@ -513,9 +541,6 @@ static int untar_entry(struct copy_ctx *c, struct archive *a, struct archive_ent
 			return r;
 		return linkat(tdir, tbase, dir, base, 0) < 0 ? fail(c, errno, "link") : 0;
 	}
-	uid_t uid;
-	gid_t gid;
-	owner_of(c, &st, &uid, &gid);
 	switch (st.st_mode & S_IFMT) {
 	case S_IFDIR: {
 		_cleanup_close_ int d = open_made_dir(c, dir, base);
@@ -527,35 +552,22 @@ static int untar_entry(struct copy_ctx *c, struct archive *a, struct archive_ent
 			return out;
 		if ((r = untar_data(c, a, out)) < 0)
 			return r;
+		/* A sparse entry may end in a hole that no block wrote. */
+		if (ftruncate(out, st.st_size) < 0)
+			return fail(c, errno, "truncate");
 		return finish_fd(c, out, &st);
 	}
 	case S_IFLNK:
-		if ((r = clear_name(c, dir, base)) < 0)
-			return r;
-		if (symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", dir, base) <
-		    0)
-			return fail(c, errno, "make the link");
-		break;
+		return make_node(c, dir, base, &st,
+				 archive_entry_symlink(e) ? archive_entry_symlink(e) : "");
 	case S_IFCHR:
 	case S_IFBLK:
 		return refuse_device(c);
 	case S_IFIFO:
-		if ((r = clear_name(c, dir, base)) < 0)
-			return r;
-		if (mknodat(dir, base, (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0)
-			return fail(c, errno, "mknod");
-		if (fchmodat(dir, base, st.st_mode & 07777, 0) < 0)
-			return fail(c, errno, "chmod");
-		break;
+		return make_node(c, dir, base, &st, NULL);
 	default:
 		return 0; /* sockets and the like: nothing to make */
 	}
-	if (fchownat(dir, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(c, errno, "chown");
-	struct timespec ts[2] = {st.st_atim, st.st_mtim};
-	if (utimensat(dir, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(c, errno, "set times of");
-	return 0;
 }
 
 int cb_copy_from_tar(struct archive *a, int root, const char *dest, const struct cb_copy_opts *o,

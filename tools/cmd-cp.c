@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* One end of the copy: the host (root -1, paths as given) or a container
@@ -306,8 +307,10 @@ static int cp_do(struct cp_job *j, struct cp_maps *maps)
 	} else {
 		o.uid = getuid();
 		o.gid = getgid();
-		o.drop_setid = true;
 	}
+	/* Never a set-id program from a container onto the host, -a or not
+	 * (with a user namespace -a maps the container's root back to 0). */
+	o.drop_setid = !j->into_container;
 	struct cb_error err = {0};
 	if (stop >= 0)
 		o.follow_top = false;
@@ -318,6 +321,45 @@ static int cp_do(struct cp_job *j, struct cp_maps *maps)
 	return 0;
 }
 
+/* A container path made absolute and clean: "." and ".." components go
+ * (".." stops at the root: a last ".." would otherwise be looked up from
+ * the resolved directory, a plain *at call that can climb out of the
+ * container's root); a trailing "/." or "/" is kept (it means something
+ * to split_path). NULL when out of memory. */
+static char *clean_container_path(const char *p)
+{
+	size_t len = strlen(p);
+	bool contents = (len >= 2 && strcmp(p + len - 2, "/.") == 0) || strcmp(p, ".") == 0;
+	bool slash = len > 0 && p[len - 1] == '/';
+	char *out = malloc(len + 4);
+	if (!out)
+		return NULL;
+	size_t n = 0;
+	for (const char *q = p; *q;) {
+		const char *end = strchrnul(q, '/');
+		size_t k = (size_t)(end - q);
+		if (k == 2 && q[0] == '.' && q[1] == '.') {
+			while (n > 0 && out[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--; /* the '/' before it */
+		} else if (k > 0 && !(k == 1 && q[0] == '.')) {
+			out[n++] = '/';
+			memcpy(out + n, q, k);
+			n += k;
+		}
+		q = *end ? end + 1 : end;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	if (contents)
+		n += (size_t)sprintf(out + n, "%s.", out[n - 1] == '/' ? "" : "/");
+	else if (slash && out[n - 1] != '/')
+		out[n++] = '/';
+	out[n] = '\0';
+	return out;
+}
+
 /* docker's rule: an absolute path, one without ':', or one starting with
  * '.' before its ':' is the host's; else CONTAINER:PATH. */
 static bool container_arg(const char *arg, char **ret_name, char **ret_path)
@@ -326,9 +368,7 @@ static bool container_arg(const char *arg, char **ret_name, char **ret_path)
 	if (arg[0] == '/' || arg[0] == '.' || !colon)
 		return false;
 	*ret_name = strndup(arg, (size_t)(colon - arg));
-	const char *p = colon + 1;
-	if (asprintf(ret_path, "%s%s", p[0] == '/' ? "" : "/", p) < 0)
-		*ret_path = NULL;
+	*ret_path = clean_container_path(colon + 1);
 	return true;
 }
 
@@ -407,6 +447,10 @@ int cmd_cp(struct cb_cli *cli, int argc, char **argv)
 		if (root < 0)
 			ret = cli_fail(NULL, -errno, "cp: container %s: open its root", name);
 		read_maps(st.pid, &maps);
+		/* The pid still named the container's process (not a reused
+		 * one: the host's root) once the root and maps were read. */
+		if (ret == 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+			ret = cli_error("cp: container %s is not running any more", name);
 	} else if (has_userns(ctr)) {
 		ret = cli_error("cp: container %s runs in a user namespace: start it to copy "
 				"(its files are owned through the map it gets then)",

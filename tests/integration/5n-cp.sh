@@ -5,8 +5,8 @@
 # rules (into a directory, as a new name, SRC/. for the contents, -L);
 # modes and times are kept, what goes in belongs to the container's root
 # (through its user namespace's map: host root-owned files there become
-# the container's root's) and -a keeps ids (without it a set-uid file
-# copied out loses the bit); DEST "-" writes a tar of SRC
+# the container's root's) and -a keeps ids (a set-uid file copied out
+# loses the bit either way); DEST "-" writes a tar of SRC
 # to stdout, SRC "-" unpacks one (hostile entries refused); device nodes
 # are never made (no device cgroup guards them where they land); the
 # container's symlinks,
@@ -50,12 +50,12 @@ ok run --rm --name "$c-own" cp-base true
 ok cp -a "$h/tree/sub/deep" "$c:/deep-a"
 ok cp -a "$c:/deep-a" "$h/out/deep-a"
 [ "$(stat -c %u:%g "$h/out/deep-a")" = 1234:5678 ] || fail "-a did not keep the ids"
-# Out of a container a set-uid file loses the bit (not with -a).
+# Out of a container a set-uid file loses the bit, with -a too.
 cp "$h/tree/hello" "$h/suid" && chmod 4755 "$h/suid"
 ok cp -a "$h/suid" "$c:/suid"
 ok cp "$c:/suid" "$h/out/suid"
 ok cp -a "$c:/suid" "$h/out/suid-a"
-[ "$(stat -c %a "$h/out/suid")" = 755 ] && [ "$(stat -c %a "$h/out/suid-a")" = 4755 ] ||
+[ "$(stat -c %a "$h/out/suid")" = 755 ] && [ "$(stat -c %a "$h/out/suid-a")" = 755 ] ||
 	fail "set-uid out: $(stat -c '%a %n' "$h/out/suid" "$h/out/suid-a")"
 ok cp -L "$h/tree/link" "$c:/followed"
 ok cp "$c:/followed" "$h/out/followed"
@@ -152,6 +152,14 @@ case $out in *"No such file"*) ;; *) fail "a device node from a tar was made: $o
 refuse "/dev/null $h/out/devnull: a device node: not copied" cp "$e:/dev/null" "$h/out/devnull"
 [ ! -e "$h/out/devnull" ] || fail "a device node was copied out"
 refuse "cp - $h/out: a tar goes into a container" cp - "$h/out"
+
+# ".." never climbs out of the container's root, as SRC or DEST.
+ok cp "$c:/in/sub/.." "$h/out/dotdot-in"
+[ "$(cat "$h/out/dotdot-in/hello")" = hello ] || fail "cp C:/in/sub/.. is not C:/in: $(ls "$h/out/dotdot-in")"
+"$COWBOX" cp "$c:/.." - | tar tf - | grep -q 'upper' && fail "cp C:/.. - reached the store's container directory"
+ok cp "$h/tree/hello" "$c:/../../../../hello-dotdot"
+ok exec "$e" true
+[ ! -e "$COWBOX_ROOT/hello-dotdot" ] && [ ! -e "/hello-dotdot" ] || fail "cp into C:/../.. wrote outside"
 
 # Refused.
 refuse "neither is in a container" cp "$h/tree" "$h/out/x"
