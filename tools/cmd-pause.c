@@ -1,9 +1,10 @@
 /* cowbox pause CONTAINER... / cowbox unpause CONTAINER...: freeze every
  * process of running containers through their cgroup (cgroup.freeze on
  * v2, the freezer hierarchy on v1: runtime/cgroup.c), and thaw them. A
- * paused container shows "(Paused)" in ps; stop, exec and kill with a
- * signal other than SIGKILL refuse it, SIGKILL (kill, rm -f) ends it as
- * it is, and exec --no-cgroup (a debugger's) still enters it. */
+ * paused container shows "(Paused)" in ps; exec and kill with a signal
+ * other than SIGKILL refuse it, stop and restart thaw it after their
+ * signal, SIGKILL (kill, rm -f) ends it as it is, and exec --no-cgroup (a
+ * debugger's) still enters it. */
 #include "cgroup.h"
 #include "cli.h"
 #include "supervisor.h"

@@ -2,7 +2,6 @@
  * `stop`: its stop signal, SIGKILL after SECS) and start it again detached
  * (as `start`), with the options it was created with; one not running is
  * just started. Prints each name once it runs again. */
-#include "cgroup.h"
 #include "cli.h"
 #include "supervisor.h"
 
@@ -21,8 +20,6 @@ static int stop_for_restart(struct cb_cli *cli, struct cb_store *s, const char *
 		ret = cli_error("restart %s: a --rm container is removed when it stops: run it "
 				"again instead",
 				what);
-	else if (st.status == CB_STATE_RUNNING && cb_cgroup_frozen(st.cgroup))
-		ret = cli_error("restart %s: container is paused: unpause it first", what);
 	int r = ret ? 0 : cli_container_stop(ctr, &st, secs);
 	if (r < 0)
 		ret = cli_fail(NULL, r, "restart %s: stop", what);

@@ -21,7 +21,14 @@ int cli_container_stop(const struct cb_container *ctr, const struct cb_state *st
 	int sig = st->stop_signal > 0 ? st->stop_signal : SIGTERM;
 	if (st->status != CB_STATE_RUNNING)
 		return 0;
-	int r = cli_container_signal(st, sig, (int)secs * 1000);
+	/* A paused container sees the signal once thawed: it is sent, the
+	 * container thawed (as docker does), then waited for. */
+	bool paused = cb_cgroup_frozen(st->cgroup);
+	int r = cli_container_signal(st, sig, paused ? -1 : (int)secs * 1000);
+	if (paused && r == 0) {
+		(void)cb_cgroup_freeze(st->cgroup, false, NULL); /* else SIGKILL thaws */
+		r = cli_container_signal(st, 0, (int)secs * 1000);
+	}
 	if (r == 0)
 		r = cli_container_signal(st, SIGKILL, -1);
 	cli_state_wait_unsupervised(ctr->id);
@@ -33,9 +40,6 @@ static int stop_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 {
 	(void)cli;
 	(void)s;
-	if (st->status == CB_STATE_RUNNING && cb_cgroup_frozen(st->cgroup))
-		return cli_error("stop %s: container is paused: unpause it first (or kill it)",
-				 what);
 	int r = cli_container_stop(ctr, st, *(long *)opaque);
 	if (r < 0)
 		return cli_fail(NULL, r, "stop %s", what);

@@ -73,8 +73,8 @@ int cli_for_each_container(struct cb_cli *cli, const char *verb, char *const *na
 
 /* stop: st's stop signal (--stop-signal, the image's StopSignal, else
  * SIGTERM), SIGKILL after secs (< 0: its --stop-timeout, else 10), and
- * wait until its supervisor has reaped it and unmounted it. 0 at once when
- * it is not running. */
+ * wait until its supervisor has reaped it and unmounted it; a paused one
+ * is thawed after the signal. 0 at once when it is not running. */
 int cli_container_stop(const struct cb_container *ctr, const struct cb_state *st, long secs);
 /* stop's and restart's options: [-t SECS] and at least one operand
  * (from optind); *ret_secs -1 without -t. 0, or an exit code after

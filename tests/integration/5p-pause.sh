@@ -1,9 +1,10 @@
 #!/bin/bash
 # Proves: pause freezes every process of a running container (a counter
 # its two processes write stops moving; ps says "(Paused)", its JSON State
-# "paused") and unpause lets them go on; a paused container refuses stop,
-# restart, exec, kill -s TERM and a second pause, while exec --no-cgroup (a
-# debugger) still enters it, and kill (SIGKILL) and rm -f end it as it is;
+# "paused") and unpause lets them go on; a paused container refuses exec,
+# kill -s TERM and a second pause, while exec --no-cgroup (a debugger)
+# still enters it, stop and restart thaw it after the signal (so it sees
+# it), and kill (SIGKILL) and rm -f end it as it is;
 # its cgroups, the freezer's included, go with it (v1 here; cgroup.freeze
 # on v2 in cbvm); pause of a stopped or a --no-cgroup container, and
 # unpause of one not paused, are refused (125).
@@ -30,10 +31,8 @@ ok ps --format json
 echo "$out" | python3 -c 'import json,sys; s=[c["State"] for c in json.load(sys.stdin) if sys.argv[1] in c["Names"]]; assert s == ["paused"], s' "$c" ||
 	fail "ps --format json State: $out"
 refuse "pause $c: container is already paused" pause "$c"
-refuse "stop $c: container is paused: unpause it first" stop "$c"
 refuse "exec $c: container is paused: unpause it first" exec "$c" true
 refuse "kill $c: container is paused: unpause it first" kill -s TERM "$c"
-refuse "restart $c: container is paused: unpause it first" restart "$c"
 ok unpause "$c"
 until_true 10 eval '[ "$(count)" != "$b" ]' || fail "unpause did not let it go on: $(count)"
 refuse "unpause $c: container is not paused" unpause "$c"
@@ -44,6 +43,24 @@ ok kill "$c"
 ok wait "$c"
 [ "$out" = 137 ] || fail "kill of a paused container: wait says $out"
 [ -z "$(cgroup_dirs "$id")" ] || fail "cgroups left: $(cgroup_dirs "$id")"
+
+# stop of a paused one: the signal, then a thaw, so it is seen (a shell
+# trapping TERM exits 42 well before -t's SIGKILL); restart likewise.
+ok run -d --name "$c-s" pz-base sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done'
+lc_track "$out"
+sid=$out
+ok pause "$c-s"
+ok stop -t 20 "$c-s"
+ok wait "$c-s"
+[ "$out" = 42 ] || fail "stop of a paused container: exit $out (the signal was not seen)"
+ok start "$c-s"
+ok pause "$c-s"
+ok restart -t 20 "$c-s"
+[ "$(state_of "$sid")" = running ] ||
+	fail "restart of a paused container did not leave it running"
+cb exec "$c-s" true
+[ "$rc" = 0 ] || fail "the restarted container is still paused: $err"
+ok rm -f "$c-s"
 
 # rm -f of a paused one.
 ok run -d --name "$c-2" pz-base sleep 1000
