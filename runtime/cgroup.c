@@ -375,16 +375,20 @@ int cb_cgroup_open_v1_tasks(struct cb_cgroup *cg, int fds[CB_CGROUP_V1_MAX], siz
 	return 0;
 }
 
+static int open_v1(const char *controller, const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", controller, path);
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 static uint64_t read_key(int dirfd, const char *file, const char *key)
 {
 	char buf[1024];
 	if (read_at(dirfd, file, buf, sizeof(buf)) < 0)
 		return 0;
-	size_t len = strlen(key);
-	for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, key, len) == 0 && p[len] == ' ')
-			return strtoull(p + len + 1, NULL, 10);
-	return 0;
+	int64_t v = cb_kv_value(buf, key);
+	return v < 0 ? 0 : (uint64_t)v;
 }
 
 bool cb_cgroup_oom_killed(const struct cb_cgroup *cg)
@@ -395,9 +399,7 @@ bool cb_cgroup_oom_killed(const struct cb_cgroup *cg)
 		return read_key(cg->v2_fd, "memory.events", "oom_kill") > 0;
 	if (!(cg->v1_mask & CB_CG_V1_MEMORY))
 		return false;
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), CG_ROOT "/memory/%s", cg->path);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = open_v1("memory", cg->path);
 	return fd >= 0 && read_key(fd, "memory.oom_control", "oom_kill") > 0;
 }
 
@@ -454,8 +456,7 @@ int cb_cgroup_destroy(struct cb_cgroup *cg)
 		/* A paused container is thawed first: a frozen v1 task does
 		 * not die of SIGKILL until it is (v2's cgroup.kill needs no
 		 * thaw). */
-		snprintf(dir, sizeof(dir), CG_ROOT "/freezer/%s", cg->path);
-		_cleanup_close_ int fz = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int fz = open_v1("freezer", cg->path);
 		if (fz >= 0)
 			(void)write_at(fz, "freezer.state", "THAWED");
 		for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
@@ -600,13 +601,6 @@ static char *read_text_at(int dirfd, const char *file)
 	return text;
 }
 
-static int open_v1(const char *controller, const char *path)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), CG_ROOT "/%s/%s", controller, path);
-	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
 int cb_cgroup_usage(const char *path, struct cb_cgroup_usage *ret)
 {
 	*ret = (struct cb_cgroup_usage){-1, -1, -1, -1, -1, -1};
@@ -660,20 +654,18 @@ int cb_cgroup_usage(const char *path, struct cb_cgroup_usage *ret)
 	return 0;
 }
 
-/* Poll dirfd/file until its first line starts with want: the kernel
- * freezes and thaws asynchronously. */
+/* Poll until dirfd/file says want: its first line starts with it, or
+ * with key, key's value is it (the kernel freezes and thaws
+ * asynchronously). */
 static int wait_for(int dirfd, const char *file, const char *key, const char *want)
 {
 	for (int i = 0; i < 2000; i++) {
 		char buf[512];
-		if (read_at(dirfd, file, buf, sizeof(buf)) < 0)
-			return -errno;
-		const char *p = buf;
-		if (key) {
-			p = strstr(buf, key);
-			p = p ? p + strlen(key) + 1 : "";
-		}
-		if (strncmp(p, want, strlen(want)) == 0)
+		int r = read_at(dirfd, file, buf, sizeof(buf));
+		if (r < 0)
+			return r;
+		if (key ? cb_kv_value(buf, key) == strtoll(want, NULL, 10)
+			: strncmp(buf, want, strlen(want)) == 0)
 			return 0;
 		struct timespec ts = {0, i < 100 ? 1000000 : 5000000};
 		nanosleep(&ts, NULL);
@@ -786,7 +778,7 @@ int cb_cgroup_freeze(const char *path, bool freeze, struct cb_error *err)
 		if (fd < 0)
 			return cb_error_errno(err, errno, "cgroup: open %s", dir);
 		if ((r = write_at(fd, "cgroup.freeze", freeze ? "1" : "0")) < 0 ||
-		    (r = wait_for(fd, "cgroup.events", "\nfrozen", freeze ? "1" : "0")) < 0) {
+		    (r = wait_for(fd, "cgroup.events", "frozen", freeze ? "1" : "0")) < 0) {
 			if (freeze) /* not left half frozen (ps would say paused) */
 				(void)write_at(fd, "cgroup.freeze", "0");
 			return cb_error_errno(err, -r, "cgroup: %s %s", what, dir);

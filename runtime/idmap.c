@@ -1,4 +1,5 @@
 #include "idmap.h"
+#include "fsutil.h"
 #include "macro.h"
 
 #include <errno.h>
@@ -53,6 +54,20 @@ size_t cb_idmap_parse_proc(const char *text, struct cb_idmap *map)
 		if (p)
 			p++;
 	}
+	return n;
+}
+
+size_t cb_idmap_read(pid_t pid, const char *file, struct cb_idmap *map)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_free_ char *text = NULL;
+	if (cb_read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL) < 0)
+		return 0;
+	size_t n = cb_idmap_parse_proc(text, map);
+	/* The host's own namespace: "0 0 4294967295". */
+	if (n == 1 && map[0].inside == 0 && map[0].outside == 0 && map[0].count == UINT32_MAX)
+		n = 0;
 	return n;
 }
 

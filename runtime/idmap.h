@@ -19,6 +19,10 @@ int64_t cb_idmap_to_inside(const struct cb_idmap *map, size_t n, uint32_t host_i
 /* A map as /proc/PID/uid_map shows it ("inside outside count" lines)
  * into map (at most CB_IDMAP_MAX lines); the count. Pure. */
 size_t cb_idmap_parse_proc(const char *text, struct cb_idmap *map);
+/* The map of pid's user namespace, /proc/PID/FILE ("uid_map",
+ * "gid_map"), into map; 0 for the host's own (the identity) or when it
+ * cannot be read. */
+size_t cb_idmap_read(pid_t pid, const char *file, struct cb_idmap *map);
 /* A new user namespace with these maps (gidmap NULL: the uid map), held
  * by the returned fd (O_CLOEXEC) after its one process is gone; or
  * -errno with err set. Costs a fork (~0.2 ms). */

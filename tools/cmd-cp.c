@@ -121,21 +121,8 @@ static int64_t map_out_gid(void *opaque, uint32_t id)
  * without one. */
 static void read_maps(pid_t pid, struct cp_maps *m)
 {
-	static const char *const files[] = {"uid_map", "gid_map"};
-	for (int i = 0; i < 2; i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
-		_cleanup_free_ char *text = NULL;
-		struct cb_idmap *map = i ? m->gid : m->uid;
-		size_t *n = i ? &m->n_gid : &m->n_uid;
-		*n = cb_read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL) >= 0
-			 ? cb_idmap_parse_proc(text, map)
-			 : 0;
-		/* The host's own namespace: "0 0 4294967295". */
-		if (*n == 1 && map[0].inside == 0 && map[0].outside == 0 &&
-		    map[0].count == UINT32_MAX)
-			*n = 0;
-	}
+	m->n_uid = cb_idmap_read(pid, "uid_map", m->uid);
+	m->n_gid = cb_idmap_read(pid, "gid_map", m->gid);
 }
 
 /* Does a stopped container run in a user namespace (its stored run

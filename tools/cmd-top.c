@@ -21,8 +21,8 @@
 
 struct top_proc {
 	pid_t host, pid, ppid_host; /* pid: in the container's namespace */
-	long uid;		     /* as the container sees it; -1 unknown */
-	unsigned long long ticks;    /* user + system */
+	long uid;		    /* as the container sees it; -1 unknown */
+	unsigned long long ticks;   /* user + system */
 	char cmd[256];
 };
 
@@ -94,14 +94,8 @@ static int list_procs(pid_t first, const char *cgroup, struct top_proc **ret, si
 	int r = cli_container_pids(first, cgroup, &pids, &np);
 	if (r < 0)
 		return r;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)first);
-	/* Without a user namespace it is the host's identity map. */
-	_cleanup_free_ char *map_text = NULL;
 	struct cb_idmap map[CB_IDMAP_MAX];
-	size_t n_map = 0;
-	if (cb_read_file_at(AT_FDCWD, path, 1 << 16, &map_text, NULL) >= 0)
-		n_map = cb_idmap_parse_proc(map_text, map);
+	size_t n_map = cb_idmap_read(first, "uid_map", map);
 	struct top_proc *v = calloc(np ? np : 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -161,7 +155,8 @@ int cmd_top(struct cb_cli *cli, int argc, char **argv)
 			snprintf(user, sizeof(user), "%ld", v[i].uid);
 		unsigned long long secs = hz > 0 ? v[i].ticks / (unsigned long long)hz : 0;
 		char t[32];
-		snprintf(t, sizeof(t), "%llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+		snprintf(t, sizeof(t), "%llu:%02llu:%02llu", secs / 3600, secs / 60 % 60,
+			 secs % 60);
 		printf("%-8d %-9d %-8d %-12s %8s  %s\n", (int)v[i].pid, (int)v[i].host, (int)ppid,
 		       user, t, v[i].cmd);
 	}

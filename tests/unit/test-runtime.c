@@ -465,6 +465,21 @@ static void test_reports(void **state)
 	close(pipefd[1]);
 }
 
+/* The host's own map reads as none; a pid that is gone too. */
+static void test_idmap_read(void **state)
+{
+	(void)state;
+	struct cb_idmap map[CB_IDMAP_MAX];
+	char self[64];
+	FILE *f = fopen("/proc/self/uid_map", "r");
+	assert_non_null(f);
+	bool host = fgets(self, sizeof(self), f) && strstr(self, "4294967295");
+	fclose(f);
+	if (host)
+		assert_int_equal(cb_idmap_read(getpid(), "uid_map", map), 0);
+	assert_int_equal(cb_idmap_read(-1, "uid_map", map), 0);
+}
+
 static void test_cgroup_text(void **state)
 {
 	(void)state;
@@ -475,8 +490,8 @@ static void test_cgroup_text(void **state)
 	assert_int_equal(cb_kv_value(mem, "shmem"), -1);
 	assert_int_equal(cb_kv_value("usage_usec 1234567\nuser_usec 1\n", "usage_usec"), 1234567);
 	/* /proc/PID/io says "key: value" */
-	assert_int_equal(cb_kv_value("rchar: 10\nread_bytes: 4096\nwrite_bytes: 0\n",
-				     "read_bytes"), 4096);
+	assert_int_equal(cb_kv_value("rchar: 10\nread_bytes: 4096\nwrite_bytes: 0\n", "read_bytes"),
+			 4096);
 	int64_t r = -1, w = -1;
 	cb_io_stat_sum("8:0 rbytes=4096 wbytes=512 rios=1 wios=1 dbytes=0 dios=0\n"
 		       "8:16 rbytes=100 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n",
@@ -496,23 +511,15 @@ static void test_cgroup_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cgroup_text),
-	    cmocka_unit_test(test_mem_size),
-	    cmocka_unit_test(test_cpus),
-	    cmocka_unit_test(test_ns_list),
-	    cmocka_unit_test(test_idmap),
-	    cmocka_unit_test(test_idmap_to_host),
-	    cmocka_unit_test(test_cpuset),
-	    cmocka_unit_test(test_caps),
-	    cmocka_unit_test(test_env),
-	    cmocka_unit_test(test_user),
-	    cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_reports),
-	    cmocka_unit_test(test_signal),
-	    cmocka_unit_test(test_ulimit),
-	    cmocka_unit_test(test_add_host),
-	    cmocka_unit_test(test_resolv_conf),
-	    cmocka_unit_test(test_user_name),
+	    cmocka_unit_test(test_cgroup_text),	  cmocka_unit_test(test_idmap_read),
+	    cmocka_unit_test(test_mem_size),	  cmocka_unit_test(test_cpus),
+	    cmocka_unit_test(test_ns_list),	  cmocka_unit_test(test_idmap),
+	    cmocka_unit_test(test_idmap_to_host), cmocka_unit_test(test_cpuset),
+	    cmocka_unit_test(test_caps),	  cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_user),	  cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_reports),	  cmocka_unit_test(test_signal),
+	    cmocka_unit_test(test_ulimit),	  cmocka_unit_test(test_add_host),
+	    cmocka_unit_test(test_resolv_conf),	  cmocka_unit_test(test_user_name),
 	    cmocka_unit_test(test_group_add),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
