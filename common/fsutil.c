@@ -139,6 +139,27 @@ int cb_rm_rf_at(int dirfd, const char *name)
 	return rm_rf_entry(dirfd, name, S_ISDIR(st.st_mode) ? DT_DIR : DT_REG, st.st_dev);
 }
 
+int cb_dir_is_empty_at(int dirfd, const char *path)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[512] __attribute__((aligned(8)));
+	for (;;) {
+		ssize_t n = getdents64(fd, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 1;
+		for (ssize_t off = 0; off < n;) {
+			const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+				return 0;
+			off += de->d_reclen;
+		}
+	}
+}
+
 int cb_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -20,6 +20,11 @@ int cb_mkdirat_p(int dirfd, const char *path, mode_t mode);
  * symlinks or crossing into other mounts. A missing name is success. */
 int cb_rm_rf_at(int dirfd, const char *name);
 
+/* 1 when the directory path (below dirfd, not followed if a symlink)
+ * holds no entry, 0 when it holds one, -errno. One getdents64 in a small
+ * buffer: no readdir stream to allocate. */
+int cb_dir_is_empty_at(int dirfd, const char *path);
+
 /* Replace name below dirfd with data: write a temporary sibling, fsync it,
  * rename it over name, fsync dirfd. Readers see the old or the new file,
  * never a part. */

@@ -53,7 +53,15 @@ struct cb_proc {
 	struct cb_cgroup cgroup;
 	bool reaped;
 	const struct cb_spawn_hook *net_hook; /* detached once, in cb_proc_free() */
+	int (*idle_step)(void *opaque);	      /* NULL once it has no more to do */
+	void *idle_opaque;
 };
+
+static void idle_once(struct cb_proc *c)
+{
+	if (c->idle_step(c->idle_opaque) <= 0)
+		c->idle_step = NULL;
+}
 
 static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
 					SIGUSR1, SIGUSR2, SIGWINCH};
@@ -467,6 +475,13 @@ static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct
 	for (;;) {
 		struct cb_report rep;
 		int fd;
+		if (c->idle_step) {
+			struct pollfd p = {.fd = sock, .events = POLLIN};
+			if (poll(&p, 1, 0) == 0) {
+				idle_once(c);
+				continue;
+			}
+		}
 		int n = cb_report_recv(sock, &rep, &fd);
 		/* ECONNRESET: the child exited with our "go" byte unread; the
 		 * error is reported once, and its report is still queued. */
@@ -582,6 +597,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	c->pidfd = c->pty = -1;
 	c->cgroup.v2_fd = -1;
 	c->net_hook = spec->net_hook;
+	c->idle_step = spec->idle_step;
+	c->idle_opaque = spec->idle_opaque;
 	bool net_attach = spec->net_hook && spec->net_hook->attach;
 
 	int ns_fds[7];
@@ -723,6 +740,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 fail_child:
 	/* The child may have failed first (and so made our step fail): its
 	 * report is the one the user needs. */
+	c->idle_step = NULL;
 	if (c->pid > 0) {
 		struct cb_error child_err = {0};
 		kill(c->pid, SIGKILL);
@@ -930,9 +948,13 @@ int cb_runtime_run(const struct cb_spawn_spec *spec, struct cb_run_status *statu
 	} else {
 		for (;;) {
 			siginfo_t si;
-			int sig = sigwaitinfo(&set, &si);
-			if (sig < 0)
+			static const struct timespec now = {0};
+			int sig = c->idle_step ? sigtimedwait(&set, &si, &now) : sigwaitinfo(&set, &si);
+			if (sig < 0) {
+				if (errno == EAGAIN)
+					idle_once(c);
 				continue;
+			}
 			if (sig != SIGCHLD) {
 				cb_proc_kill(c, sig);
 				continue;

@@ -3,6 +3,7 @@
 #include "images.h"
 #include "macro.h"
 #include "store.h"
+#include "trash.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -874,32 +875,13 @@ int cb_container_unmount(struct cb_store *s, const char *id, unsigned flags,
 	return unmount_locked(s, cfd, id, flags, err);
 }
 
-/* What a container directory holds after a run, deepest first: removed
- * by name, one call each, before the generic rm -rf walks whatever is
- * left (nothing, for a run that wrote nothing: `run --rm` removes a
- * container after every run, and on ext4 each readdir and stat saved is
- * measurable). Failures (ENOENT, ENOTEMPTY) just leave it to the walk. */
-static void remove_known_layout(int rootfd, const char *dir)
+/* Does ROOT/trash/<name>/upper hold nothing (or not exist)? */
+static bool upper_empty(struct cb_store *s, const char *name)
 {
-	static const struct {
-		const char *name;
-		bool dir;
-	} known[] = {
-	    {"work/work/incompat/volatile/dirty", false},
-	    {"work/work/incompat/volatile", true},
-	    {"work/work/incompat", true},
-	    {"work/work", true},
-	    {"work/index", true},
-	    {"work", true},
-	    {"upper", true},
-	    {"merged", true},
-	    {"container.json", false},
-	};
-	_cleanup_close_ int fd = openat(rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (size_t i = 0; i < ELEMENTSOF(known); i++)
-		(void)unlinkat(fd, known[i].name, known[i].dir ? AT_REMOVEDIR : 0);
+	char rel[96];
+	snprintf(rel, sizeof(rel), "trash/%s/upper", name);
+	int r = cb_dir_is_empty_at(cb_store_root_fd(s), rel);
+	return r == 1 || r == -ENOENT;
 }
 
 static int container_remove(struct cb_store *s, const char *id, const struct cb_container *known,
@@ -917,28 +899,22 @@ static int container_remove(struct cb_store *s, const char *id, const struct cb_
 	if (!known)
 		cb_container_get(s, id, &read, NULL);
 	const struct cb_container *c = known ? known : read;
-	char rnd[33];
-	if ((r = cb_random_hex(rnd, 16)) < 0)
-		return cb_error_errno(err, r, "random name");
-	char from[128], to[128];
+	char from[128], trash[33];
 	snprintf(from, sizeof(from), "containers/%s", id);
-	snprintf(to, sizeof(to), "tmp/rm-%s", rnd);
 	if ((r = cb_store_hold(s)) < 0)
 		return cb_error_errno(err, r, "store gc.lock");
 	if ((r = cb_store_lock(s)) < 0) {
 		cb_store_release(s);
 		return cb_error_errno(err, r, "store lock");
 	}
-	if (renameat(cb_store_root_fd(s), from, cb_store_root_fd(s), to) < 0)
-		r = cb_error_errno(err, errno, "container %.*s: remove", SHORT(id));
+	if ((r = cb_trash_put(s, from, trash)) < 0)
+		r = cb_error_errno(err, -r, "container %.*s: remove", SHORT(id));
 	else if (c && c->name)
 		release_name(s, c->name, id);
 	cb_store_unlock(s);
-	if (r >= 0) {
-		remove_known_layout(cb_store_root_fd(s), to);
-		int rr = cb_rm_rf_at(cb_store_root_fd(s), to);
-		(void)rr; /* a leftover in tmp/ goes with the next command */
-	}
+	/* What fails to go now stays in the trash for the next command. */
+	if (r >= 0 && !((flags & CB_REMOVE_DEFER_EMPTY) && upper_empty(s, trash)))
+		(void)cb_trash_delete(s, trash);
 	cb_store_release(s);
 	return r;
 }

@@ -120,10 +120,13 @@ int cb_container_unmount(struct cb_store *s, const char *id, unsigned flags,
 
 enum cb_remove_flags {
 	CB_REMOVE_FORCE = 1 << 0, /* lazily unmount a busy rootfs */
+	/* When the container wrote nothing, leave its empty directories in
+	 * the trash for a later command to delete (storage/trash.h). */
+	CB_REMOVE_DEFER_EMPTY = 1 << 1,
 };
 /* Unmount and remove it with its name. Busy (without force): -EBUSY and
- * nothing is changed. The directory is renamed into ROOT/tmp first, so the
- * container vanishes at once and a kill -9 leaves only a leftover. */
+ * nothing is changed. The directory is renamed into ROOT/trash first, so
+ * the container vanishes at once and a kill -9 leaves only garbage there. */
 int cb_container_remove(struct cb_store *s, const char *id, unsigned flags,
 			struct cb_error *err);
 /* The same for a container the caller has read (its name is known). */

@@ -1,4 +1,5 @@
 #include "gc.h"
+#include "trash.h"
 #include "container.h"
 #include "digest.h"
 #include "fsutil.h"
@@ -143,6 +144,13 @@ int cb_store_gc(struct cb_store *s, struct cb_gc_report *ret, struct cb_error *e
 	r = cb_store_clean_tmp(s, &rep.leftovers_removed);
 	if (r < 0) {
 		cb_error_errno(err, r, "clean tmp");
+		goto out_release;
+	}
+	unsigned trashed = 0;
+	r = cb_trash_empty(s, &trashed);
+	rep.leftovers_removed += trashed;
+	if (r < 0) {
+		cb_error_errno(err, r, "empty the trash");
 		goto out_release;
 	}
 	struct cb_image **list = NULL;

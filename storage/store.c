@@ -23,7 +23,7 @@ struct cb_store {
 };
 
 static const char *const store_dirs[] = {
-	"blobs", "blobs/sha256", "layers", "images", "containers", "tmp", "locks",
+	"blobs", "blobs/sha256", "layers", "images", "containers", "tmp", "locks", "trash",
 };
 
 static int write_file_via_tmp(int root_fd, const char *relpath, const void *data, size_t len);

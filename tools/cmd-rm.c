@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "container.h"
 #include "supervisor.h"
+#include "trash.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -44,5 +45,9 @@ int cmd_rm(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("rm", true);
-	return cli_for_each_container(cli, "rm", argv + optind, argc - optind, rm_one, &flags);
+	int ret = cli_for_each_container(cli, "rm", argv + optind, argc - optind, rm_one, &flags);
+	/* And what earlier `run --rm`s left to delete (storage/trash.h). */
+	if (cli->store)
+		(void)cb_trash_empty(cli->store, NULL);
+	return ret;
 }

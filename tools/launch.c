@@ -5,6 +5,7 @@
 #include "macro.h"
 #include "resolve.h"
 #include "store.h"
+#include "trash.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -76,6 +77,15 @@ int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
 	return 0;
 }
 
+/* The spec's idle_step: one step of deleting the store's trash. */
+static int delete_trash_step(void *opaque)
+{
+	struct cli_launch *l = opaque;
+	if (!l->trash && cb_trash_cursor_new(l->store, &l->trash) < 0)
+		return 0;
+	return cb_trash_step(l->trash);
+}
+
 /* Mount l->ctr's rootfs and point o->spec at it (l->argv and l->cfg are
  * filled). On failure the rootfs is unmounted again. */
 static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
@@ -124,6 +134,9 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	spec->rootfs_fd = l->rootfs_fd;
 	spec->argv = l->argv;
 	spec->create_etc_files = true; /* the upper dir takes them */
+	l->store = s;
+	spec->idle_step = delete_trash_step;
+	spec->idle_opaque = l;
 	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
 		spec->workdir = l->cfg.working_dir;
 	if (!spec->user && l->cfg.user && l->cfg.user[0])
@@ -209,6 +222,7 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 void cli_launch_release(struct cli_launch *l)
 {
 	closep(&l->rootfs_fd);
+	cb_trash_cursor_free(l->trash);
 	cb_container_free(l->ctr);
 	free(l->rootfs);
 	free(l->argv);
@@ -275,7 +289,8 @@ int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch 
 	 * is gone): before its directories are touched. */
 	closep(&l->rootfs_fd);
 	if (l->ctr) {
-		r = remove ? cb_container_remove_known(s, l->ctr, CB_REMOVE_FORCE, err)
+		r = remove ? cb_container_remove_known(s, l->ctr,
+						       CB_REMOVE_FORCE | CB_REMOVE_DEFER_EMPTY, err)
 			   : cb_container_unmount(s, l->ctr->id, 0, err);
 	}
 	cli_launch_release(l);

@@ -22,6 +22,10 @@ struct cli_launch {
 	struct cb_image_config cfg;
 	char **argv; /* entrypoint + cmd (owned, strings borrowed) */
 	uint64_t t_begin, t_created, t_mounted; /* CLOCK_MONOTONIC ns */
+	/* The store's trash, deleted while the container starts and runs
+	 * (the spec's idle_step); made at the first step. */
+	struct cb_store *store;
+	struct cb_trash_cursor *trash;
 };
 
 /* Resolve image, create the container (named o->name, volatile with
@@ -51,6 +55,8 @@ int cli_run_json_encode(char *const *args, int n, char **ret_json);
 int cli_run_options_load(const char *verb, const char *run_json, struct cb_run_options *o,
 			 char ***ret_argv);
 
-/* Unmount the rootfs; with remove, remove the container too. Frees l. */
+/* Unmount the rootfs; with remove, remove the container too (its empty
+ * directories, when it wrote nothing, go to the trash that the next
+ * launch deletes while its container runs). Frees l. */
 int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch *l, bool remove,
 		      struct cb_error *err);

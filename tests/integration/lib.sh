@@ -56,10 +56,12 @@ need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; d
 
 # store_check [--allow-tmp]: the store is consistent (tests/integration/store-check.py).
 store_check() { python3 "$(dirname "${BASH_SOURCE[0]}")/store-check.py" "$COWBOX_ROOT" "$@" || fail "store is inconsistent"; }
-# store_state: a listing of everything in the store but tmp/ and locks/, to
-# compare before and after a command that must change nothing.
+# store_state: a listing of everything in the store but tmp/, trash/ (what a
+# run --rm left to delete: docs/store.md) and locks/, to compare before and
+# after a command that must change nothing.
 store_state() {
-	(cd "$COWBOX_ROOT" 2>/dev/null && find . -path ./tmp -prune -o -path ./locks -prune -o \
+	(cd "$COWBOX_ROOT" 2>/dev/null && find . -path ./tmp -prune -o -path ./trash -prune \
+		-o -path ./locks -prune -o \
 		-printf '%p %y %s\n' | LC_ALL=C sort)
 }
 # merged_view IMAGE OUTFILE: mount the image's layers read-only in a private

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Proves: the store's trash (docs/store.md) stays garbage and stays small. A
+# `run --rm` whose container wrote nothing leaves its directory in
+# ROOT/trash and its name free at once; the next foreground run deletes it
+# while its own container runs; a container that wrote something is
+# deleted when its run returns; rm and gc empty the trash; a hand-made
+# entry with odd content (a deep tree, a symlink to /) is deleted by the
+# walk without following the link; a store made before the trash existed
+# gets it at first use; concurrent runs share the deleting; the store
+# passes its check throughout.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root"
+ok import "$FIXTURES/busybox-gzip.oci" trash-base
+T=$COWBOX_ROOT/trash
+in_trash() { ls -A "$T" 2>/dev/null | wc -l; }
+containers() { ls "$COWBOX_ROOT/containers" | grep -Ec '^[0-9a-f]{64}$' || true; }
+
+name=$(uniq_name)
+ok run --rm --name "$name" trash-base true
+[ "$(in_trash)" = 1 ] || fail "a run --rm that wrote nothing: want 1 trash entry, got $(ls -A "$T")"
+first=$(ls -A "$T")
+[ -d "$T/$first/upper" ] && [ -z "$(ls -A "$T/$first/upper")" ] || fail "trash entry: no empty upper"
+[ "$(containers)" = 0 ] || fail "the container is still listed in containers/"
+ok ps -a
+case "$out" in *"$name"*) fail "ps -a still shows the removed container: $out" ;; esac
+store_check
+
+# The name is free at once; a container that stays up a moment gives the
+# launcher time to delete the trash while it runs.
+ok run --rm --name "$name" trash-base sleep 0.3
+[ ! -e "$T/$first" ] || fail "the next run did not delete the trash entry $first"
+[ "$(in_trash)" = 1 ] || fail "want only the last run's entry, got $(ls -A "$T")"
+
+# A container that wrote something is deleted when its run returns.
+ok run --rm trash-base sh -c 'sleep 0.3; echo x >/written'
+[ "$(in_trash)" = 0 ] || fail "a run --rm that wrote a file left trash: $(ls -A "$T")"
+
+# Many runs: it does not pile up.
+for i in 1 2 3 4 5 6; do
+	ok run --rm trash-base sleep 0.1
+done
+[ "$(in_trash)" -le 2 ] || fail "6 runs left $(in_trash) trash entries"
+
+# Concurrent runs delete the same trash: no error, no pile-up, a sound store.
+pids=""
+for i in 1 2 3 4 5 6 7 8; do
+	"$COWBOX" run --rm trash-base sleep 0.2 >"$TESTTMP/c$i.out" 2>&1 &
+	pids="$pids $!"
+done
+for p in $pids; do
+	wait "$p" || fail "a concurrent run failed: $(cat "$TESTTMP"/c*.out)"
+done
+ok run --rm trash-base sleep 0.5
+[ "$(in_trash)" -le 2 ] || fail "after concurrent runs: $(in_trash) trash entries"
+store_check
+
+# rm empties the trash (even when what it removes went there first).
+ok run --rm trash-base true
+ok create trash-base
+ok rm "$out"
+[ "$(in_trash)" = 0 ] || fail "rm left trash: $(ls -A "$T")"
+
+# An entry the known layout does not cover: the walk deletes it, and a
+# symlink in it is removed, not followed.
+mkdir -p "$T/odd/a/b/c" "$T/odd/upper/x"
+echo keep >"$TESTTMP/outside"
+ln -s "$TESTTMP" "$T/odd/link"
+ln -s "$TESTTMP/outside" "$T/odd/a/b/c/file-link"
+touch "$T/odd/a/b/c/f"
+ok run --rm trash-base sleep 0.3
+[ ! -e "$T/odd" ] || fail "the odd trash entry is still there: $(find "$T/odd")"
+[ "$(cat "$TESTTMP/outside")" = keep ] || fail "deleting the trash reached through a symlink"
+
+# gc empties it and counts it among the leftovers.
+ok run --rm trash-base true
+ok gc
+case "$out" in *"removed"*leftovers*) ;; *) fail "gc: $out" ;; esac
+[ "$(in_trash)" = 0 ] || fail "gc left trash: $(ls -A "$T")"
+
+# A store from before the trash: made at the first removal.
+rmdir "$T"
+ok run --rm trash-base true
+[ -d "$T" ] || fail "trash/ was not made at first use"
+store_check

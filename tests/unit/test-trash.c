@@ -1,0 +1,211 @@
+/* storage/trash.c: deleting what removals put in ROOT/trash, all at once
+ * or a step at a time, and common/fsutil.c's cb_dir_is_empty_at. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "store.h"
+#include "trash.h"
+
+static char top[256];
+static struct cb_store *store;
+
+static void path_of(char *p, size_t n, const char *rel)
+{
+	snprintf(p, n, "%s/store/%s", top, rel);
+}
+
+static void dir(const char *rel)
+{
+	char p[512];
+	path_of(p, sizeof(p), rel);
+	assert_int_equal(mkdir(p, 0700), 0);
+}
+
+static void file(const char *rel)
+{
+	char p[512];
+	path_of(p, sizeof(p), rel);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{}", 2), 2);
+	close(fd);
+}
+
+static bool exists(const char *rel)
+{
+	char p[512];
+	struct stat st;
+	path_of(p, sizeof(p), rel);
+	return lstat(p, &st) == 0;
+}
+
+/* What a run --rm that wrote nothing leaves: the container's directory. */
+static void ran_container(const char *rel)
+{
+	char sub[256];
+	dir(rel);
+	static const char *const dirs[] = {"upper", "work", "work/work", "work/work/incompat",
+					   "work/work/incompat/volatile"};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", rel, dirs[i]);
+		dir(sub);
+	}
+	snprintf(sub, sizeof(sub), "%s/work/work/incompat/volatile/dirty", rel);
+	file(sub);
+	snprintf(sub, sizeof(sub), "%s/container.json", rel);
+	file(sub);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(top, sizeof(top), "/tmp/cowbox-test-trash.XXXXXX");
+	if (!mkdtemp(top))
+		return -1;
+	char root[300];
+	snprintf(root, sizeof(root), "%s/store", top);
+	struct cb_error err = {0};
+	return cb_store_open(root, &store, &err);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cb_store_free(store);
+	store = NULL;
+	return cb_rm_rf_at(AT_FDCWD, top);
+}
+
+static void test_put_and_delete(void **state)
+{
+	(void)state;
+	assert_true(exists("trash")); /* a new store has it */
+	ran_container("containers/c1");
+	char name[33];
+	assert_int_equal(cb_trash_put(store, "containers/c1", name), 0);
+	assert_false(exists("containers/c1"));
+	char rel[128];
+	snprintf(rel, sizeof(rel), "trash/%s/work/work/incompat/volatile/dirty", name);
+	assert_true(exists(rel));
+	assert_int_equal(cb_trash_delete(store, name), 0);
+	snprintf(rel, sizeof(rel), "trash/%s", name);
+	assert_false(exists(rel));
+	/* Already gone (another command deleted it): no error. */
+	assert_int_equal(cb_trash_delete(store, name), 0);
+	/* Nothing to put: the error of the rename. */
+	assert_int_equal(cb_trash_put(store, "containers/none", name), -ENOENT);
+}
+
+static void test_put_makes_trash(void **state)
+{
+	(void)state;
+	dir("containers/c2");
+	assert_int_equal(rmdir(strcat(strcpy((char[512]){0}, top), "/store/trash")), 0);
+	char name[33];
+	assert_int_equal(cb_trash_put(store, "containers/c2", name), 0);
+	assert_true(exists("trash"));
+	assert_false(exists("containers/c2"));
+}
+
+/* Each step removes at most one entry, until the trash is empty; odd
+ * content is walked, a symlink in it removed and not followed. */
+static void test_steps(void **state)
+{
+	(void)state;
+	ran_container("trash/a");
+	ran_container("trash/b");
+	dir("trash/odd");
+	dir("trash/odd/deep");
+	dir("trash/odd/deep/er");
+	file("trash/odd/deep/er/f");
+	dir("keep");
+	file("keep/file");
+	char target[512];
+	path_of(target, sizeof(target), "keep");
+	char link[512];
+	path_of(link, sizeof(link), "trash/odd/deep/link");
+	assert_int_equal(symlink(target, link), 0);
+
+	struct cb_trash_cursor *t = NULL;
+	assert_int_equal(cb_trash_cursor_new(store, &t), 0);
+	unsigned steps = 0;
+	int r;
+	while ((r = cb_trash_step(t)) == 1)
+		steps++;
+	assert_int_equal(r, 0);
+	/* Two containers of 8 entries each (by name, one per step, the
+	 * directory itself the last) and one step for the walked entry. */
+	assert_int_equal(steps, 2 * 8 + 1);
+	assert_int_equal(
+	    cb_dir_is_empty_at(AT_FDCWD, strcat(strcpy((char[512]){0}, top), "/store/trash")), 1);
+	assert_true(exists("keep/file"));
+	assert_int_equal(cb_trash_step(t), 0); /* done stays done */
+	cb_trash_cursor_free(t);
+}
+
+static void test_empty(void **state)
+{
+	(void)state;
+	ran_container("trash/x");
+	dir("trash/y");
+	unsigned n = 0;
+	assert_int_equal(cb_trash_empty(store, &n), 0);
+	assert_int_equal(n, 2);
+	assert_false(exists("trash/x"));
+	assert_false(exists("trash/y"));
+	/* No trash directory at all: nothing to do. */
+	char p[512];
+	path_of(p, sizeof(p), "trash");
+	assert_int_equal(rmdir(p), 0);
+	assert_int_equal(cb_trash_empty(store, &n), 0);
+	assert_int_equal(n, 0);
+	struct cb_trash_cursor *t = NULL;
+	assert_int_equal(cb_trash_cursor_new(store, &t), 0);
+	assert_int_equal(cb_trash_step(t), 0);
+	cb_trash_cursor_free(t);
+}
+
+static void test_dir_is_empty(void **state)
+{
+	(void)state;
+	char p[512];
+	dir("e");
+	path_of(p, sizeof(p), "e");
+	assert_int_equal(cb_dir_is_empty_at(AT_FDCWD, p), 1);
+	file("e/.hidden");
+	assert_int_equal(cb_dir_is_empty_at(AT_FDCWD, p), 0);
+	path_of(p, sizeof(p), "e/.hidden");
+	assert_int_equal(cb_dir_is_empty_at(AT_FDCWD, p), -ENOTDIR);
+	path_of(p, sizeof(p), "missing");
+	assert_int_equal(cb_dir_is_empty_at(AT_FDCWD, p), -ENOENT);
+	/* A symlink to a directory is not followed. */
+	char link[512], target[512];
+	path_of(target, sizeof(target), "e");
+	path_of(link, sizeof(link), "elink");
+	assert_int_equal(symlink(target, link), 0);
+	assert_true(cb_dir_is_empty_at(AT_FDCWD, link) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_put_and_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_put_makes_trash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_is_empty, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("trash", tests, NULL, NULL);
+}
