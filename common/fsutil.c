@@ -139,6 +139,89 @@ int cb_rm_rf_at(int dirfd, const char *name)
 	return rm_rf_entry(dirfd, name, S_ISDIR(st.st_mode) ? DT_DIR : DT_REG, st.st_dev);
 }
 
+/* Remove known[*next...] below dir/name until one goes; false when the
+ * list is done. */
+static bool rm_next_known(int dir, const char *name, const char *const *known, size_t *next)
+{
+	while (known && known[*next]) {
+		const char *k = known[(*next)++];
+		size_t n = strlen(k);
+		bool is_dir = n > 0 && k[n - 1] == '/';
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%.*s", name, (int)(n - is_dir), k);
+		if (unlinkat(dir, path, is_dir ? AT_REMOVEDIR : 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+int cb_rm_known_at(int dirfd, const char *name, const char *const *known)
+{
+	size_t next = 0;
+	while (rm_next_known(dirfd, name, known, &next))
+		;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		return 0;
+	return cb_rm_rf_at(dirfd, name);
+}
+
+struct cb_rm_steps {
+	DIR *dir;
+	const char *const *known;
+	bool done;
+	bool in_entry; /* name is being removed, known[next] onwards */
+	size_t next;
+	char name[256];
+};
+
+int cb_rm_steps_new(int dirfd, const char *const *known, struct cb_rm_steps **ret)
+{
+	struct cb_rm_steps *t = calloc(1, sizeof(*t));
+	if (!t || !(t->dir = fdopendir(dirfd))) {
+		int r = t ? -errno : -ENOMEM;
+		free(t);
+		close(dirfd);
+		return r;
+	}
+	t->known = known;
+	*ret = t;
+	return 0;
+}
+
+void cb_rm_steps_free(struct cb_rm_steps *t)
+{
+	if (!t)
+		return;
+	closedir(t->dir);
+	free(t);
+}
+
+int cb_rm_steps_next(struct cb_rm_steps *t)
+{
+	if (t->done)
+		return 0;
+	int dir = dirfd(t->dir);
+	if (!t->in_entry) {
+		struct dirent *de;
+		while ((de = readdir(t->dir)) &&
+		       (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0))
+			;
+		if (!de) {
+			t->done = true;
+			return 0;
+		}
+		snprintf(t->name, sizeof(t->name), "%s", de->d_name);
+		t->in_entry = true;
+		t->next = 0;
+	}
+	if (rm_next_known(dir, t->name, t->known, &t->next))
+		return 1;
+	t->in_entry = false;
+	if (unlinkat(dir, t->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		(void)cb_rm_rf_at(dir, t->name); /* not empty, or not a directory */
+	return 1;
+}
+
 int cb_dir_is_empty_at(int dirfd, const char *path)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -22,10 +22,7 @@ int cb_trash_delete(struct cb_store *s, const char *name);
 /* Delete everything in the trash now; the count removed in *ret_removed. */
 int cb_trash_empty(struct cb_store *s, unsigned *ret_removed);
 
-/* Deleting the trash a step at a time: each call removes at most one
- * directory entry (or walks one unexpected tree) and returns 1, or 0 once
- * the trash is empty (or cannot be read). */
-struct cb_trash_cursor;
-int cb_trash_cursor_new(struct cb_store *s, struct cb_trash_cursor **ret);
-int cb_trash_step(struct cb_trash_cursor *t);
-void cb_trash_cursor_free(struct cb_trash_cursor *t);
+/* Delete the trash a step at a time (common/fsutil.h cb_rm_steps): *ret
+ * is NULL when there is no trash directory. */
+struct cb_rm_steps;
+int cb_trash_steps(struct cb_store *s, struct cb_rm_steps **ret);

@@ -49,5 +49,6 @@ int cmd_rm(struct cb_cli *cli, int argc, char **argv)
 	/* And what earlier `run --rm`s left to delete (storage/trash.h). */
 	if (cli->store)
 		(void)cb_trash_empty(cli->store, NULL);
+	cb_state_trash_empty();
 	return ret;
 }

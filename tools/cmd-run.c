@@ -101,8 +101,10 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		r = cli_net_prepare(cli, &o, &net, &err);
 	if (r >= 0)
 		r = cb_runtime_run(&o.spec, &st, &err);
-	if (launch.ctr)
+	if (launch.ctr) {
+		cli_launch_drain_trash(&launch);
 		cli_foreground_end(&fg, o.id, o.rm, &st);
+	}
 	struct cb_error nerr = {0};
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);

@@ -33,6 +33,7 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "start %s: network", what);
 	bool remove = o->rm;
+	cli_launch_drain_trash(l);
 	/* Record the outcome while o->spec.argv (the launch's) is alive. */
 	cli_foreground_end(&fg, id, remove, &st);
 	struct cb_error ferr = {0};

@@ -6,6 +6,7 @@
 #include "resolve.h"
 #include "store.h"
 #include "trash.h"
+#include "state.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -77,13 +78,26 @@ int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
 	return 0;
 }
 
-/* The spec's idle_step: one step of deleting the store's trash. */
+/* The spec's idle_step: one step of deleting the run state's trash (a
+ * directory per earlier run), then the store's (docs/store.md). */
 static int delete_trash_step(void *opaque)
 {
 	struct cli_launch *l = opaque;
-	if (!l->trash && cb_trash_cursor_new(l->store, &l->trash) < 0)
-		return 0;
-	return cb_trash_step(l->trash);
+	while (l->trash_phase < 4) {
+		if (!(l->trash_phase & 1)) {
+			if (l->trash_phase == 0)
+				(void)cb_state_trash_steps(&l->trash);
+			else
+				(void)cb_trash_steps(l->store, &l->trash);
+			l->trash_phase++;
+		}
+		if (l->trash && cb_rm_steps_next(l->trash) > 0)
+			return 1;
+		cb_rm_steps_free(l->trash);
+		l->trash = NULL;
+		l->trash_phase++;
+	}
+	return 0;
 }
 
 /* Mount l->ctr's rootfs and point o->spec at it (l->argv and l->cfg are
@@ -222,7 +236,7 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 void cli_launch_release(struct cli_launch *l)
 {
 	closep(&l->rootfs_fd);
-	cb_trash_cursor_free(l->trash);
+	cb_rm_steps_free(l->trash);
 	cb_container_free(l->ctr);
 	free(l->rootfs);
 	free(l->argv);
@@ -279,6 +293,13 @@ int cli_run_options_load(const char *verb, const char *run_json, struct cb_run_o
 	if (r == 0 && o->n_cmd > 0)
 		r = cli_error("%s: stored options end in an operand %s", verb, o->cmd[0]);
 	return r;
+}
+
+void cli_launch_drain_trash(struct cli_launch *l)
+{
+	if (l->store)
+		while (delete_trash_step(l) > 0)
+			;
 }
 
 int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch *l, bool remove,

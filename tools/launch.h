@@ -14,6 +14,7 @@
 #include "run-options.h"
 
 struct cb_store;
+struct cb_rm_steps;
 
 struct cli_launch {
 	struct cb_container *ctr; /* the store's record */
@@ -22,10 +23,12 @@ struct cli_launch {
 	struct cb_image_config cfg;
 	char **argv; /* entrypoint + cmd (owned, strings borrowed) */
 	uint64_t t_begin, t_created, t_mounted; /* CLOCK_MONOTONIC ns */
-	/* The store's trash, deleted while the container starts and runs
-	 * (the spec's idle_step); made at the first step. */
+	/* The run state's trash, then the store's, deleted while the
+	 * container starts and runs (the spec's idle_step), the rest when it
+	 * has ended. */
 	struct cb_store *store;
-	struct cb_trash_cursor *trash;
+	struct cb_rm_steps *trash;
+	unsigned trash_phase; /* 0: state's to open, 1: state's, 2, 3: store's, 4: done */
 };
 
 /* Resolve image, create the container (named o->name, volatile with
@@ -54,6 +57,11 @@ int cli_run_json_encode(char *const *args, int n, char **ret_json);
  * run_options_release). Returns 0 or an exit code after printing. */
 int cli_run_options_load(const char *verb, const char *run_json, struct cb_run_options *o,
 			 char ***ret_argv);
+
+/* Delete what the wait for the container left of the trash (the spec's
+ * idle_step), before this run's own state and container go there: so it
+ * never holds more than one entry per run that ended since. */
+void cli_launch_drain_trash(struct cli_launch *l);
 
 /* Unmount the rootfs; with remove, remove the container too (its empty
  * directories, when it wrote nothing, go to the trash that the next

@@ -102,6 +102,10 @@ int cb_state_open(const char *id, bool create, int *ret_dirfd)
 	return 0;
 }
 
+/* What a state directory holds, by name first (each call saved counts
+ * where /run is not a tmpfs); the walk takes anything else. */
+static const char *const state_layout[] = {"state", "log", "supervisor.log", NULL};
+
 int cb_state_remove(const char *id)
 {
 	_cleanup_free_ char *base = NULL;
@@ -111,14 +115,51 @@ int cb_state_remove(const char *id)
 	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	/* What a state directory holds, by name first (each call saved
-	 * counts where /run is not a tmpfs); the walk takes anything else. */
-	static const char *const known[] = {"state", "log", "supervisor.log"};
-	_cleanup_close_ int dfd = openat(fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd >= 0)
-		for (size_t i = 0; i < ELEMENTSOF(known); i++)
-			(void)unlinkat(dfd, known[i], 0);
-	return cb_rm_rf_at(fd, id);
+	return cb_rm_known_at(fd, id, state_layout);
+}
+
+static int open_trash(bool create)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r = cb_state_dir(".trash", &dir);
+	if (r < 0)
+		return r;
+	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int cb_state_remove_later(const char *id)
+{
+	_cleanup_free_ char *base = NULL;
+	int r = cb_state_base_dir(&base);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int trash = open_trash(true);
+	if (fd < 0 || trash < 0 || renameat(fd, id, trash, id) < 0)
+		return cb_state_remove(id);
+	return 0;
+}
+
+int cb_state_trash_steps(struct cb_rm_steps **ret)
+{
+	*ret = NULL;
+	int fd = open_trash(false);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	return cb_rm_steps_new(fd, state_layout, ret);
+}
+
+void cb_state_trash_empty(void)
+{
+	struct cb_rm_steps *t = NULL;
+	if (cb_state_trash_steps(&t) < 0 || !t)
+		return;
+	while (cb_rm_steps_next(t) > 0)
+		;
+	cb_rm_steps_free(t);
 }
 
 static const char *const ns_names[] = {"pid", "mnt", "uts", "ipc", "net", "cgroup", "user"};
@@ -281,6 +322,7 @@ int cb_proc_open_checked(pid_t pid, uint64_t start)
 
 void cb_state_prune(int min_age_s)
 {
+	cb_state_trash_empty();
 	_cleanup_free_ char *base = NULL;
 	if (cb_state_base_dir(&base) < 0)
 		return;

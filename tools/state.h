@@ -76,6 +76,16 @@ int cb_state_record_exit(const char *id, char *const *argv, int64_t started, int
 			 bool oom);
 /* Remove id's state directory (a missing one is fine). */
 int cb_state_remove(const char *id);
+/* The same, the directory itself put off: it is renamed into
+ * RUNDIR/.trash, whose entries a later launch deletes while its container
+ * runs (cb_state_trash_steps), and rm and ps empty. Where /run is not a
+ * tmpfs (this machine: ext4 mounted with discard) removing a directory
+ * waits for the disk, ~0.25 ms at the end of every foreground run. */
+int cb_state_remove_later(const char *id);
+struct cb_rm_steps;
+/* RUNDIR/.trash a step at a time (fsutil.h); *ret NULL when there is none. */
+int cb_state_trash_steps(struct cb_rm_steps **ret);
+void cb_state_trash_empty(void);
 
 /* Open a state directory's lock: a new open of the directory (O_CLOEXEC). */
 int cb_state_open_lock(int dirfd);

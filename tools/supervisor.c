@@ -92,7 +92,7 @@ void cli_foreground_end(struct cli_foreground *fg, const char *id, bool remove,
 	if (fg->dirfd < 0)
 		return;
 	if (remove) {
-		cb_state_remove(id);
+		cb_state_remove_later(id);
 	} else {
 		fg->st.status = CB_STATE_EXITED;
 		fg->st.exit_code = rs->exit_code;

@@ -7,7 +7,9 @@
 # entry with odd content (a deep tree, a symlink to /) is deleted by the
 # walk without following the link; a store made before the trash existed
 # gets it at first use; concurrent runs share the deleting; the store
-# passes its check throughout.
+# passes its check throughout. The same for the run state: a foreground
+# run's state directory goes to RUNDIR/.trash, the next run deletes it,
+# ps and rm empty it, and ps never lists it.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ok import "$FIXTURES/busybox-gzip.oci" trash-base
@@ -76,6 +78,29 @@ ok run --rm trash-base true
 ok gc
 case "$out" in *"removed"*leftovers*) ;; *) fail "gc: $out" ;; esac
 [ "$(in_trash)" = 0 ] || fail "gc left trash: $(ls -A "$T")"
+
+# The run state's trash, in a run directory of this test's own.
+R=$TESTTMP/run
+state_trash() { ls -A "$R/.trash" 2>/dev/null | wc -l; }
+ok --runroot "$R" run --rm trash-base true
+[ "$(state_trash)" = 1 ] || fail "run state trash: want 1 entry, got $(ls -A "$R/.trash" 2>&1)"
+st1=$(ls -A "$R/.trash")
+[ ! -e "$R/$st1" ] || fail "the state directory is still in the run directory"
+ok --runroot "$R" run --rm trash-base sleep 0.3
+[ ! -e "$R/.trash/$st1" ] || fail "the next run did not delete the state trash $st1"
+[ "$(state_trash)" = 1 ] || fail "run state trash: $(ls -A "$R/.trash")"
+ok --runroot "$R" ps -a
+case "$out" in *trash*) fail "ps lists the trash: $out" ;; esac
+[ "$(state_trash)" = 0 ] || fail "ps did not empty the state trash: $(ls -A "$R/.trash")"
+ok --runroot "$R" run --rm trash-base true
+ok --runroot "$R" create trash-base
+ok --runroot "$R" rm "$out"
+[ "$(state_trash)" = 0 ] || fail "rm did not empty the state trash: $(ls -A "$R/.trash")"
+# A kept container's state stays where it was.
+ok --runroot "$R" run --name "$name-kept" trash-base true
+ok --runroot "$R" ps -a
+case "$out" in *Exited*"$name-kept"*) ;; *) fail "a kept container's state: $out" ;; esac
+ok --runroot "$R" rm "$name-kept"
 
 # A store from before the trash: made at the first removal.
 rmdir "$T"

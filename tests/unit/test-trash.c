@@ -1,5 +1,6 @@
 /* storage/trash.c: deleting what removals put in ROOT/trash, all at once
- * or a step at a time, and common/fsutil.c's cb_dir_is_empty_at. */
+ * or a step at a time (common/fsutil.c's cb_rm_steps), and
+ * cb_dir_is_empty_at. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,11 +139,12 @@ static void test_steps(void **state)
 	path_of(link, sizeof(link), "trash/odd/deep/link");
 	assert_int_equal(symlink(target, link), 0);
 
-	struct cb_trash_cursor *t = NULL;
-	assert_int_equal(cb_trash_cursor_new(store, &t), 0);
+	struct cb_rm_steps *t = NULL;
+	assert_int_equal(cb_trash_steps(store, &t), 0);
+	assert_non_null(t);
 	unsigned steps = 0;
 	int r;
-	while ((r = cb_trash_step(t)) == 1)
+	while ((r = cb_rm_steps_next(t)) == 1)
 		steps++;
 	assert_int_equal(r, 0);
 	/* Two containers of 8 entries each (by name, one per step, the
@@ -151,8 +153,8 @@ static void test_steps(void **state)
 	assert_int_equal(
 	    cb_dir_is_empty_at(AT_FDCWD, strcat(strcpy((char[512]){0}, top), "/store/trash")), 1);
 	assert_true(exists("keep/file"));
-	assert_int_equal(cb_trash_step(t), 0); /* done stays done */
-	cb_trash_cursor_free(t);
+	assert_int_equal(cb_rm_steps_next(t), 0); /* done stays done */
+	cb_rm_steps_free(t);
 }
 
 static void test_empty(void **state)
@@ -171,10 +173,10 @@ static void test_empty(void **state)
 	assert_int_equal(rmdir(p), 0);
 	assert_int_equal(cb_trash_empty(store, &n), 0);
 	assert_int_equal(n, 0);
-	struct cb_trash_cursor *t = NULL;
-	assert_int_equal(cb_trash_cursor_new(store, &t), 0);
-	assert_int_equal(cb_trash_step(t), 0);
-	cb_trash_cursor_free(t);
+	struct cb_rm_steps *t = NULL;
+	assert_int_equal(cb_trash_steps(store, &t), 0);
+	assert_null(t);
+	cb_rm_steps_free(t);
 }
 
 static void test_dir_is_empty(void **state)
