@@ -181,6 +181,9 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	closep(&errfd);
 	cb_store_free(cli->store);
 	cli->store = NULL;
+	/* The launch's trash deleting (tools/launch.c) used that store; it
+	 * is for a foreground run's idle wait, not for ours. */
+	o->spec.idle_step = NULL;
 	/* The container inherits ignored signals: a shell starts background
 	 * jobs with SIGINT and SIGQUIT ignored. setsid() already keeps the
 	 * terminal's signals away. */
