@@ -97,6 +97,8 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	 * reaches it; a kept one shows how it ended, as docker's does. */
 	struct cli_foreground fg = {.dirfd = -1, .lock = -1};
 	int r = launch.ctr ? cli_foreground_begin(&fg, &o, &err) : 0;
+	if (launch.ctr)
+		fg.rootfs_fd = &launch.rootfs_fd;
 	if (r >= 0)
 		r = cli_net_prepare(cli, &o, &net, &err);
 	if (r >= 0)

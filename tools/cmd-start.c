@@ -25,6 +25,7 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	struct cli_net net = {0};
 	struct cli_foreground fg;
 	int r = cli_foreground_begin(&fg, o, &err);
+	fg.rootfs_fd = &l->rootfs_fd;
 	if (r >= 0)
 		r = cli_net_prepare(cli, o, &net, &err);
 	if (r >= 0)

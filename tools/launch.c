@@ -306,8 +306,9 @@ int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch 
 		      struct cb_error *err)
 {
 	int r = 0;
-	/* The detached rootfs ends with our fd (the container's namespace
-	 * is gone): before its directories are touched. */
+	/* A detached rootfs still open here (the command never started: the
+	 * foreground closes it once it runs) ends with our fd, before its
+	 * directories are touched. */
 	closep(&l->rootfs_fd);
 	if (l->ctr) {
 		r = remove ? cb_container_remove_known(s, l->ctr,

@@ -58,6 +58,8 @@ static struct cb_state running_state(const struct cb_run_options *o)
 static void foreground_started(void *opaque, pid_t pid)
 {
 	struct cli_foreground *fg = opaque;
+	if (fg->rootfs_fd)
+		closep(fg->rootfs_fd);
 	fg->st.pid = pid;
 	fg->st.pid_start = cb_proc_start_time(pid);
 	fg->st.started = time(NULL);

@@ -35,6 +35,10 @@
 struct cli_foreground {
 	int dirfd, lock;
 	struct cb_state st;
+	/* The launch's detached rootfs, closed once the container runs (NULL:
+	 * none): the container's mount namespace holds it from then on, so it
+	 * ends with the container, in its exit, and not in ours. */
+	int *rootfs_fd;
 };
 int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o,
 			 struct cb_error *err);
