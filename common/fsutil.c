@@ -139,17 +139,35 @@ int cb_rm_rf_at(int dirfd, const char *name)
 	return rm_rf_entry(dirfd, name, S_ISDIR(st.st_mode) ? DT_DIR : DT_REG, st.st_dev);
 }
 
-/* Remove known[*next...] below dir/name until one goes; false when the
- * list is done. */
-static bool rm_next_known(int dir, const char *name, const char *const *known, size_t *next)
+/* Everything below an entry is resolved beneath it, never through a
+ * symlink or into another mount: whoever could put a link there must not
+ * make a deletion reach outside. */
+#define RESOLVE_HERE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV)
+
+static int open_entry(int dir, const char *name)
+{
+	return cb_openat2(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, RESOLVE_HERE);
+}
+
+/* Remove known[*next...] below the entry (an fd of open_entry) until one
+ * goes; false when the list is done. */
+static bool rm_next_known(int entry, const char *const *known, size_t *next)
 {
 	while (known && known[*next]) {
 		const char *k = known[(*next)++];
 		size_t n = strlen(k);
 		bool is_dir = n > 0 && k[n - 1] == '/';
 		char path[512];
-		snprintf(path, sizeof(path), "%s/%.*s", name, (int)(n - is_dir), k);
-		if (unlinkat(dir, path, is_dir ? AT_REMOVEDIR : 0) == 0)
+		snprintf(path, sizeof(path), "%.*s", (int)(n - is_dir), k);
+		char *slash = strrchr(path, '/');
+		_cleanup_close_ int parent = -1;
+		if (slash) {
+			*slash = '\0';
+			if ((parent = cb_openat2(entry, path, O_PATH | O_DIRECTORY, 0, RESOLVE_HERE)) < 0)
+				continue;
+		}
+		if (unlinkat(slash ? parent : entry, slash ? slash + 1 : path,
+			     is_dir ? AT_REMOVEDIR : 0) == 0)
 			return true;
 	}
 	return false;
@@ -157,19 +175,27 @@ static bool rm_next_known(int dir, const char *name, const char *const *known, s
 
 int cb_rm_known_at(int dirfd, const char *name, const char *const *known)
 {
-	size_t next = 0;
-	while (rm_next_known(dirfd, name, known, &next))
-		;
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+	int entry = open_entry(dirfd, name);
+	if (entry >= 0) {
+		size_t next = 0;
+		while (rm_next_known(entry, known, &next))
+			;
+		close(entry); /* before the rmdir: the directory is freed there */
+	}
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
+		return 1;
+	if (errno == ENOENT)
 		return 0;
-	return cb_rm_rf_at(dirfd, name);
+	int r = cb_rm_rf_at(dirfd, name); /* no-follow, no crossing: see there */
+	return r < 0 ? r : 1;
 }
 
 struct cb_rm_steps {
 	DIR *dir;
 	const char *const *known;
 	bool done;
-	bool in_entry; /* name is being removed, known[next] onwards */
+	int entry; /* the entry being removed (open_entry), known[next] onwards; -1 */
+	bool in_entry;
 	size_t next;
 	char name[256];
 };
@@ -184,6 +210,7 @@ int cb_rm_steps_new(int dirfd, const char *const *known, struct cb_rm_steps **re
 		return r;
 	}
 	t->known = known;
+	t->entry = -1;
 	*ret = t;
 	return 0;
 }
@@ -192,6 +219,7 @@ void cb_rm_steps_free(struct cb_rm_steps *t)
 {
 	if (!t)
 		return;
+	closep(&t->entry);
 	closedir(t->dir);
 	free(t);
 }
@@ -213,12 +241,17 @@ int cb_rm_steps_next(struct cb_rm_steps *t)
 		snprintf(t->name, sizeof(t->name), "%s", de->d_name);
 		t->in_entry = true;
 		t->next = 0;
+		t->entry = open_entry(dir, t->name);
 	}
-	if (rm_next_known(dir, t->name, t->known, &t->next))
+	if (t->entry >= 0 && rm_next_known(t->entry, t->known, &t->next))
 		return 1;
+	closep(&t->entry);
 	t->in_entry = false;
-	if (unlinkat(dir, t->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		(void)cb_rm_rf_at(dir, t->name); /* not empty, or not a directory */
+	/* The entry itself (a file or a link: unlinked, not followed). What
+	 * is not empty now holds more than the known layout: it is left to a
+	 * walk by `rm` or `gc`, so that a step stays one unlinkat. */
+	if (unlinkat(dir, t->name, AT_REMOVEDIR) < 0 && errno == ENOTDIR)
+		(void)unlinkat(dir, t->name, 0);
 	return 1;
 }
 

@@ -23,14 +23,19 @@ int cb_rm_rf_at(int dirfd, const char *name);
 /* Remove dirfd/name, trying first the paths known to be in it, deepest
  * first ("a/b/" for a directory, "a/f" for a file; NULL-terminated): one
  * unlinkat each, which on ext4 costs less than the readdir and stat of a
- * walk; the walk (cb_rm_rf_at) takes whatever else is there. */
+ * walk; the walk (cb_rm_rf_at) takes whatever else is there. Paths are
+ * resolved beneath name, never through a symlink or into another mount
+ * (name itself, a link, is unlinked). 1 when it was removed, 0 when it
+ * was gone already, -errno. */
 int cb_rm_known_at(int dirfd, const char *name, const char *const *known);
 
 /* The same for every entry of a directory, a step at a time, for work
- * done while waiting: each cb_rm_steps_next removes one known path, one
- * entry, or walks what else one entry held, and returns 1; it returns 0
- * once the directory is empty or cannot be read. Another process deleting
- * the same entries is no error. dirfd is taken (closed by _free). */
+ * done while waiting: each cb_rm_steps_next removes one known path or one
+ * emptied entry and returns 1; it returns 0 once every entry was tried or
+ * the directory cannot be read. An entry holding more than its known
+ * layout is left for cb_rm_known_at (a step never walks a tree). Another
+ * process deleting the same entries is no error. dirfd is taken (closed by
+ * _free). */
 struct cb_rm_steps;
 int cb_rm_steps_new(int dirfd, const char *const *known, struct cb_rm_steps **ret);
 int cb_rm_steps_next(struct cb_rm_steps *t);

@@ -148,10 +148,11 @@ struct cb_spawn_spec {
 	void (*on_started)(void *opaque, pid_t pid);
 	void *on_started_opaque;
 	/* Work of the caller's for the time the launcher would only wait for
-	 * the container (from the clone to its exit): called again and again,
-	 * one short step at a time, until it returns 0; the child's reports,
-	 * signals and its exit are looked at between steps, so a step should
-	 * take well under a millisecond. cowbox deletes the store's trash. */
+	 * the container (from the clone to its exit; with a terminal to relay,
+	 * until the command has started): called again and again, one short
+	 * step at a time, until it returns 0; the child's reports, signals and
+	 * its exit are looked at between steps, so a step must take well under
+	 * a millisecond. cowbox deletes its trashes (one unlinkat a step). */
 	int (*idle_step)(void *opaque);
 	void *idle_opaque;
 

@@ -875,11 +875,12 @@ int cb_container_unmount(struct cb_store *s, const char *id, unsigned flags,
 	return unmount_locked(s, cfd, id, flags, err);
 }
 
-/* Does ROOT/trash/<name>/upper hold nothing (or not exist)? */
-static bool upper_empty(struct cb_store *s, const char *name)
+/* Did the container write nothing: is ROOT/containers/<id>/upper empty
+ * (or missing)? */
+static bool upper_empty(struct cb_store *s, const char *id)
 {
-	char rel[96];
-	snprintf(rel, sizeof(rel), "trash/%s/upper", name);
+	char rel[128];
+	snprintf(rel, sizeof(rel), "containers/%s/upper", id);
 	int r = cb_dir_is_empty_at(cb_store_root_fd(s), rel);
 	return r == 1 || r == -ENOENT;
 }
@@ -899,22 +900,32 @@ static int container_remove(struct cb_store *s, const char *id, const struct cb_
 	if (!known)
 		cb_container_get(s, id, &read, NULL);
 	const struct cb_container *c = known ? known : read;
-	char from[128], trash[33];
+	/* Only directories the container left empty are put off (to the
+	 * trash, storage/trash.h); anything else is deleted before we return,
+	 * through tmp/ (a kill -9 leaves a leftover there, not a half
+	 * container). */
+	bool defer = (flags & CB_REMOVE_DEFER_EMPTY) && upper_empty(s, id);
+	char from[128], name[33], to[128];
 	snprintf(from, sizeof(from), "containers/%s", id);
+	if ((r = cb_random_hex(name, 16)) < 0)
+		return cb_error_errno(err, r, "random name");
+	snprintf(to, sizeof(to), "tmp/rm-%s", name);
 	if ((r = cb_store_hold(s)) < 0)
 		return cb_error_errno(err, r, "store gc.lock");
 	if ((r = cb_store_lock(s)) < 0) {
 		cb_store_release(s);
 		return cb_error_errno(err, r, "store lock");
 	}
-	if ((r = cb_trash_put(s, from, trash)) < 0)
-		r = cb_error_errno(err, -r, "container %.*s: remove", SHORT(id));
+	if (defer && cb_trash_put(s, from, name) < 0)
+		defer = false; /* no usable trash: deleted now */
+	if (!defer && renameat(cb_store_root_fd(s), from, cb_store_root_fd(s), to) < 0)
+		r = cb_error_errno(err, errno, "container %.*s: remove", SHORT(id));
 	else if (c && c->name)
 		release_name(s, c->name, id);
 	cb_store_unlock(s);
-	/* What fails to go now stays in the trash for the next command. */
-	if (r >= 0 && !((flags & CB_REMOVE_DEFER_EMPTY) && upper_empty(s, trash)))
-		(void)cb_trash_delete(s, trash);
+	/* What fails to go now is a leftover in tmp/ for the next command. */
+	if (r >= 0 && !defer)
+		(void)cb_trash_delete_dir(s, to);
 	cb_store_release(s);
 	return r;
 }

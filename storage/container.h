@@ -125,8 +125,9 @@ enum cb_remove_flags {
 	CB_REMOVE_DEFER_EMPTY = 1 << 1,
 };
 /* Unmount and remove it with its name. Busy (without force): -EBUSY and
- * nothing is changed. The directory is renamed into ROOT/trash first, so
- * the container vanishes at once and a kill -9 leaves only garbage there. */
+ * nothing is changed. The directory is renamed into ROOT/tmp (or, put off,
+ * ROOT/trash) first, so the container vanishes at once and a kill -9
+ * leaves only garbage there. */
 int cb_container_remove(struct cb_store *s, const char *id, unsigned flags,
 			struct cb_error *err);
 /* The same for a container the caller has read (its name is known). */

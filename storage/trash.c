@@ -27,23 +27,28 @@ static const char *const container_layout[] = {
 
 static int trash_fd(struct cb_store *s, bool create)
 {
-	int fd = openat(cb_store_root_fd(s), "trash", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(cb_store_root_fd(s), "trash", flags);
 	if (fd < 0 && errno == ENOENT && create) {
 		/* Removed by hand since the store was opened. */
 		if (mkdirat(cb_store_root_fd(s), "trash", 0700) < 0 && errno != EEXIST)
 			return -errno;
-		fd = openat(cb_store_root_fd(s), "trash", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = openat(cb_store_root_fd(s), "trash", flags);
 	}
 	return fd < 0 ? -errno : fd;
 }
 
-int cb_trash_put(struct cb_store *s, const char *rel, char ret_name[33])
+/* No trash, or something else where it should be (a link, a file): none
+ * to delete; cb_trash_put fails on it and the caller deletes in place. */
+static bool no_trash(int r)
 {
-	int r = cb_random_hex(ret_name, 16);
-	if (r < 0)
-		return r;
-	char to[64];
-	snprintf(to, sizeof(to), "trash/%s", ret_name);
+	return r == -ENOENT || r == -ENOTDIR || r == -ELOOP;
+}
+
+int cb_trash_put(struct cb_store *s, const char *rel, const char *name)
+{
+	char to[128];
+	snprintf(to, sizeof(to), "trash/%s", name);
 	int root = cb_store_root_fd(s);
 	if (renameat(root, rel, root, to) == 0)
 		return 0;
@@ -55,12 +60,10 @@ int cb_trash_put(struct cb_store *s, const char *rel, char ret_name[33])
 	return renameat(root, rel, root, to) < 0 ? -errno : 0;
 }
 
-int cb_trash_delete(struct cb_store *s, const char *name)
+int cb_trash_delete_dir(struct cb_store *s, const char *rel)
 {
-	_cleanup_close_ int fd = trash_fd(s, false);
-	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
-	return cb_rm_known_at(fd, name, container_layout);
+	int r = cb_rm_known_at(cb_store_root_fd(s), rel, container_layout);
+	return r < 0 ? r : 0;
 }
 
 int cb_trash_steps(struct cb_store *s, struct cb_rm_steps **ret)
@@ -68,7 +71,7 @@ int cb_trash_steps(struct cb_store *s, struct cb_rm_steps **ret)
 	*ret = NULL;
 	int fd = trash_fd(s, false);
 	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
+		return no_trash(fd) ? 0 : fd;
 	return cb_rm_steps_new(fd, container_layout, ret);
 }
 
@@ -78,7 +81,7 @@ int cb_trash_empty(struct cb_store *s, unsigned *ret_removed)
 		*ret_removed = 0;
 	_cleanup_close_ int fd = trash_fd(s, false);
 	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
+		return no_trash(fd) ? 0 : fd;
 	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (dupfd < 0)
 		return -errno;
@@ -96,8 +99,8 @@ int cb_trash_empty(struct cb_store *s, unsigned *ret_removed)
 		int r = cb_rm_known_at(fd, de->d_name, container_layout);
 		if (r < 0 && ret == 0)
 			ret = r;
-		else if (r >= 0)
-			removed++;
+		else if (r > 0)
+			removed++; /* not when another command deleted it first */
 	}
 	if (ret_removed)
 		*ret_removed = removed;

@@ -1,23 +1,24 @@
-/* ROOT/trash/: what a removal has taken out of the store's view but not
- * yet deleted. A container is removed by renaming its directory into
- * trash/ (one atomic step under the store lock); deleting the tree
- * follows at once, or later for the few empty directories that a
- * `run --rm` leaves: on a disk mounted with `discard` every removed
- * directory waits for the disk (~0.1 ms), so the next foreground run
- * deletes them a step at a time while its container starts and runs,
- * and `rm` and `gc` empty the trash. Everything in trash/ is garbage:
- * any command may delete any of it, at any time, concurrently. */
+/* ROOT/trash/: the directories of removed containers whose deletion was
+ * put off. On a disk mounted with `discard` every removed directory waits
+ * for the disk (~0.1 ms), and a `run --rm` whose container wrote nothing
+ * leaves seven empty ones: the next foreground launch deletes them a step
+ * at a time while its container starts and runs, and `rm` and `gc` empty
+ * the trash. Only such emptied directories are put here (the removal of
+ * anything else is done before it returns, through ROOT/tmp): a step never
+ * has a tree to walk. Everything in trash/ is garbage: any command may
+ * delete any of it, at any time, concurrently. */
 #pragma once
 
 #include "store.h"
 
-/* Rename ROOT/<rel> (a container's directory) into the trash under a new
- * random name, written to ret_name (33 bytes). The caller holds the
- * store lock. */
-int cb_trash_put(struct cb_store *s, const char *rel, char ret_name[33]);
+/* Rename ROOT/<rel> (a container's directory) to ROOT/trash/<name> (a
+ * fresh random name). The caller holds the store lock. */
+int cb_trash_put(struct cb_store *s, const char *rel, const char *name);
 
-/* Delete trash/<name> now. */
-int cb_trash_delete(struct cb_store *s, const char *name);
+/* Delete ROOT/<rel>, a removed container's directory, now: its known
+ * layout by name, then a walk of anything else; never through a link or
+ * into another mount. */
+int cb_trash_delete_dir(struct cb_store *s, const char *rel);
 
 /* Delete everything in the trash now; the count removed in *ret_removed. */
 int cb_trash_empty(struct cb_store *s, unsigned *ret_removed);

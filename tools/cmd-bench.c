@@ -198,7 +198,8 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	if (r >= 0)
 		r = wait_stoppable(p, &st, err);
 	cb_proc_free(p);
-	/* As run does: what the spawn's wait left of the trash, then ours. */
+	/* As run does: what the spawn's wait left of the trash, before this
+	 * container's own directories go there. */
 	cli_launch_drain_trash(&l);
 	struct cb_error ferr = {0};
 	uint64_t t_begin = l.t_begin, t_mounted = l.t_mounted;

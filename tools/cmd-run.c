@@ -103,13 +103,13 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		r = cli_net_prepare(cli, &o, &net, &err);
 	if (r >= 0)
 		r = cb_runtime_run(&o.spec, &st, &err);
+	struct cb_error nerr = {0};
+	if (cli_net_release(&net, &nerr) < 0)
+		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);
 	if (launch.ctr) {
 		cli_launch_drain_trash(&launch);
 		cli_foreground_end(&fg, o.id, o.rm, &st);
 	}
-	struct cb_error nerr = {0};
-	if (cli_net_release(&net, &nerr) < 0)
-		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);
 	if (launch.ctr) {
 		struct cb_error ferr = {0};
 		if (cli_launch_finish(cli, s, &launch, o.rm, &ferr) < 0)

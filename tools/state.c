@@ -115,7 +115,8 @@ int cb_state_remove(const char *id)
 	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	return cb_rm_known_at(fd, id, state_layout);
+	r = cb_rm_known_at(fd, id, state_layout);
+	return r < 0 ? r : 0;
 }
 
 static int open_trash(bool create)

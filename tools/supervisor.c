@@ -302,6 +302,7 @@ int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launc
 	}
 	if (pid == 0) {
 		close(p[0]);
+		l->store = NULL; /* supervisor_main frees it and opens its own */
 		return supervisor_main(cli, o, remove, dirfd, logfd, p[1]);
 	}
 	close(p[1]);

@@ -94,19 +94,48 @@ static void test_put_and_delete(void **state)
 	(void)state;
 	assert_true(exists("trash")); /* a new store has it */
 	ran_container("containers/c1");
-	char name[33];
-	assert_int_equal(cb_trash_put(store, "containers/c1", name), 0);
+	assert_int_equal(cb_trash_put(store, "containers/c1", "n1"), 0);
 	assert_false(exists("containers/c1"));
-	char rel[128];
-	snprintf(rel, sizeof(rel), "trash/%s/work/work/incompat/volatile/dirty", name);
-	assert_true(exists(rel));
-	assert_int_equal(cb_trash_delete(store, name), 0);
-	snprintf(rel, sizeof(rel), "trash/%s", name);
-	assert_false(exists(rel));
+	assert_true(exists("trash/n1/work/work/incompat/volatile/dirty"));
+	assert_int_equal(cb_trash_delete_dir(store, "trash/n1"), 0);
+	assert_false(exists("trash/n1"));
 	/* Already gone (another command deleted it): no error. */
-	assert_int_equal(cb_trash_delete(store, name), 0);
+	assert_int_equal(cb_trash_delete_dir(store, "trash/n1"), 0);
 	/* Nothing to put: the error of the rename. */
-	assert_int_equal(cb_trash_put(store, "containers/none", name), -ENOENT);
+	assert_int_equal(cb_trash_put(store, "containers/none", "n2"), -ENOENT);
+}
+
+/* Links in an entry, or an entry that is a link, are removed, never
+ * followed: not even for the known layout's inner paths. */
+static void test_no_follow(void **state)
+{
+	(void)state;
+	ran_container("victim");
+	char target[512], link[512];
+	path_of(target, sizeof(target), "victim");
+	path_of(link, sizeof(link), "trash/evil");
+	assert_int_equal(symlink(target, link), 0);
+	dir("trash/inner");
+	path_of(target, sizeof(target), "victim/work");
+	path_of(link, sizeof(link), "trash/inner/work");
+	assert_int_equal(symlink(target, link), 0);
+	struct cb_rm_steps *t = NULL;
+	assert_int_equal(cb_trash_steps(store, &t), 0);
+	while (cb_rm_steps_next(t) > 0)
+		;
+	cb_rm_steps_free(t);
+	assert_false(exists("trash/evil"));
+	assert_true(exists("victim/container.json"));
+	assert_true(exists("victim/work/work/incompat/volatile/dirty"));
+	/* inner's link to victim/work: not followed, and inner is then not
+	 * empty: left for the walk. */
+	assert_true(exists("trash/inner/work"));
+	unsigned n = 0;
+	assert_int_equal(cb_trash_empty(store, &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(exists("trash/inner"));
+	assert_true(exists("victim/work/work/incompat/volatile/dirty"));
+	assert_true(exists("victim/upper"));
 }
 
 static void test_put_makes_trash(void **state)
@@ -120,8 +149,8 @@ static void test_put_makes_trash(void **state)
 	assert_false(exists("containers/c2"));
 }
 
-/* Each step removes at most one entry, until the trash is empty; odd
- * content is walked, a symlink in it removed and not followed. */
+/* Each step removes at most one thing; an entry with more than the
+ * known layout is not walked by a step (it is left for cb_trash_empty). */
 static void test_steps(void **state)
 {
 	(void)state;
@@ -148,13 +177,21 @@ static void test_steps(void **state)
 		steps++;
 	assert_int_equal(r, 0);
 	/* Two containers of 8 entries each (by name, one per step, the
-	 * directory itself the last) and one step for the walked entry. */
+	 * directory itself the last) and one step for the odd entry, which
+	 * a step does not walk: cb_trash_empty does. */
 	assert_int_equal(steps, 2 * 8 + 1);
-	assert_int_equal(
-	    cb_dir_is_empty_at(AT_FDCWD, strcat(strcpy((char[512]){0}, top), "/store/trash")), 1);
-	assert_true(exists("keep/file"));
+	assert_false(exists("trash/a"));
+	assert_false(exists("trash/b"));
+	assert_true(exists("trash/odd/deep/er/f"));
 	assert_int_equal(cb_rm_steps_next(t), 0); /* done stays done */
 	cb_rm_steps_free(t);
+	unsigned n = 0;
+	assert_int_equal(cb_trash_empty(store, &n), 0);
+	assert_int_equal(n, 1);
+	char p[512];
+	path_of(p, sizeof(p), "trash");
+	assert_int_equal(cb_dir_is_empty_at(AT_FDCWD, p), 1);
+	assert_true(exists("keep/file"));
 }
 
 static void test_empty(void **state)
@@ -204,6 +241,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_put_and_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_follow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_put_makes_trash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
