@@ -11,13 +11,14 @@
 #include <unistd.h>
 
 /* What a container's directory holds after a run that wrote nothing,
- * deepest first (cb_rm_known_at). */
+ * deepest first (cb_rm_known_at), with either rootfs driver. */
 static const char *const container_layout[] = {
     "work/work/incompat/volatile/dirty",
     "work/work/incompat/volatile/",
     "work/work/incompat/",
     "work/work/",
     "work/index/",
+    "work/cowbox-fuse/", /* the FUSE driver's (storage/fuse) */
     "work/",
     "upper/",
     "merged/",
