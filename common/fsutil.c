@@ -149,6 +149,21 @@ static int open_entry(int dir, const char *name)
 	return cb_openat2(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, RESOLVE_HERE);
 }
 
+/* A directory stream on a duplicate of fd (which stays the caller's). */
+static DIR *opendir_dup(int fd)
+{
+	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dupfd < 0)
+		return NULL;
+	DIR *d = fdopendir(dupfd);
+	if (!d) {
+		int e = errno;
+		close(dupfd);
+		errno = e;
+	}
+	return d;
+}
+
 /* Remove known[*next...] below the entry (an fd of open_entry) until one
  * goes; false when the list is done. */
 static bool rm_next_known(int entry, const char *const *known, size_t *next)
@@ -188,6 +203,30 @@ int cb_rm_known_at(int dirfd, const char *name, const char *const *known)
 		return 0;
 	int r = cb_rm_rf_at(dirfd, name); /* no-follow, no crossing: see there */
 	return r < 0 ? r : 1;
+}
+
+int cb_rm_entries_at(int dirfd, const char *const *known, unsigned *ret_removed)
+{
+	if (ret_removed)
+		*ret_removed = 0;
+	_cleanup_closedir_ DIR *d = opendir_dup(dirfd);
+	if (!d)
+		return -errno;
+	int ret = 0;
+	unsigned removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int r = cb_rm_known_at(dirfd, de->d_name, known);
+		if (r < 0 && ret == 0)
+			ret = r;
+		else if (r > 0)
+			removed++;
+	}
+	if (ret_removed)
+		*ret_removed = removed;
+	return ret;
 }
 
 struct cb_rm_steps {
@@ -431,14 +470,9 @@ static bool inode_set_add(struct inode_set *s, dev_t dev, ino_t ino)
 
 static int disk_usage_fd(int fd, dev_t dev, struct inode_set *seen, uint64_t *sum)
 {
-	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (dupfd < 0)
+	_cleanup_closedir_ DIR *d = opendir_dup(fd);
+	if (!d)
 		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(dupfd);
-	if (!d) {
-		close(dupfd);
-		return -errno;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)

@@ -29,6 +29,11 @@ int cb_rm_rf_at(int dirfd, const char *name);
  * was gone already, -errno. */
 int cb_rm_known_at(int dirfd, const char *name, const char *const *known);
 
+/* The same for every entry of dirfd, at once; the count removed (not
+ * those another process removed first) in *ret_removed. Goes on past a
+ * failure and returns the first. */
+int cb_rm_entries_at(int dirfd, const char *const *known, unsigned *ret_removed);
+
 /* The same for every entry of a directory, a step at a time, for work
  * done while waiting: each cb_rm_steps_next removes one known path or one
  * emptied entry and returns 1; it returns 0 once every entry was tried or

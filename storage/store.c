@@ -232,29 +232,7 @@ int cb_store_clean_tmp(struct cb_store *s, unsigned *ret_removed)
 	_cleanup_close_ int tmp = openat(s->root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tmp < 0)
 		return -errno;
-	int dupfd = fcntl(tmp, F_DUPFD_CLOEXEC, 3);
-	if (dupfd < 0)
-		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(dupfd);
-	if (!d) {
-		close(dupfd);
-		return -errno;
-	}
-	unsigned removed = 0;
-	int ret = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		int r = cb_rm_rf_at(tmp, de->d_name);
-		if (r < 0 && ret == 0)
-			ret = r;
-		else if (r >= 0)
-			removed++;
-	}
-	if (ret_removed)
-		*ret_removed = removed;
-	return ret;
+	return cb_rm_entries_at(tmp, NULL, ret_removed);
 }
 
 static int write_file_via_tmp(int root_fd, const char *relpath, const void *data, size_t len);

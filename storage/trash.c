@@ -2,11 +2,8 @@
 #include "fsutil.h"
 #include "macro.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,27 +80,5 @@ int cb_trash_empty(struct cb_store *s, unsigned *ret_removed)
 	_cleanup_close_ int fd = trash_fd(s, false);
 	if (fd < 0)
 		return no_trash(fd) ? 0 : fd;
-	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (dupfd < 0)
-		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(dupfd);
-	if (!d) {
-		close(dupfd);
-		return -errno;
-	}
-	int ret = 0;
-	unsigned removed = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		int r = cb_rm_known_at(fd, de->d_name, container_layout);
-		if (r < 0 && ret == 0)
-			ret = r;
-		else if (r > 0)
-			removed++; /* not when another command deleted it first */
-	}
-	if (ret_removed)
-		*ret_removed = removed;
-	return ret;
+	return cb_rm_entries_at(fd, container_layout, ret_removed);
 }

@@ -109,8 +109,6 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	if (launch.ctr) {
 		cli_launch_drain_trash(&launch);
 		cli_foreground_end(&fg, o.id, o.rm, &st);
-	}
-	if (launch.ctr) {
 		struct cb_error ferr = {0};
 		if (cli_launch_finish(cli, s, &launch, o.rm, &ferr) < 0)
 			cli_fail(&ferr, -ferr.code, "run: container %.12s", o.id);

@@ -106,39 +106,33 @@ int cb_state_open(const char *id, bool create, int *ret_dirfd)
  * where /run is not a tmpfs); the walk takes anything else. */
 static const char *const state_layout[] = {"state", "log", "supervisor.log", NULL};
 
-int cb_state_remove(const char *id)
-{
-	_cleanup_free_ char *base = NULL;
-	int r = cb_state_base_dir(&base);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	r = cb_rm_known_at(fd, id, state_layout);
-	return r < 0 ? r : 0;
-}
-
-static int open_trash(bool create)
+/* RUNDIR (or .trash in it with trash), opened. */
+static int open_run_dir(bool trash, bool create)
 {
 	_cleanup_free_ char *dir = NULL;
-	int r = cb_state_dir(".trash", &dir);
+	int r = trash ? cb_state_dir(".trash", &dir) : cb_state_base_dir(&dir);
 	if (r < 0)
 		return r;
 	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* RUNDIR may be a link (a --runroot so given); its trash never. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (trash ? O_NOFOLLOW : 0));
 	return fd < 0 ? -errno : fd;
+}
+
+int cb_state_remove(const char *id)
+{
+	_cleanup_close_ int fd = open_run_dir(false, false);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	int r = cb_rm_known_at(fd, id, state_layout);
+	return r < 0 ? r : 0;
 }
 
 int cb_state_remove_later(const char *id)
 {
-	_cleanup_free_ char *base = NULL;
-	int r = cb_state_base_dir(&base);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int trash = open_trash(true);
+	_cleanup_close_ int fd = open_run_dir(false, false);
+	_cleanup_close_ int trash = open_run_dir(true, true);
 	if (fd < 0 || trash < 0 || renameat(fd, id, trash, id) < 0)
 		return cb_state_remove(id);
 	return 0;
@@ -147,7 +141,7 @@ int cb_state_remove_later(const char *id)
 int cb_state_trash_steps(struct cb_rm_steps **ret)
 {
 	*ret = NULL;
-	int fd = open_trash(false);
+	int fd = open_run_dir(true, false);
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
 	return cb_rm_steps_new(fd, state_layout, ret);
@@ -155,12 +149,9 @@ int cb_state_trash_steps(struct cb_rm_steps **ret)
 
 void cb_state_trash_empty(void)
 {
-	struct cb_rm_steps *t = NULL;
-	if (cb_state_trash_steps(&t) < 0 || !t)
-		return;
-	while (cb_rm_steps_next(t) > 0)
-		;
-	cb_rm_steps_free(t);
+	_cleanup_close_ int fd = open_run_dir(true, false);
+	if (fd >= 0)
+		(void)cb_rm_entries_at(fd, state_layout, NULL);
 }
 
 static const char *const ns_names[] = {"pid", "mnt", "uts", "ipc", "net", "cgroup", "user"};
