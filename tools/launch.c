@@ -148,9 +148,13 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	spec->rootfs_fd = l->rootfs_fd;
 	spec->argv = l->argv;
 	spec->create_etc_files = true; /* the upper dir takes them */
-	l->store = s;
-	spec->idle_step = delete_trash_step;
-	spec->idle_opaque = l;
+	/* Deleting the trash fills a foreground launch's wait; a supervisor
+	 * (-d) has no one waiting on it, and a store of its own. */
+	if (!o->detach) {
+		l->store = s;
+		spec->idle_step = delete_trash_step;
+		spec->idle_opaque = l;
+	}
 	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
 		spec->workdir = l->cfg.working_dir;
 	if (!spec->user && l->cfg.user && l->cfg.user[0])

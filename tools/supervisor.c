@@ -183,9 +183,6 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	closep(&errfd);
 	cb_store_free(cli->store);
 	cli->store = NULL;
-	/* The launch's trash deleting (tools/launch.c) used that store; it
-	 * is for a foreground run's idle wait, not for ours. */
-	o->spec.idle_step = NULL;
 	/* The container inherits ignored signals: a shell starts background
 	 * jobs with SIGINT and SIGQUIT ignored. setsid() already keeps the
 	 * terminal's signals away. */
@@ -302,7 +299,6 @@ int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launc
 	}
 	if (pid == 0) {
 		close(p[0]);
-		l->store = NULL; /* supervisor_main frees it and opens its own */
 		return supervisor_main(cli, o, remove, dirfd, logfd, p[1]);
 	}
 	close(p[1]);
