@@ -195,6 +195,34 @@ static int cpuset_prepare_v1(int dirfd, bool leaf)
 	return cpuset_copy_from_parent(dirfd, leaf);
 }
 
+/* Swap next to a memory limit: none unless --memory-swap says how much
+ * (memory plus swap, docker's meaning; -1: no limit). Without swap
+ * accounting (no memsw file, no memory.swap.max) "none" is best effort
+ * and a limit asked for fails. */
+static int write_swap_limit(int fd, int version, const struct cb_spawn_spec *spec,
+			    struct cb_error *err)
+{
+	char val[32];
+	int64_t swap = spec->memory_swap;
+	if (version == 2) {
+		if (swap < 0)
+			snprintf(val, sizeof(val), "max");
+		else
+			snprintf(val, sizeof(val), "%" PRId64, swap > 0 ? swap - spec->memory : 0);
+	} else if (swap < 0)
+		snprintf(val, sizeof(val), "-1");
+	else
+		snprintf(val, sizeof(val), "%" PRId64, swap > 0 ? swap : spec->memory);
+	const char *file = version == 2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
+	int r = write_at(fd, file, val);
+	if (r < 0 && swap == 0)
+		return 0; /* no swap accounting: no swap to limit */
+	if (r < 0)
+		return cb_error_errno(err, -r, "cgroup: set %s %s%s", file, val,
+				      r == -ENOENT ? " (no swap accounting on this kernel)" : "");
+	return 0;
+}
+
 static int write_limits(int fd, int version, unsigned which, const struct cb_spawn_spec *spec,
 			struct cb_error *err)
 {
@@ -202,25 +230,32 @@ static int write_limits(int fd, int version, unsigned which, const struct cb_spa
 	int r = 0;
 	if (which & CB_CG_V1_MEMORY && spec->memory > 0) {
 		snprintf(val, sizeof(val), "%" PRId64, spec->memory);
-		if (version == 2) {
-			r = write_at(fd, "memory.max", val);
-			if (r < 0)
-				return cb_error_errno(err, -r, "cgroup: set memory.max %s", val);
-			/* The limit is the limit: no spilling into swap. */
-			(void)write_at(fd, "memory.swap.max", "0");
-		} else {
-			r = write_at(fd, "memory.limit_in_bytes", val);
-			if (r < 0)
-				return cb_error_errno(err, -r,
-						      "cgroup: set memory.limit_in_bytes %s", val);
-			(void)write_at(fd, "memory.memsw.limit_in_bytes", val);
-		}
+		r = write_at(fd, version == 2 ? "memory.max" : "memory.limit_in_bytes", val);
+		if (r < 0)
+			return cb_error_errno(err, -r, "cgroup: set memory limit %s", val);
+		r = write_swap_limit(fd, version, spec, err);
+		if (r < 0)
+			return r;
+	}
+	if (which & CB_CG_V1_MEMORY && spec->memory_reservation > 0) {
+		snprintf(val, sizeof(val), "%" PRId64, spec->memory_reservation);
+		const char *file = version == 2 ? "memory.low" : "memory.soft_limit_in_bytes";
+		if ((r = write_at(fd, file, val)) < 0)
+			return cb_error_errno(err, -r, "cgroup: set %s %s", file, val);
 	}
 	if (which & CB_CG_V1_PIDS && spec->pids_limit > 0) {
 		snprintf(val, sizeof(val), "%" PRId64, spec->pids_limit);
 		r = write_at(fd, "pids.max", val);
 		if (r < 0)
 			return cb_error_errno(err, -r, "cgroup: set pids.max %s", val);
+	}
+	if (which & CB_CG_V1_CPU && spec->cpu_shares > 0) {
+		const char *file = version == 2 ? "cpu.weight" : "cpu.shares";
+		snprintf(val, sizeof(val), "%" PRIu64,
+			 version == 2 ? cb_cpu_shares_to_weight((uint64_t)spec->cpu_shares)
+				      : (uint64_t)spec->cpu_shares);
+		if ((r = write_at(fd, file, val)) < 0)
+			return cb_error_errno(err, -r, "cgroup: set %s %s", file, val);
 	}
 	if (which & CB_CG_V1_CPU && spec->cpu_quota_us > 0) {
 		if (version == 2) {
@@ -276,7 +311,7 @@ int cb_cgroup_create(const struct cb_spawn_spec *spec, struct cb_cgroup *cg, str
 	unsigned which = CB_CG_V1_MEMORY;
 	if (version == 2 || spec->pids_limit > 0)
 		which |= CB_CG_V1_PIDS;
-	if (spec->cpu_quota_us > 0)
+	if (spec->cpu_quota_us > 0 || spec->cpu_shares > 0)
 		which |= CB_CG_V1_CPU;
 	if (spec->cpuset_cpus)
 		which |= CB_CG_V1_CPUSET;

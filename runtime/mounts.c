@@ -3,6 +3,7 @@
 #include "macro.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
@@ -165,7 +166,8 @@ static int provide_file(const char *name, const char *path, const char *content,
 	return 0;
 }
 
-static int setup_dev(bool in_userns, const int *host_dev_fds, struct cb_error *err)
+static int setup_dev(bool in_userns, const int *host_dev_fds, int64_t shm_size,
+		     struct cb_error *err)
 {
 	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
 		return cb_error_errno(err, errno, "mount /dev");
@@ -194,9 +196,11 @@ static int setup_dev(bool in_userns, const int *host_dev_fds, struct cb_error *e
 	    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		  "newinstance,ptmxmode=0666,mode=0620") < 0)
 		return cb_error_errno(err, errno, "mount /dev/pts");
-	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "mode=1777,size=65536k") < 0)
-		return cb_error_errno(err, errno, "mount /dev/shm");
+	char shm_opts[64];
+	snprintf(shm_opts, sizeof(shm_opts), "mode=1777,size=%" PRId64,
+		 shm_size > 0 ? shm_size : (int64_t)64 << 20);
+	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts) < 0)
+		return cb_error_errno(err, errno, "mount /dev/shm (%s)", shm_opts);
 	if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return cb_error_errno(err, errno, "mount /dev/mqueue");
 	static const char *const links[][2] = {
@@ -349,7 +353,7 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 	if (chdir("/") < 0)
 		return cb_error_errno(err, errno, "chdir /");
 
-	r = setup_dev(in_userns, host_dev_fds, err);
+	r = setup_dev(in_userns, host_dev_fds, spec->shm_size, err);
 	if (r < 0)
 		return r;
 

@@ -94,6 +94,58 @@ static int loopback_up(void)
 	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
 }
 
+/* Write VALUE to a /proc file of ours (the host's /proc: the container's
+ * replaces it only in the mount setup that follows). */
+static int write_proc(const char *path, const char *value)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t n = strlen(value);
+	ssize_t w = write(fd, value, n);
+	if (w < 0)
+		return -errno;
+	return (size_t)w == n ? 0 : -EIO;
+}
+
+static bool has_net_sysctl(const struct cb_spawn_spec *spec)
+{
+	for (size_t i = 0; i < spec->n_sysctls; i++)
+		if (strncmp(spec->sysctls[i], "net.", 4) == 0 ||
+		    strncmp(spec->sysctls[i], "net/", 4) == 0)
+			return true;
+	return false;
+}
+
+/* --sysctl and --oom-score-adj. A sysctl file under /proc/sys belongs to
+ * the namespace of whoever opens it, so this runs once the child is in
+ * its namespaces and before any capability is dropped. */
+static int apply_proc_settings(const struct cb_spawn_spec *spec, struct cb_error *err)
+{
+	char path[512];
+	for (size_t i = 0; i < spec->n_sysctls; i++) {
+		const char *kv = spec->sysctls[i];
+		if (cb_sysctl_path(kv, path, sizeof(path)) < 0)
+			return cb_error_set(err, EINVAL, "sysctl %s: not a sysctl name", kv);
+		int r = write_proc(path, strchr(kv, '=') + 1);
+		if (r < 0)
+			return cb_error_errno(err, -r, "sysctl %s", kv);
+	}
+	if (spec->oom_score_adj_set) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", spec->oom_score_adj);
+		int r = write_proc("/proc/self/oom_score_adj", v);
+		if (r == -EACCES)
+			return cb_error_errno(err, -r,
+					      "oom_score_adj %d (lower than cowbox's own needs "
+					      "CAP_SYS_RESOURCE)",
+					      spec->oom_score_adj);
+		if (r < 0)
+			return cb_error_errno(err, -r, "oom_score_adj %d", spec->oom_score_adj);
+	}
+	return 0;
+}
+
 static char *read_small(const char *path)
 {
 	char *data = NULL;
@@ -231,6 +283,16 @@ static _Noreturn void child_main(struct child_args *a)
 			cb_error_errno(&err, errno, "join namespace %s", spec->ns_path[i]);
 			cb_report_fail(a->sock, 125, &err);
 		}
+	/* The network is attached while we set up, and we wait for it at
+	 * the end; net.* sysctls may name its interface (eth0): wait now. */
+	bool wait_net = a->wait_net;
+	if (wait_net && has_net_sysctl(spec)) {
+		if (!wait_parent(a->sock))
+			_exit(125);
+		wait_net = false;
+	}
+	if (apply_proc_settings(spec, &err) < 0)
+		cb_report_fail(a->sock, 125, &err);
 	umask(0);
 	if (spec->ns_create & CB_NS_MNT)
 		r = cb_mounts_setup(spec, a->hostname, a->in_userns, rootfs_fd, &err);
@@ -368,7 +430,7 @@ static _Noreturn void child_main(struct child_args *a)
 
 	/* The parent attaches the network while we set up: wait for it as
 	 * late as possible, so the two overlap. */
-	if (a->wait_net && !wait_parent(a->sock))
+	if (wait_net && !wait_parent(a->sock))
 		_exit(125);
 
 	if (spec->init) {
@@ -583,6 +645,12 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		*fail_exit_code = 125;
 	if (!spec->id || !spec->rootfs || !spec->argv || !spec->argv[0])
 		return cb_error_set(err, EINVAL, "spec needs an id, a rootfs and a command");
+	for (size_t i = 0; i < spec->n_sysctls; i++)
+		if (cb_sysctl_check(spec->sysctls[i], spec->ns_create, err) < 0)
+			return -EINVAL;
+	if (spec->oom_score_adj_set && (spec->oom_score_adj < -1000 || spec->oom_score_adj > 1000))
+		return cb_error_set(err, EINVAL, "oom_score_adj %d: expected -1000 to 1000",
+				    spec->oom_score_adj);
 
 	char hostname[65];
 	snprintf(hostname, sizeof(hostname), "%.*s", spec->hostname ? 64 : 12,

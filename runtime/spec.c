@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,94 @@ int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type,
 	}
 	spec->n_mounts++;
 	return 0;
+}
+
+static bool mount_flag_value(const char *v, bool *ret)
+{
+	if (!v || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*ret = true;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*ret = false;
+	else
+		return false;
+	return true;
+}
+
+int cb_spawn_spec_add_mount_csv(struct cb_spawn_spec *spec, const char *csv, struct cb_error *err)
+{
+	_cleanup_free_ char *copy = strdup(csv);
+	if (!copy)
+		return -ENOMEM;
+	const char *type = NULL, *source = NULL, *target = NULL;
+	bool readonly = false;
+	char tmpfs_opts[96] = "";
+	size_t tl = 0;
+	for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv;
+	     kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		if (v)
+			*v++ = '\0';
+		if (strcmp(kv, "type") == 0 && v)
+			type = v;
+		else if ((strcmp(kv, "source") == 0 || strcmp(kv, "src") == 0) && v)
+			source = v;
+		else if ((strcmp(kv, "target") == 0 || strcmp(kv, "destination") == 0 ||
+			  strcmp(kv, "dst") == 0) &&
+			 v)
+			target = v;
+		else if (strcmp(kv, "readonly") == 0 || strcmp(kv, "ro") == 0) {
+			if (!mount_flag_value(v, &readonly))
+				return cb_error_set(err, EINVAL,
+						    "--mount %s: %s=%s: expected true or false",
+						    csv, kv, v);
+		} else if (strcmp(kv, "bind-propagation") == 0 && v) {
+			/* A volume is a private copy of the host's mount tree. */
+			if (strcmp(v, "rprivate") != 0 && strcmp(v, "private") != 0)
+				return cb_error_set(
+				    err, EINVAL,
+				    "--mount %s: bind-propagation=%s: only rprivate "
+				    "(the container never shares mount events)",
+				    csv, v);
+		} else if ((strcmp(kv, "tmpfs-size") == 0 || strcmp(kv, "tmpfs-mode") == 0) && v) {
+			int64_t n;
+			char *end;
+			bool size = kv[6] == 's';
+			bool ok =
+			    size ? cb_parse_mem_size(v, &n) == 0 && n > 0
+				 : (n = strtoll(v, &end, 8), *v && !*end && n >= 0 && n <= 07777);
+			if (!ok)
+				return cb_error_set(
+				    err, EINVAL, "--mount %s: %s=%s: expected %s", csv, kv, v,
+				    size ? "a size like 64m" : "an octal mode like 1777");
+			int w = snprintf(tmpfs_opts + tl, sizeof(tmpfs_opts) - tl,
+					 size ? "%ssize=%" PRId64 : "%smode=%04" PRIo64,
+					 tl ? "," : "", n);
+			if (w < 0 || (size_t)w >= sizeof(tmpfs_opts) - tl)
+				return cb_error_set(err, EINVAL, "--mount %s: too many options",
+						    csv);
+			tl += (size_t)w;
+		} else
+			return cb_error_set(err, EINVAL, "--mount %s: unknown or empty option %s",
+					    csv, kv);
+	}
+	if (!type || (strcmp(type, "bind") != 0 && strcmp(type, "tmpfs") != 0))
+		return cb_error_set(err, EINVAL,
+				    "--mount %s: expected type=bind or type=tmpfs (there are no "
+				    "named volumes: bind a host directory)",
+				    csv);
+	if (!target || target[0] != '/' || strstr(target, ".."))
+		return cb_error_set(err, EINVAL, "--mount %s: expected an absolute target=/PATH",
+				    csv);
+	bool bind = strcmp(type, "bind") == 0;
+	if (bind && (!source || source[0] != '/'))
+		return cb_error_set(err, EINVAL,
+				    "--mount %s: a bind needs an absolute source=/HOST", csv);
+	if (bind && tl)
+		return cb_error_set(err, EINVAL, "--mount %s: tmpfs-* options on a bind", csv);
+	if (!bind && source)
+		return cb_error_set(err, EINVAL, "--mount %s: a tmpfs has no source", csv);
+	return cb_spawn_spec_add_mount(spec, bind ? CB_MOUNT_BIND : CB_MOUNT_TMPFS,
+				       bind ? source : (tl ? tmpfs_opts : NULL), target, readonly);
 }
 
 int cb_parse_mem_size(const char *s, int64_t *ret_bytes)
@@ -371,6 +460,110 @@ int cb_parse_ulimit(const char *s, struct cb_rlimit *ret)
 		return -EINVAL;
 	*ret = r;
 	return 0;
+}
+
+/* Docker's (runc's) namespaced sysctls: these and fs.mqueue.* follow the
+ * IPC namespace, net.* the network namespace. */
+static const char *const ipc_sysctls[] = {
+    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",		"kernel.sem",
+    "kernel.shmall", "kernel.shmmax", "kernel.shm_rmid_forced", "kernel.shmmni",
+};
+
+/* NAME of NAME=VALUE in its dotted form (into key) and as a path under
+ * /proc/sys (into path, when not NULL). A name with a / is in path form:
+ * net/ipv4/conf/eth0.5/forwarding names a key whose parts hold dots. */
+static int sysctl_name(const char *kv, char key[static 256], char *path, size_t path_size)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		return -EINVAL;
+	size_t n = (size_t)(eq - kv);
+	if (n >= 256)
+		return -ENAMETOOLONG;
+	bool slashes = memchr(kv, '/', n) != NULL;
+	char sep = slashes ? '/' : '.';
+	if (kv[0] == sep || kv[n - 1] == sep)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char ch = kv[i];
+		if (!isalnum((unsigned char)ch) && !strchr("._-/", ch))
+			return -EINVAL;
+		if (ch == sep && kv[i + 1] == sep)
+			return -EINVAL; /* an empty part */
+		if (ch == '.' && i + 1 < n && kv[i + 1] == '.')
+			return -EINVAL;
+		key[i] = ch == '/' ? '.' : ch;
+	}
+	key[n] = '\0';
+	if (path) {
+		int w = snprintf(path, path_size, "/proc/sys/%.*s", (int)n, kv);
+		if (w < 0 || (size_t)w >= path_size)
+			return -ENAMETOOLONG;
+		if (!slashes)
+			for (char *p = path + strlen("/proc/sys/"); *p; p++)
+				if (*p == '.')
+					*p = '/';
+	}
+	return 0;
+}
+
+int cb_sysctl_path(const char *kv, char *path, size_t size)
+{
+	char key[256];
+	return sysctl_name(kv, key, path, size);
+}
+
+int cb_sysctl_check(const char *kv, unsigned ns_create, struct cb_error *err)
+{
+	char key[256];
+	const char *eq = strchr(kv, '=');
+	if (!eq || !eq[1])
+		return cb_error_set(err, EINVAL, "--sysctl %s: expected NAME=VALUE", kv);
+	if (sysctl_name(kv, key, NULL, 0) < 0)
+		return cb_error_set(err, EINVAL, "--sysctl %s: not a sysctl name", kv);
+	if (strchr(eq + 1, '\n'))
+		return cb_error_set(err, EINVAL, "--sysctl %s: one line only", kv);
+	bool ipc = strncmp(key, "fs.mqueue.", 10) == 0;
+	for (size_t i = 0; i < ELEMENTSOF(ipc_sysctls) && !ipc; i++)
+		ipc = strcmp(key, ipc_sysctls[i]) == 0;
+	if (ipc && !(ns_create & CB_NS_IPC))
+		return cb_error_set(err, EINVAL,
+				    "--sysctl %s: needs the container's own IPC namespace "
+				    "(it would change the host's or another's)",
+				    kv);
+	if (ipc)
+		return 0;
+	if (strncmp(key, "net.", 4) == 0) {
+		if (!(ns_create & CB_NS_NET))
+			return cb_error_set(err, EINVAL,
+					    "--sysctl %s: needs the container's own network "
+					    "namespace (it would change the host's or another's)",
+					    kv);
+		return 0;
+	}
+	if (strcmp(key, "kernel.domainname") == 0) {
+		if (!(ns_create & CB_NS_UTS))
+			return cb_error_set(err, EINVAL,
+					    "--sysctl %s: needs the container's own UTS namespace",
+					    kv);
+		return 0;
+	}
+	if (strcmp(key, "kernel.hostname") == 0)
+		return cb_error_set(err, EINVAL, "--sysctl %s: use --hostname", kv);
+	return cb_error_set(err, EINVAL,
+			    "--sysctl %s: not namespaced: it would change the host's "
+			    "(allowed: net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, "
+			    "kernel.domainname)",
+			    kv);
+}
+
+uint64_t cb_cpu_shares_to_weight(uint64_t shares)
+{
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
 }
 
 bool cb_ip_valid(const char *s)

@@ -102,6 +102,10 @@ struct cb_spawn_spec {
 	size_t n_group_add;
 	struct cb_rlimit rlimits[CB_RLIMIT_MAX]; /* --ulimit */
 	size_t n_rlimits;
+	/* --oom-score-adj, written to /proc/self/oom_score_adj when set
+	 * (lowering it below cowbox's own needs CAP_SYS_RESOURCE). */
+	bool oom_score_adj_set;
+	int oom_score_adj;
 	bool tty;	     /* -t: a pty from the container's devpts */
 	bool interactive;    /* -i: keep stdin; without it stdin is /dev/null */
 	bool init;	     /* --init: cowbox reaps as pid 1 and forwards signals */
@@ -123,6 +127,12 @@ struct cb_spawn_spec {
 	struct cb_mount *mounts; /* owned */
 	size_t n_mounts;
 	bool read_only; /* --read-only: the rootfs mounted read-only */
+	int64_t shm_size; /* --shm-size: bytes of /dev/shm; 0: 64 MiB */
+	/* --sysctl K=V, checked by cb_sysctl_check against the namespaces
+	 * the container gets: written in the child once it is in them, through
+	 * /proc/sys before its /proc replaces the host's. Borrowed. */
+	const char *sysctls[CB_EXTRA_MAX];
+	size_t n_sysctls;
 	/* Create /etc/hostname, /etc/hosts and /etc/resolv.conf in the rootfs
 	 * when missing (fine on an overlay's upper dir). Off by default: a
 	 * --rootfs directory may be a shared image and is not written; the
@@ -160,6 +170,12 @@ struct cb_spawn_spec {
 	bool no_cgroup;
 	const char *cgroup_parent; /* NULL: "cowbox" */
 	int64_t memory;		   /* bytes; 0: no limit */
+	/* --memory-swap: memory plus swap, in bytes; 0: as much as memory
+	 * (no swap); -1: no swap limit. --memory-reservation: the soft limit
+	 * (v1 soft_limit_in_bytes, v2 memory.low); 0: none. */
+	int64_t memory_swap;
+	int64_t memory_reservation;
+	int64_t cpu_shares;	   /* --cpu-shares (v1 cpu.shares, v2 cpu.weight); 0: default */
 	int64_t cpu_quota_us;	   /* per cpu_period_us; 0: no limit */
 	int64_t cpu_period_us;
 	int64_t pids_limit;	 /* 0: no limit */
@@ -190,6 +206,11 @@ int cb_spawn_spec_add_env_file(struct cb_spawn_spec *spec, const char *path, str
 /* Append a mount; copies source and target. */
 int cb_spawn_spec_add_mount(struct cb_spawn_spec *spec, enum cb_mount_type type, const char *source,
 			    const char *target, bool readonly);
+/* Append a docker --mount: type=bind,source=/HOST,target=/CTR[,readonly]
+ * or type=tmpfs,target=/CTR[,tmpfs-size=SIZE][,tmpfs-mode=OCTAL]
+ * (src, destination, dst and ro too; bind-propagation only rprivate).
+ * -EINVAL with why in err (the option named), -ENOMEM. */
+int cb_spawn_spec_add_mount_csv(struct cb_spawn_spec *spec, const char *csv, struct cb_error *err);
 /* The gid map in use: --gidmap's, else the uid map (n in *ret_n). */
 const struct cb_idmap *cb_spawn_spec_gidmap(const struct cb_spawn_spec *spec, size_t *ret_n);
 /* Look up K in the spec's env; NULL when absent. */
@@ -224,6 +245,17 @@ const char *cb_rlimit_name(int resource);
 /* "NAME:IP" or "NAME=IP" (IPv6 may be in brackets): a host name and an
  * IPv4 or IPv6 address, each written to its buffer. -EINVAL otherwise. */
 int cb_parse_add_host(const char *s, char *name, size_t name_size, char *ip, size_t ip_size);
+/* --sysctl K=V: only what a container's own namespace holds, as docker
+ * allows: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* with its own
+ * IPC namespace (ns_create & CB_NS_IPC), net.* with its own network
+ * namespace, kernel.domainname with its own UTS namespace. 0, or -EINVAL
+ * with why in err (the setting named). */
+int cb_sysctl_check(const char *kv, unsigned ns_create, struct cb_error *err);
+/* The file of a checked --sysctl NAME=VALUE: /proc/sys/net/ipv4/ip_forward. */
+int cb_sysctl_path(const char *kv, char *path, size_t size);
+/* Docker's --cpu-shares (2..262144) as a cgroup v2 cpu.weight (1..10000),
+ * the conversion runc and crun use. */
+uint64_t cb_cpu_shares_to_weight(uint64_t shares);
 /* True for an IPv4 or IPv6 address. */
 bool cb_ip_valid(const char *s);
 /* resolv.conf for the container: host's lines, with those the spec's

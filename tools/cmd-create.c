@@ -16,6 +16,7 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 {
 	_cleanup_free_ char *run_json = NULL;
 	struct cb_run_options o;
+	int cidfd = -1;
 	int ret = run_options_parse(&o, argc, argv);
 	if (ret != 0)
 		goto out;
@@ -69,15 +70,21 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 	/* As typed, as run records it (ps shows it). */
 	copts.image_name = what;
 	struct cb_container *ctr = NULL;
+	if ((ret = cli_cidfile_open(&o, &cidfd)) != 0) {
+		cb_image_free(img);
+		goto out;
+	}
 	r = cb_container_create(s, img, &copts, &ctr, &err);
 	cb_image_free(img);
 	if (r < 0) {
 		ret = cli_fail(&err, r, "create %s", what);
 		goto out;
 	}
+	ret = cli_cidfile_finish(&o, &cidfd, ctr->id);
 	printf("%s\n", ctr->id);
 	cb_container_free(ctr);
 out:
+	cli_cidfile_finish(&o, &cidfd, NULL);
 	run_options_release(&o);
 	return ret;
 }

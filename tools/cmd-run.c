@@ -40,6 +40,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 {
 	_cleanup_free_ char *run_json = NULL;
 	struct cb_run_options o;
+	int cidfd = -1;
 	int ret = run_options_parse(&o, argc, argv);
 	if (ret != 0)
 		goto out;
@@ -70,10 +71,18 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 			ret = cli_error("run: out of memory");
 			goto out;
 		}
+		if ((ret = cli_cidfile_open(&o, &cidfd)) != 0)
+			goto out;
 		int r = cli_launch_prepare(cli, s, o.cmd[0], &o, o.cmd + 1, run_json, &launch,
 					   &err);
 		if (r < 0) {
 			ret = cli_fail(&err, r, "run %s", o.cmd[0]);
+			goto out;
+		}
+		if ((ret = cli_cidfile_finish(&o, &cidfd, launch.ctr->id)) != 0) {
+			struct cb_error ferr = {0};
+			if (cli_launch_finish(cli, s, &launch, true, &ferr) < 0)
+				cli_fail(&ferr, -ferr.code, "run: container %.12s", o.id);
 			goto out;
 		}
 		/* A kept container tries the same ID range at its next start. */
@@ -89,7 +98,9 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	} else if (!o.spec.argv || !o.spec.argv[0]) {
 		ret = cli_error("run --rootfs %s: no command given", o.rootfs);
 		goto out;
-	}
+	} else if ((ret = cli_cidfile_open(&o, &cidfd)) != 0 ||
+		   (ret = cli_cidfile_finish(&o, &cidfd, o.id)) != 0)
+		goto out;
 	cli_log(cli, CB_LOG_DEBUG, "run: container %s", o.spec.id);
 	o.spec.record_phases = cli->log_level >= CB_LOG_DEBUG;
 	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
@@ -143,6 +154,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	if (!o.spec.no_cgroup)
 		cb_cgroup_prune(o.spec.cgroup_parent, 60);
 out:
+	cli_cidfile_finish(&o, &cidfd, NULL);
 	run_options_release(&o);
 	return ret;
 }

@@ -6,10 +6,13 @@
 #include "macro.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum {
 	OPT_ROOTFS = 256,
@@ -48,6 +51,13 @@ enum {
 	OPT_DEVICE,
 	OPT_STOP_SIGNAL,
 	OPT_STOP_TIMEOUT,
+	OPT_SYSCTL,
+	OPT_SHM_SIZE,
+	OPT_MOUNT,
+	OPT_OOM_SCORE_ADJ,
+	OPT_MEMORY_SWAP,
+	OPT_MEMORY_RESERVATION,
+	OPT_CIDFILE,
 };
 
 static const struct option run_opts[] = {
@@ -97,6 +107,14 @@ static const struct option run_opts[] = {
     {"device", required_argument, NULL, OPT_DEVICE},
     {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
     {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+    {"sysctl", required_argument, NULL, OPT_SYSCTL},
+    {"shm-size", required_argument, NULL, OPT_SHM_SIZE},
+    {"mount", required_argument, NULL, OPT_MOUNT},
+    {"oom-score-adj", required_argument, NULL, OPT_OOM_SCORE_ADJ},
+    {"cpu-shares", required_argument, NULL, 'c'},
+    {"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
+    {"memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION},
+    {"cidfile", required_argument, NULL, OPT_CIDFILE},
     {0},
 };
 
@@ -277,7 +295,7 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 	int64_t v64;
 
 	/* "+": the first non-option is the command; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:p:", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:p:c:", run_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOTFS:
 			o->rootfs = optarg;
@@ -405,6 +423,59 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 		case OPT_DEVICE:
 			if ((r = parse_device(spec, optarg)) != 0)
 				return r;
+			break;
+		case OPT_SYSCTL:
+			/* checked once the namespaces are known (below) */
+			if ((r = add_extra(spec->sysctls, &spec->n_sysctls, "--sysctl", optarg)))
+				return r;
+			break;
+		case OPT_SHM_SIZE:
+			if (cb_parse_mem_size(optarg, &v64) < 0 || v64 <= 0)
+				return cli_error("--shm-size %s: expected a size like 64m", optarg);
+			spec->shm_size = v64;
+			break;
+		case OPT_MOUNT:
+			if ((r = cb_spawn_spec_add_mount_csv(spec, optarg, &err)) < 0)
+				return r == -ENOMEM ? cli_error("out of memory")
+						    : cli_error("%s", err.msg);
+			break;
+		case OPT_OOM_SCORE_ADJ: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < -1000 || v > 1000)
+				return cli_error("--oom-score-adj %s: expected -1000 to 1000", optarg);
+			spec->oom_score_adj_set = true;
+			spec->oom_score_adj = (int)v;
+			break;
+		}
+		case 'c': {
+			char *end;
+			long long v = strtoll(optarg, &end, 10);
+			if (*end || end == optarg || v < 2 || v > 262144)
+				return cli_error("--cpu-shares %s: expected 2 to 262144 (1024 is "
+						 "the default weight)",
+						 optarg);
+			spec->cpu_shares = v;
+			break;
+		}
+		case OPT_MEMORY_SWAP:
+			if (strcmp(optarg, "-1") == 0)
+				spec->memory_swap = -1;
+			else if (cb_parse_mem_size(optarg, &spec->memory_swap) < 0 ||
+				 spec->memory_swap <= 0)
+				return cli_error("--memory-swap %s: expected a size like 1g, or -1",
+						 optarg);
+			break;
+		case OPT_MEMORY_RESERVATION:
+			if (cb_parse_mem_size(optarg, &v64) < 0 || v64 <= 0)
+				return cli_error("--memory-reservation %s: expected a size like 64m",
+						 optarg);
+			spec->memory_reservation = v64;
+			break;
+		case OPT_CIDFILE:
+			if (!*optarg)
+				return cli_error("--cidfile: expected a file name");
+			o->cidfile = optarg;
 			break;
 		case OPT_NS:
 		case OPT_NO_NS: {
@@ -538,6 +609,20 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 		return cli_error("--gidmap: not with --userns auto (it picks both maps)");
 	if ((r = network_apply(o)) != 0)
 		return r;
+	for (size_t i = 0; i < spec->n_sysctls; i++)
+		if (cb_sysctl_check(spec->sysctls[i], spec->ns_create, &err) < 0)
+			return cli_error("%s", err.msg);
+	if (spec->memory_swap && !spec->memory)
+		return cli_error("--memory-swap needs --memory (it is memory plus swap)");
+	if (spec->memory_swap > 0 && spec->memory_swap < spec->memory)
+		return cli_error("--memory-swap %" PRId64 ": less than --memory %" PRId64
+				 " (it is memory plus swap)",
+				 spec->memory_swap, spec->memory);
+	if (spec->memory && spec->memory_reservation > spec->memory)
+		return cli_error("--memory-reservation: more than --memory");
+	if (spec->no_cgroup && (spec->memory_swap || spec->memory_reservation || spec->cpu_shares))
+		return cli_error("--no-cgroup: no --memory-swap, --memory-reservation or "
+				 "--cpu-shares without a cgroup");
 
 	o->cmd = argv + optind;
 	o->n_cmd = argc - optind;
@@ -556,6 +641,35 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 	spec->id = o->id;
 	spec->rootfs = o->rootfs;
 	return 0;
+}
+
+int cli_cidfile_open(const struct cb_run_options *o, int *ret_fd)
+{
+	*ret_fd = -1;
+	if (!o->cidfile)
+		return 0;
+	*ret_fd = open(o->cidfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (*ret_fd < 0)
+		return errno == EEXIST ? cli_error("--cidfile %s: the file exists (a container "
+						   "may still use it): remove it first",
+						   o->cidfile)
+				       : cli_error("--cidfile %s: %m", o->cidfile);
+	return 0;
+}
+
+int cli_cidfile_finish(const struct cb_run_options *o, int *fd, const char *id)
+{
+	if (*fd < 0)
+		return 0;
+	int ret = 0;
+	size_t n = id ? strlen(id) : 0;
+	if (id && write(*fd, id, n) != (ssize_t)n)
+		ret = cli_error("--cidfile %s: write: %m", o->cidfile);
+	if (!id || ret)
+		(void)unlink(o->cidfile);
+	close(*fd);
+	*fd = -1;
+	return ret;
 }
 
 void run_options_release(struct cb_run_options *o)

@@ -12,6 +12,7 @@ struct cb_run_options {
 	const char *rootfs;	   /* --rootfs DIR */
 	const char *name;	   /* --name */
 	const char *entrypoint;	   /* --entrypoint */
+	const char *cidfile;	   /* --cidfile: the ID written there (cli_cidfile_write) */
 	bool rm, detach;
 	/* --stop-signal, else the image's StopSignal (at launch); 0: SIGTERM.
 	 * --stop-timeout in seconds; -1: stop's 10. Recorded in the state
@@ -35,6 +36,14 @@ struct cb_run_options {
  * printing one `cowbox: ` line (or the usage). */
 int run_options_parse(struct cb_run_options *o, int argc, char **argv);
 void run_options_release(struct cb_run_options *o);
+
+/* --cidfile FILE, docker's way: made (empty, never over an existing one)
+ * before the container, so a taken name fails first; finish writes the ID,
+ * or removes the file when id is NULL (the container was not made). Each
+ * returns 0, or an exit code after printing the error. No-ops without
+ * --cidfile. */
+int cli_cidfile_open(const struct cb_run_options *o, int *ret_fd);
+int cli_cidfile_finish(const struct cb_run_options *o, int *fd, const char *id);
 
 /* --userns auto: give o->spec a uid and gid map of 65536 host IDs that no
  * other running container holds, from the "containers" entry of

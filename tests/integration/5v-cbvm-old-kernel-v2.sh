@@ -8,7 +8,8 @@
 # and create/rm (30), run IMAGE (5a), exec (5e: cowbox runs chrooted in
 # the VM, where a joined mount namespace's root is not the container's),
 # stats from v2 cgroup files (5m) and pause through cgroup.freeze (5p)
-# work. Slow (a few minutes).
+# work, and --cpu-shares, --memory-swap, --memory-reservation reach
+# cpu.weight, memory.swap.max and memory.low (5r). Slow (a few minutes).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 # shared/ sits beside the repository (here, and in CI's clean clone).
@@ -24,7 +25,7 @@ set -e
 stat -f -c %T /sys/fs/cgroup
 uname -r
 modprobe overlay
-for t in 50-run-basic 51-run-isolation 54-run-cgroup 30-create-rm 32-layers200 5a-run-image 5e-exec 5m-stats 5p-pause; do
+for t in 50-run-basic 51-run-isolation 54-run-cgroup 30-create-rm 32-layers200 5a-run-image 5e-exec 5m-stats 5p-pause 5r-run-sysctl-mount-limits; do
 	d=\$(mktemp -d /tmp/cbt.XXXXXX)
 	COWBOX=$COWBOX FIXTURES=$FIXTURES TESTTMP=\$d bash $here/\$t.sh || { echo "VMFAIL \$t"; exit 1; }
 	echo "VMPASS \$t"

@@ -5,7 +5,8 @@
 # busybox nc carrying a line), /etc/hosts names the container and its
 # address, --network container:NAME joins a running container's namespace,
 # 20 concurrent runs alive at once get distinct addresses, and after the
-# runs no veth, lease, route or nftables rule is left. All of it inside a
+# runs no veth, lease, route or nftables rule is left; a --sysctl naming
+# eth0 is set on the interface the bridge gave. All of it inside a
 # network namespace of the test's own.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/net-lib.sh"
@@ -21,6 +22,13 @@ printf '%s\n' "$out" | grep -q '^default via 10.87.0.1 dev eth0' || fail "no def
 printf '%s\n' "$out" | grep -Eq "^$addr	[0-9a-f]{12} one$" || fail "/etc/hosts does not name one at $addr: $out"
 printf '%s\n' "$out" | grep -q '^GW-OK$' || fail "gateway 10.87.0.1 did not answer: $out"
 say "bridge: $addr, default route, gateway answers, /etc/hosts names it"
+
+# A --sysctl naming the container's eth0: cowbox waits for the network
+# before writing it (the interface comes from the parent mid-setup).
+cok run --rootfs "$ROOT" --rm --network bridge --sysctl net.ipv4.conf.eth0.rp_filter=2 \
+	cat /proc/sys/net/ipv4/conf/eth0/rp_filter
+[ "$out" = 2 ] || fail "--sysctl on eth0 with a bridge: $out $err"
+say "bridge: --sysctl net.ipv4.conf.eth0.* set on the attached interface"
 
 # Two containers: a listens with nc, b pings it and sends it a line.
 bg a --rootfs "$ROOT" --init --network bridge sh -c 'nc -l -p 5000 >/tmp/got & sleep 600'

@@ -508,6 +508,112 @@ static void test_cgroup_text(void **state)
 	assert_int_equal(w, 0);
 }
 
+/* --sysctl: only what the container's own namespaces hold, checked
+ * against the set it gets; the file under /proc/sys in both spellings. */
+static void test_sysctl(void **state)
+{
+	(void)state;
+	struct cb_error err = {0};
+	unsigned all = CB_NS_DEFAULT;
+	assert_int_equal(cb_sysctl_check("net.ipv4.ip_forward=1", all, &err), 0);
+	assert_int_equal(cb_sysctl_check("net/ipv4/conf/eth0.5/forwarding=1", all, &err), 0);
+	assert_int_equal(cb_sysctl_check("kernel.shmmax=1024", all, &err), 0);
+	assert_int_equal(cb_sysctl_check("kernel.sem=250 32000 100 128", all, &err), 0);
+	assert_int_equal(cb_sysctl_check("fs.mqueue.msg_max=20", all, &err), 0);
+	assert_int_equal(cb_sysctl_check("kernel.domainname=example", all, &err), 0);
+	/* Without the namespace it would change the host's. (The first error
+	 * set in an err wins: each message is checked on a fresh one.) */
+	assert_int_equal(cb_sysctl_check("net.ipv4.ip_forward=1", all & ~CB_NS_NET, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "network namespace"));
+	assert_int_equal(cb_sysctl_check("kernel.shmmax=1", all & ~CB_NS_IPC, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("fs.mqueue.msg_max=1", all & ~CB_NS_IPC, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("kernel.domainname=x", all & ~CB_NS_UTS, &err), -EINVAL);
+	/* Not namespaced at all, or not a setting. */
+	err = (struct cb_error){0};
+	assert_int_equal(cb_sysctl_check("vm.swappiness=1", all, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "vm.swappiness=1"));
+	assert_int_equal(cb_sysctl_check("kernel.hostname=x", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("kernel.shmmaxx=1", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("net.ipv4.ip_forward", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("net.ipv4.ip_forward=", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("=1", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("net..ipv4=1", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("net/../../kernel/x=1", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("net//ipv4=1", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check(".net.ipv4=1", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("net.ipv4 x=1", all, &err), -EINVAL);
+	assert_int_equal(cb_sysctl_check("net.ipv4.ip_forward=1\nkernel.x=2", all, &err), -EINVAL);
+	char path[128];
+	assert_int_equal(cb_sysctl_path("net.ipv4.ip_forward=1", path, sizeof(path)), 0);
+	assert_string_equal(path, "/proc/sys/net/ipv4/ip_forward");
+	assert_int_equal(cb_sysctl_path("net/ipv4/conf/eth0.5/forwarding=1", path, sizeof(path)),
+			 0);
+	assert_string_equal(path, "/proc/sys/net/ipv4/conf/eth0.5/forwarding");
+	assert_int_equal(cb_sysctl_path("net.ipv4.ip_forward=1", path, 12), -ENAMETOOLONG);
+}
+
+static void test_cpu_shares(void **state)
+{
+	(void)state;
+	/* runc's and crun's conversion: 2 -> 1, 1024 -> 39, 262144 -> 10000. */
+	assert_int_equal(cb_cpu_shares_to_weight(2), 1);
+	assert_int_equal(cb_cpu_shares_to_weight(1024), 39);
+	assert_int_equal(cb_cpu_shares_to_weight(262144), 10000);
+	assert_int_equal(cb_cpu_shares_to_weight(0), 1);
+	assert_int_equal(cb_cpu_shares_to_weight(1u << 30), 10000);
+}
+
+/* --mount, docker's comma-separated form, into the same mounts -v and
+ * --tmpfs make; every refusal names the option. */
+static void test_mount_csv(void **state)
+{
+	(void)state;
+	struct cb_spawn_spec spec;
+	struct cb_error err = {0};
+	cb_spawn_spec_init(&spec);
+	assert_int_equal(
+	    cb_spawn_spec_add_mount_csv(&spec, "type=bind,source=/srv,target=/data,readonly", &err),
+	    0);
+	assert_int_equal(
+	    cb_spawn_spec_add_mount_csv(&spec, "type=bind,src=/a,dst=/b,ro=false", &err), 0);
+	assert_int_equal(cb_spawn_spec_add_mount_csv(
+			     &spec, "type=tmpfs,destination=/t,tmpfs-size=2m,tmpfs-mode=700", &err),
+			 0);
+	assert_int_equal(cb_spawn_spec_add_mount_csv(&spec, "type=tmpfs,target=/u", &err), 0);
+	assert_int_equal(spec.n_mounts, 4);
+	assert_int_equal(spec.mounts[0].type, CB_MOUNT_BIND);
+	assert_string_equal(spec.mounts[0].source, "/srv");
+	assert_string_equal(spec.mounts[0].target, "/data");
+	assert_true(spec.mounts[0].readonly);
+	assert_false(spec.mounts[1].readonly);
+	assert_int_equal(spec.mounts[2].type, CB_MOUNT_TMPFS);
+	assert_string_equal(spec.mounts[2].source, "size=2097152,mode=0700");
+	assert_null(spec.mounts[3].source);
+	static const char *const bad[] = {
+	    "type=volume,source=v,target=/x",
+	    "source=/a,target=/x",
+	    "type=bind,target=/x",
+	    "type=bind,source=rel,target=/x",
+	    "type=bind,source=/a,target=rel",
+	    "type=bind,source=/a,target=/x/../y",
+	    "type=bind,source=/a,target=/x,bogus=1",
+	    "type=bind,source=/a,target=/x,readonly=maybe",
+	    "type=bind,source=/a,target=/x,bind-propagation=shared",
+	    "type=bind,source=/a,target=/x,tmpfs-size=1m",
+	    "type=tmpfs,source=/a,target=/x",
+	    "type=tmpfs,target=/x,tmpfs-mode=9",
+	    "type=tmpfs,target=/x,tmpfs-size=0",
+	    "type=tmpfs,target=/x,tmpfs-size=",
+	};
+	for (size_t i = 0; i < ELEMENTS(bad); i++) {
+		err = (struct cb_error){0};
+		assert_int_equal(cb_spawn_spec_add_mount_csv(&spec, bad[i], &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "--mount"));
+	}
+	assert_int_equal(spec.n_mounts, 4);
+	cb_spawn_spec_release(&spec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,7 +626,8 @@ int main(void)
 	    cmocka_unit_test(test_reports),	  cmocka_unit_test(test_signal),
 	    cmocka_unit_test(test_ulimit),	  cmocka_unit_test(test_add_host),
 	    cmocka_unit_test(test_resolv_conf),	  cmocka_unit_test(test_user_name),
-	    cmocka_unit_test(test_group_add),
+	    cmocka_unit_test(test_group_add),	  cmocka_unit_test(test_sysctl),
+	    cmocka_unit_test(test_cpu_shares),	  cmocka_unit_test(test_mount_csv),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
