@@ -315,6 +315,18 @@ int cb_dir_is_empty_at(int dirfd, const char *path)
 	}
 }
 
+int cb_write_string_at(int dirfd, const char *path, const char *value)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
 int cb_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

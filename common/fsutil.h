@@ -69,6 +69,11 @@ int cb_read_file_at(int dirfd, const char *name, size_t max, char **ret_data, si
 /* Read all of fd (at most max bytes) into a NUL-terminated buffer. */
 int cb_read_fd(int fd, size_t max, char **ret_data, size_t *ret_len);
 
+/* Write value to the file dirfd/path (AT_FDCWD: a plain path) in one
+ * write(2), as the kernel's files want a setting (/proc, /sys, cgroupfs):
+ * -errno, or -EIO when only part of it was taken. */
+int cb_write_string_at(int dirfd, const char *path, const char *value);
+
 /* Write all of buf to fd, retrying short writes and EINTR. */
 int cb_write_all(int fd, const void *buf, size_t len);
 

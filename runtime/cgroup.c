@@ -77,19 +77,6 @@ int cb_cgroup_detect(void)
 	return -ENOENT;
 }
 
-/* Write a short string to dir/name. */
-static int write_at(int dirfd, const char *name, const char *value)
-{
-	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(value);
-	ssize_t n = write(fd, value, len);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
-}
-
 static int read_at(int dirfd, const char *name, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -157,7 +144,7 @@ static int v2_prepare(int dirfd, bool leaf)
 			continue;
 		char cmd[16];
 		snprintf(cmd, sizeof(cmd), "+%s", names[i]);
-		r = write_at(dirfd, "cgroup.subtree_control", cmd);
+		r = cb_write_string_at(dirfd, "cgroup.subtree_control", cmd);
 		if (r < 0)
 			return r;
 	}
@@ -182,7 +169,7 @@ static int cpuset_copy_from_parent(int dirfd, bool leaf)
 		r = read_at(up, files[i], val, sizeof(val));
 		if (r < 0)
 			return r;
-		r = write_at(dirfd, files[i], val);
+		r = cb_write_string_at(dirfd, files[i], val);
 		if (r < 0)
 			return r;
 	}
@@ -214,7 +201,7 @@ static int write_swap_limit(int fd, int version, const struct cb_spawn_spec *spe
 	else
 		snprintf(val, sizeof(val), "%" PRId64, swap > 0 ? swap : spec->memory);
 	const char *file = version == 2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes";
-	int r = write_at(fd, file, val);
+	int r = cb_write_string_at(fd, file, val);
 	if (r < 0 && swap == 0)
 		return 0; /* no swap accounting: no swap to limit */
 	if (r < 0)
@@ -230,7 +217,8 @@ static int write_limits(int fd, int version, unsigned which, const struct cb_spa
 	int r = 0;
 	if (which & CB_CG_V1_MEMORY && spec->memory > 0) {
 		snprintf(val, sizeof(val), "%" PRId64, spec->memory);
-		r = write_at(fd, version == 2 ? "memory.max" : "memory.limit_in_bytes", val);
+		r = cb_write_string_at(fd, version == 2 ? "memory.max" : "memory.limit_in_bytes",
+				       val);
 		if (r < 0)
 			return cb_error_errno(err, -r, "cgroup: set memory limit %s", val);
 		r = write_swap_limit(fd, version, spec, err);
@@ -240,12 +228,12 @@ static int write_limits(int fd, int version, unsigned which, const struct cb_spa
 	if (which & CB_CG_V1_MEMORY && spec->memory_reservation > 0) {
 		snprintf(val, sizeof(val), "%" PRId64, spec->memory_reservation);
 		const char *file = version == 2 ? "memory.low" : "memory.soft_limit_in_bytes";
-		if ((r = write_at(fd, file, val)) < 0)
+		if ((r = cb_write_string_at(fd, file, val)) < 0)
 			return cb_error_errno(err, -r, "cgroup: set %s %s", file, val);
 	}
 	if (which & CB_CG_V1_PIDS && spec->pids_limit > 0) {
 		snprintf(val, sizeof(val), "%" PRId64, spec->pids_limit);
-		r = write_at(fd, "pids.max", val);
+		r = cb_write_string_at(fd, "pids.max", val);
 		if (r < 0)
 			return cb_error_errno(err, -r, "cgroup: set pids.max %s", val);
 	}
@@ -254,22 +242,22 @@ static int write_limits(int fd, int version, unsigned which, const struct cb_spa
 		snprintf(val, sizeof(val), "%" PRIu64,
 			 version == 2 ? cb_cpu_shares_to_weight((uint64_t)spec->cpu_shares)
 				      : (uint64_t)spec->cpu_shares);
-		if ((r = write_at(fd, file, val)) < 0)
+		if ((r = cb_write_string_at(fd, file, val)) < 0)
 			return cb_error_errno(err, -r, "cgroup: set %s %s", file, val);
 	}
 	if (which & CB_CG_V1_CPU && spec->cpu_quota_us > 0) {
 		if (version == 2) {
 			snprintf(val, sizeof(val), "%" PRId64 " %" PRId64, spec->cpu_quota_us,
 				 spec->cpu_period_us);
-			r = write_at(fd, "cpu.max", val);
+			r = cb_write_string_at(fd, "cpu.max", val);
 			if (r < 0)
 				return cb_error_errno(err, -r, "cgroup: set cpu.max %s", val);
 		} else {
 			snprintf(val, sizeof(val), "%" PRId64, spec->cpu_period_us);
-			r = write_at(fd, "cpu.cfs_period_us", val);
+			r = cb_write_string_at(fd, "cpu.cfs_period_us", val);
 			if (r >= 0) {
 				snprintf(val, sizeof(val), "%" PRId64, spec->cpu_quota_us);
-				r = write_at(fd, "cpu.cfs_quota_us", val);
+				r = cb_write_string_at(fd, "cpu.cfs_quota_us", val);
 			}
 			if (r < 0)
 				return cb_error_errno(err, -r, "cgroup: set cpu.cfs_quota_us %s",
@@ -278,9 +266,9 @@ static int write_limits(int fd, int version, unsigned which, const struct cb_spa
 	}
 	if (which & CB_CG_V1_CPUSET && spec->cpuset_cpus) {
 		if (version == 2)
-			r = write_at(fd, "cpuset.cpus", spec->cpuset_cpus);
+			r = cb_write_string_at(fd, "cpuset.cpus", spec->cpuset_cpus);
 		else if ((r = cpuset_copy_from_parent(fd, true)) >= 0)
-			r = write_at(fd, "cpuset.cpus", spec->cpuset_cpus);
+			r = cb_write_string_at(fd, "cpuset.cpus", spec->cpuset_cpus);
 		if (r < 0)
 			return cb_error_errno(err, -r, "cgroup: set cpuset.cpus %s",
 					      spec->cpuset_cpus);
@@ -381,7 +369,7 @@ int cb_cgroup_enter(struct cb_cgroup *cg, pid_t pid, struct cb_error *err)
 			continue;
 		snprintf(path, sizeof(path), CG_ROOT "/%s/%s", v1_names[i], cg->path);
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		int r = fd < 0 ? -errno : write_at(fd, "cgroup.procs", val);
+		int r = fd < 0 ? -errno : cb_write_string_at(fd, "cgroup.procs", val);
 		if (r < 0)
 			return cb_error_errno(err, -r, "cgroup: join %s", path);
 	}
@@ -484,7 +472,7 @@ int cb_cgroup_destroy(struct cb_cgroup *cg)
 	int r = 0;
 	char dir[PATH_MAX];
 	if (cg->version == 2) {
-		(void)write_at(cg->v2_fd, "cgroup.kill", "1");
+		(void)cb_write_string_at(cg->v2_fd, "cgroup.kill", "1");
 		snprintf(dir, sizeof(dir), "%s/%s", v2_root, cg->path);
 		r = rmdir_retry(dir);
 	} else {
@@ -493,7 +481,7 @@ int cb_cgroup_destroy(struct cb_cgroup *cg)
 		 * thaw). */
 		_cleanup_close_ int fz = open_v1("freezer", cg->path);
 		if (fz >= 0)
-			(void)write_at(fz, "freezer.state", "THAWED");
+			(void)cb_write_string_at(fz, "freezer.state", "THAWED");
 		for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
 			if (!(cg->v1_mask & (1u << i)))
 				continue;
@@ -755,7 +743,7 @@ static int move_into_freezer(int mem, int fz)
 			continue;
 		char val[16];
 		snprintf(val, sizeof(val), "%d", (int)want[i]);
-		int r = write_at(fz, "cgroup.procs", val);
+		int r = cb_write_string_at(fz, "cgroup.procs", val);
 		if (r < 0 && r != -ESRCH)
 			return r;
 		moved++;
@@ -784,15 +772,15 @@ static int freeze_v1(const char *path, struct cb_error *err)
 			;
 		if (r < 0)
 			return cb_error_errno(err, -r, "cgroup: join freezer/%s", path);
-		if ((r = write_at(fz, "freezer.state", "FROZEN")) < 0 ||
+		if ((r = cb_write_string_at(fz, "freezer.state", "FROZEN")) < 0 ||
 		    (r = wait_for(fz, "freezer.state", NULL, "FROZEN")) < 0) {
 			/* Not left half frozen (ps would say paused). */
-			(void)write_at(fz, "freezer.state", "THAWED");
+			(void)cb_write_string_at(fz, "freezer.state", "THAWED");
 			return cb_error_errno(err, -r, "cgroup: freeze freezer/%s", path);
 		}
 		if ((r = move_into_freezer(mem, fz)) == 0)
 			return 0;
-		(void)write_at(fz, "freezer.state", "THAWED");
+		(void)cb_write_string_at(fz, "freezer.state", "THAWED");
 	}
 	return cb_error_set(err, EAGAIN, "cgroup: freezer/%s: its processes keep forking", path);
 }
@@ -812,10 +800,10 @@ int cb_cgroup_freeze(const char *path, bool freeze, struct cb_error *err)
 		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return cb_error_errno(err, errno, "cgroup: open %s", dir);
-		if ((r = write_at(fd, "cgroup.freeze", freeze ? "1" : "0")) < 0 ||
+		if ((r = cb_write_string_at(fd, "cgroup.freeze", freeze ? "1" : "0")) < 0 ||
 		    (r = wait_for(fd, "cgroup.events", "frozen", freeze ? "1" : "0")) < 0) {
 			if (freeze) /* not left half frozen (ps would say paused) */
-				(void)write_at(fd, "cgroup.freeze", "0");
+				(void)cb_write_string_at(fd, "cgroup.freeze", "0");
 			return cb_error_errno(err, -r, "cgroup: %s %s", what, dir);
 		}
 		return 0;
@@ -827,7 +815,7 @@ int cb_cgroup_freeze(const char *path, bool freeze, struct cb_error *err)
 		return errno == ENOENT
 			   ? 0
 			   : cb_error_errno(err, errno, "cgroup: open freezer/%s", path);
-	if ((r = write_at(fz, "freezer.state", "THAWED")) < 0 ||
+	if ((r = cb_write_string_at(fz, "freezer.state", "THAWED")) < 0 ||
 	    (r = wait_for(fz, "freezer.state", NULL, "THAWED")) < 0)
 		return cb_error_errno(err, -r, "cgroup: thaw freezer/%s", path);
 	return 0;

@@ -13,18 +13,13 @@
 
 int cb_idmap_write(pid_t pid, const char *file, const struct cb_idmap *map, size_t n)
 {
-	char path[64], buf[CB_IDMAP_MAX * 40];
+	char path[64], buf[CB_IDMAP_MAX * 40] = "";
 	size_t len = 0;
 	for (size_t i = 0; i < n && i < CB_IDMAP_MAX; i++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", map[i].inside,
 					map[i].outside, map[i].count);
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		return -errno;
-	return 0;
+	return cb_write_string_at(AT_FDCWD, path, buf);
 }
 
 int64_t cb_idmap_to_host(const struct cb_idmap *map, size_t n, uint32_t id)

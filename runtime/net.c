@@ -757,14 +757,6 @@ int cb_net_leases(const char *run_dir, const char *network, struct cb_net_lease 
 	return 0;
 }
 
-static int write_sysctl(const char *path, const char *value)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	return cb_write_all(fd, value, strlen(value));
-}
-
 /* A MAC address made of an IPv4 address (locally administered, like
  * docker's 02:42:...): a reused address comes back with the same MAC, so
  * no neighbour holds a stale entry for it. */
@@ -793,14 +785,15 @@ static int setup_network(struct cb_nl *nl, const struct cb_network *n, struct cb
 	}
 	/* Forwarding is what a bridge network with NAT is for; route_localnet
 	 * lets a published port answer on 127.0.0.1. */
-	r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+	r = cb_write_string_at(AT_FDCWD, "/proc/sys/net/ipv4/ip_forward", "1");
 	if (r < 0) {
 		cb_error_errno(err, -r, "network %s: enable net.ipv4.ip_forward", n->name);
 		goto out_del_bridge;
 	}
 	char path[128];
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
-	write_sysctl(path, "1"); /* best effort: without it only 127.0.0.1 is lost */
+	cb_write_string_at(AT_FDCWD, path,
+			   "1"); /* best effort: without it only 127.0.0.1 is lost */
 	char tag[CB_NET_NAME_MAX + 8];
 	snprintf(tag, sizeof(tag), "net:%s", n->name);
 	r = cb_nft_del_tagged(tag, err);

@@ -94,20 +94,6 @@ static int loopback_up(void)
 	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
 }
 
-/* Write VALUE to a /proc file of ours (the host's /proc: the container's
- * replaces it only in the mount setup that follows). */
-static int write_proc(const char *path, const char *value)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t n = strlen(value);
-	ssize_t w = write(fd, value, n);
-	if (w < 0)
-		return -errno;
-	return (size_t)w == n ? 0 : -EIO;
-}
-
 static bool has_net_sysctl(const struct cb_spawn_spec *spec)
 {
 	for (size_t i = 0; i < spec->n_sysctls; i++)
@@ -127,14 +113,16 @@ static int apply_proc_settings(const struct cb_spawn_spec *spec, struct cb_error
 		const char *kv = spec->sysctls[i];
 		if (cb_sysctl_path(kv, path, sizeof(path)) < 0)
 			return cb_error_set(err, EINVAL, "sysctl %s: not a sysctl name", kv);
-		int r = write_proc(path, strchr(kv, '=') + 1);
+		/* The host's /proc still: the container's replaces it in the
+		 * mount setup that follows. */
+		int r = cb_write_string_at(AT_FDCWD, path, strchr(kv, '=') + 1);
 		if (r < 0)
 			return cb_error_errno(err, -r, "sysctl %s", kv);
 	}
 	if (spec->oom_score_adj_set) {
 		char v[16];
 		snprintf(v, sizeof(v), "%d", spec->oom_score_adj);
-		int r = write_proc("/proc/self/oom_score_adj", v);
+		int r = cb_write_string_at(AT_FDCWD, "/proc/self/oom_score_adj", v);
 		if (r == -EACCES)
 			return cb_error_errno(err, -r,
 					      "oom_score_adj %d (lower than cowbox's own needs "

@@ -66,6 +66,7 @@ CB_VERB(cp);
 CB_VERB(create);
 CB_VERB(df);
 CB_VERB(exec);
+CB_VERB(export);
 CB_VERB(diff);
 CB_VERB(gc);
 CB_VERB(images);

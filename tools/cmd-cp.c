@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "container.h"
 #include "copy.h"
+#include "ctr-files.h"
 #include "fsutil.h"
 #include "idmap.h"
 #include "launch.h"
@@ -41,11 +42,6 @@ struct cp_side {
 	const char *arg;  /* as typed, for messages */
 	const char *path; /* the path on that side */
 	int root;	  /* container: its root, O_PATH */
-};
-
-struct cp_maps {
-	struct cb_idmap uid[CB_IDMAP_MAX], gid[CB_IDMAP_MAX];
-	size_t n_uid, n_gid;
 };
 
 static int side_open_dir(const struct cp_side *s, const char *path)
@@ -88,56 +84,6 @@ static int split_path(const char *path, char **ret_parent, char **ret_name, bool
 	return *ret_parent && *ret_name ? 0 : -ENOMEM;
 }
 
-/* An id into the container (inside -> host) or out of it (host ->
- * inside); as is without a user namespace. */
-static int64_t map_id(const struct cb_idmap *map, size_t n, bool in, uint32_t id)
-{
-	if (!n)
-		return id;
-	return in ? cb_idmap_to_host(map, n, id) : cb_idmap_to_inside(map, n, id);
-}
-static int64_t map_in_uid(void *opaque, uint32_t id)
-{
-	const struct cp_maps *m = opaque;
-	return map_id(m->uid, m->n_uid, true, id);
-}
-static int64_t map_in_gid(void *opaque, uint32_t id)
-{
-	const struct cp_maps *m = opaque;
-	return map_id(m->gid, m->n_gid, true, id);
-}
-static int64_t map_out_uid(void *opaque, uint32_t id)
-{
-	const struct cp_maps *m = opaque;
-	return map_id(m->uid, m->n_uid, false, id);
-}
-static int64_t map_out_gid(void *opaque, uint32_t id)
-{
-	const struct cp_maps *m = opaque;
-	return map_id(m->gid, m->n_gid, false, id);
-}
-
-/* The maps of a running container's user namespace; none (identity)
- * without one. */
-static void read_maps(pid_t pid, struct cp_maps *m)
-{
-	m->n_uid = cb_idmap_read(pid, "uid_map", m->uid);
-	m->n_gid = cb_idmap_read(pid, "gid_map", m->gid);
-}
-
-/* Does a stopped container run in a user namespace (its stored run
- * options say --userns other than host)? */
-static bool has_userns(const struct cb_container *ctr)
-{
-	struct cb_run_options o = {0};
-	_cleanup_strv_ char **args = NULL;
-	bool yes = false;
-	if (cli_run_options_load("cp", ctr->run_json, &o, &args) == 0)
-		yes = o.spec.n_uidmap > 0 || o.userns_auto;
-	run_options_release(&o);
-	return yes;
-}
-
 struct cp_job {
 	struct cp_side src, dst;
 	bool archive, follow, into_container;
@@ -147,7 +93,7 @@ struct cp_job {
 
 /* - C:DIR: the tar on stdin unpacked into DIR (which must be a directory),
  * owned by the container's root, or with -a by the tar's ids (mapped in). */
-static int cp_from_tar(const struct cp_job *j, struct cp_maps *maps)
+static int cp_from_tar(const struct cp_job *j, struct cli_ctr_maps *maps)
 {
 	if (isatty(STDIN_FILENO))
 		return cli_error("cp - %s: not reading a tar from a terminal", j->dst.arg);
@@ -168,10 +114,10 @@ static int cp_from_tar(const struct cp_job *j, struct cp_maps *maps)
 	}
 	struct cb_copy_opts o = {.keep_ids = j->archive, .opaque = maps};
 	if (j->archive) {
-		o.map_uid = map_in_uid;
-		o.map_gid = map_in_gid;
+		o.map_uid = cli_ctr_map_in_uid;
+		o.map_gid = cli_ctr_map_in_gid;
 	} else {
-		int64_t u = map_in_uid(maps, 0), g = map_in_gid(maps, 0);
+		int64_t u = cli_ctr_map_in_uid(maps, 0), g = cli_ctr_map_in_gid(maps, 0);
 		o.uid = u < 0 ? 65534 : (uid_t)u;
 		o.gid = g < 0 ? 65534 : (gid_t)g;
 	}
@@ -185,7 +131,7 @@ static int cp_from_tar(const struct cp_job *j, struct cp_maps *maps)
 
 /* C:SRC -: a tar of SRC on stdout, as docker's, owners as the container
  * sees them. */
-static int cp_to_tar(const struct cp_job *j, struct cp_maps *maps, int sdir, const char *sname,
+static int cp_to_tar(const struct cp_job *j, struct cli_ctr_maps *maps, int sdir, const char *sname,
 		     int stop)
 {
 	if (isatty(STDOUT_FILENO))
@@ -207,8 +153,8 @@ static int cp_to_tar(const struct cp_job *j, struct cp_maps *maps, int sdir, con
 		return r;
 	}
 	struct cb_copy_opts o = {.keep_ids = true,
-				 .map_uid = map_out_uid,
-				 .map_gid = map_out_gid,
+				 .map_uid = cli_ctr_map_out_uid,
+				 .map_gid = cli_ctr_map_out_gid,
 				 .opaque = maps,
 				 .follow_top = j->follow && stop < 0};
 	struct cb_error err = {0};
@@ -222,7 +168,7 @@ static int cp_to_tar(const struct cp_job *j, struct cp_maps *maps, int sdir, con
 	return 0;
 }
 
-static int cp_do(struct cp_job *j, struct cp_maps *maps)
+static int cp_do(struct cp_job *j, struct cli_ctr_maps *maps)
 {
 	_cleanup_free_ char *sparent = NULL, *sname = NULL, *dparent = NULL, *dname = NULL;
 	bool sslash, dslash;
@@ -285,10 +231,10 @@ static int cp_do(struct cp_job *j, struct cp_maps *maps)
 
 	struct cb_copy_opts o = {.follow_top = j->follow, .keep_ids = j->archive, .opaque = maps};
 	if (j->archive) {
-		o.map_uid = j->into_container ? map_in_uid : map_out_uid;
-		o.map_gid = j->into_container ? map_in_gid : map_out_gid;
+		o.map_uid = j->into_container ? cli_ctr_map_in_uid : cli_ctr_map_out_uid;
+		o.map_gid = j->into_container ? cli_ctr_map_in_gid : cli_ctr_map_out_gid;
 	} else if (j->into_container) {
-		int64_t u = map_in_uid(maps, 0), g = map_in_gid(maps, 0);
+		int64_t u = cli_ctr_map_in_uid(maps, 0), g = cli_ctr_map_in_gid(maps, 0);
 		o.uid = u < 0 ? 65534 : (uid_t)u;
 		o.gid = g < 0 ? 65534 : (gid_t)g;
 	} else {
@@ -420,52 +366,16 @@ int cmd_cp(struct cb_cli *cli, int argc, char **argv)
 	int ret = cli_container_lookup(cli, s, "cp", name, &ctr, &st);
 	if (ret != 0)
 		return ret;
-	struct cp_maps maps = {0};
-	_cleanup_close_ int pidfd = -1;
-	_cleanup_free_ char *mounted = NULL;
-	int root = -1;
-	bool we_mounted = false;
-	struct cb_error err = {0};
-	if (st.status == CB_STATE_RUNNING &&
-	    (pidfd = cb_proc_open_checked(st.pid, st.pid_start)) >= 0) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/root", (int)st.pid);
-		root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (root < 0)
-			ret = cli_fail(NULL, -errno, "cp: container %s: open its root", name);
-		read_maps(st.pid, &maps);
-		/* The pid still named the container's process (not a reused
-		 * one: the host's root) once the root and maps were read. */
-		if (ret == 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
-			ret = cli_error("cp: container %s is not running any more", name);
-	} else if (has_userns(ctr)) {
-		ret = cli_error("cp: container %s runs in a user namespace: start it to copy "
-				"(its files are owned through the map it gets then)",
-				name);
-	} else {
-		we_mounted = !cb_container_is_mounted(s, ctr->id);
-		int r = cb_container_mount(s, ctr->id, kind, &mounted, &err);
-		if (r < 0) {
-			we_mounted = false;
-			ret = cli_fail(&err, r, "cp: container %s", name);
-		} else if ((root = open(mounted, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-			ret = cli_fail(NULL, -errno, "cp: container %s: open %s", name, mounted);
-	}
+	struct cli_ctr_root root;
+	ret = cli_ctr_root_open(s, "cp", name, ctr, &st, kind, CLI_CTR_ROOT_AS_SEEN, &root);
 	if (ret == 0) {
 		if (sc)
-			j.src.root = root;
+			j.src.root = root.fd;
 		else
-			j.dst.root = root;
-		ret = j.from_stdin ? cp_from_tar(&j, &maps) : cp_do(&j, &maps);
+			j.dst.root = root.fd;
+		ret = j.from_stdin ? cp_from_tar(&j, &root.maps) : cp_do(&j, &root.maps);
 	}
-	if (root >= 0)
-		close(root);
-	if (we_mounted) {
-		struct cb_error uerr = {0};
-		int r = cb_container_unmount(s, ctr->id, 0, &uerr);
-		if (r < 0 && ret == 0)
-			ret = cli_fail(&uerr, r, "cp: container %s: unmount", name);
-	}
+	ret = cli_ctr_root_close(&root, "cp", name, ret);
 	cb_state_release(&st);
 	cb_container_free(ctr);
 	return ret;

@@ -40,6 +40,8 @@ static const struct cb_verb verbs[] = {
 	{"exec", cmd_exec, "run a command in a running container",
 	 "exec [-d] [-i] [-t] [-e K=V] [-u USER[:GROUP]] [-w DIR] [--ns LIST] [--no-cgroup] CONTAINER CMD "
 	 "[ARG...]"},
+	{"export", cmd_export, "write a container's filesystem as a tar",
+	 "export [-o FILE] CONTAINER"},
 	{"gc", cmd_gc, "remove layers, blobs and leftovers nothing refers to", "gc"},
 	{"images", cmd_images, "list images", "images [-q] [--format json]"},
 	{"import", cli_exec_helper, "import a docker-save tar, an OCI layout or a rootfs tar",

@@ -21,13 +21,7 @@ say "cgroup v$V"
 dir() { # dir CONTROLLER: the parent directory in that controller
 	if [ $V = 2 ]; then echo "$CG/$P"; else echo "/sys/fs/cgroup/$1/$P"; fi
 }
-cleanup() {
-	for c in memory pids cpu cpuset; do
-		d=$(dir $c); [ -d "$d" ] || continue
-		for s in "$d"/*/; do [ -d "$s" ] && rmdir "$s" 2>/dev/null; done
-		rmdir "$d" 2>/dev/null
-	done
-}
+cleanup() { rm_cgroup_dirs $(for c in memory pids cpu cpuset; do dir $c; done); }
 on_exit cleanup
 # wait_for FILE: until a container's cgroup file shows up (or 5 s)
 wait_for() { for i in $(seq 100); do f=$(ls $1 2>/dev/null | head -1); [ -n "$f" ] && { echo "$f"; return 0; }; sleep 0.05; done; return 1; }

@@ -103,13 +103,7 @@ if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then V=2
 elif [ -d /sys/fs/cgroup/memory ] && ! grep -qw memory /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then V=1
 else V=; fi
 dir() { if [ "$V" = 2 ]; then echo "/sys/fs/cgroup/$P"; else echo "/sys/fs/cgroup/$1/$P"; fi; }
-cleanup() {
-	for c in memory pids cpu cpuset; do
-		d=$(dir $c); [ -d "$d" ] || continue
-		for s in "$d"/*/; do [ -d "$s" ] && rmdir "$s" 2>/dev/null; done
-		rmdir "$d" 2>/dev/null
-	done
-}
+cleanup() { rm_cgroup_dirs $(for c in memory pids cpu cpuset; do dir $c; done); }
 on_exit cleanup
 wait_value() { for _ in $(seq 200); do for f in $1; do [ "$(cat "$f" 2>/dev/null)" = "$2" ] && return 0; done; sleep 0.05; done; return 1; }
 if [ -n "$V" ]; then

@@ -52,6 +52,17 @@ refuse() {
 }
 # A name nobody else uses, for global objects (mounts, cgroups, links).
 uniq_name() { echo "cbt$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; }
+# rm_cgroup_dirs DIR...: remove a test's cgroup parent directories, their
+# (empty) container cgroups first; for any cgroup version.
+rm_cgroup_dirs() {
+	local d s
+	for d in "$@"; do
+		[ -d "$d" ] || continue
+		for s in "$d"/*/; do [ -d "$s" ] && rmdir "$s" 2>/dev/null; done
+		rmdir "$d" 2>/dev/null
+	done
+	return 0
+}
 need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; done; }
 
 # store_check [--allow-tmp]: the store is consistent (tests/integration/store-check.py).
