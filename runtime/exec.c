@@ -254,6 +254,9 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 	}
 	if (x->cgroup && join_cgroup(x->pid, x->cgroup, &err) < 0)
 		cb_report_fail(fd, 125, &err);
+	/* The container's --oom-score-adj, while we are host root. */
+	if (cb_oom_score_adj_apply(x->proc, 0, &err) < 0)
+		cb_report_fail(fd, 125, &err);
 	/* Joining a mount namespace puts us at its root mount, which is the
 	 * container's root only when the cowbox that made it was not
 	 * chrooted (pivot_root in a chroot swaps the chroot's mount, not the

@@ -103,10 +103,10 @@ static bool has_net_sysctl(const struct cb_spawn_spec *spec)
 	return false;
 }
 
-/* --sysctl and --oom-score-adj. A sysctl file under /proc/sys belongs to
- * the namespace of whoever opens it, so this runs once the child is in
- * its namespaces and before any capability is dropped. */
-static int apply_proc_settings(const struct cb_spawn_spec *spec, struct cb_error *err)
+/* --sysctl. A sysctl file under /proc/sys belongs to the namespace of
+ * whoever opens it, so this runs once the child is in its namespaces and
+ * before any capability is dropped. */
+static int apply_sysctls(const struct cb_spawn_spec *spec, struct cb_error *err)
 {
 	char path[512];
 	for (size_t i = 0; i < spec->n_sysctls; i++) {
@@ -119,18 +119,27 @@ static int apply_proc_settings(const struct cb_spawn_spec *spec, struct cb_error
 		if (r < 0)
 			return cb_error_errno(err, -r, "sysctl %s", kv);
 	}
-	if (spec->oom_score_adj_set) {
-		char v[16];
-		snprintf(v, sizeof(v), "%d", spec->oom_score_adj);
-		int r = cb_write_string_at(AT_FDCWD, "/proc/self/oom_score_adj", v);
-		if (r == -EACCES)
-			return cb_error_errno(err, -r,
-					      "oom_score_adj %d (lower than cowbox's own needs "
-					      "CAP_SYS_RESOURCE)",
-					      spec->oom_score_adj);
-		if (r < 0)
-			return cb_error_errno(err, -r, "oom_score_adj %d", spec->oom_score_adj);
-	}
+	return 0;
+}
+
+int cb_oom_score_adj_apply(const struct cb_spawn_spec *spec, pid_t pid, struct cb_error *err)
+{
+	if (!spec->oom_score_adj_set)
+		return 0;
+	char path[64], v[16];
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	else /* not getpid(): ours is another number in a new pid namespace */
+		snprintf(path, sizeof(path), "/proc/self/oom_score_adj");
+	snprintf(v, sizeof(v), "%d", spec->oom_score_adj);
+	int r = cb_write_string_at(AT_FDCWD, path, v);
+	if (r == -EACCES)
+		return cb_error_errno(err, -r,
+				      "oom_score_adj %d (lower than cowbox's own needs "
+				      "CAP_SYS_RESOURCE)",
+				      spec->oom_score_adj);
+	if (r < 0)
+		return cb_error_errno(err, -r, "oom_score_adj %d", spec->oom_score_adj);
 	return 0;
 }
 
@@ -279,7 +288,10 @@ static _Noreturn void child_main(struct child_args *a)
 			_exit(125);
 		wait_net = false;
 	}
-	if (apply_proc_settings(spec, &err) < 0)
+	/* oom_score_adj is host root's to write: in a user namespace the
+	 * parent wrote it before letting us go. */
+	if (apply_sysctls(spec, &err) < 0 ||
+	    (!a->in_userns && cb_oom_score_adj_apply(spec, 0, &err) < 0))
 		cb_report_fail(a->sock, 125, &err);
 	umask(0);
 	if (spec->ns_create & CB_NS_MNT)
@@ -633,8 +645,13 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		*fail_exit_code = 125;
 	if (!spec->id || !spec->rootfs || !spec->argv || !spec->argv[0])
 		return cb_error_set(err, EINVAL, "spec needs an id, a rootfs and a command");
+	for (unsigned ns = CB_NS_PID; ns <= CB_NS_USER; ns <<= 1)
+		if ((spec->ns_create & ns) && spec->ns_path[cb_ns_index(ns)])
+			return cb_error_set(err, EINVAL,
+					    "namespace %s: both made new and joined (%s)",
+					    cb_ns_name(ns), spec->ns_path[cb_ns_index(ns)]);
 	for (size_t i = 0; i < spec->n_sysctls; i++)
-		if (cb_sysctl_check(spec->sysctls[i], spec->ns_create, err) < 0)
+		if (cb_sysctl_check(spec->sysctls[i], cb_spawn_spec_own_ns(spec), err) < 0)
 			return -EINVAL;
 	if (spec->oom_score_adj_set && (spec->oom_score_adj < -1000 || spec->oom_score_adj > 1000))
 		return cb_error_set(err, EINVAL, "oom_score_adj %d: expected -1000 to 1000",
@@ -763,6 +780,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 			r = cb_error_errno(err, -r, "write gid_map");
 			goto fail;
 		}
+		if ((r = cb_oom_score_adj_apply(spec, c->pid, err)) < 0)
+			goto fail;
 	}
 	if (a.rootfs_from_parent) {
 		if ((r = attach_rootfs_for(c, spec, sock_parent, err)) < 0)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -308,6 +309,25 @@ int cb_ns_index(unsigned ns_bit)
 	return ns_bit ? __builtin_ctz(ns_bit) : -1;
 }
 
+const char *cb_ns_name(unsigned ns_bit)
+{
+	for (size_t i = 0; i < ELEMENTSOF(ns_names); i++)
+		if (ns_names[i].bit == ns_bit)
+			return ns_names[i].name;
+	return "?";
+}
+
+unsigned cb_spawn_spec_own_ns(const struct cb_spawn_spec *spec)
+{
+	unsigned own = spec->ns_create;
+	for (unsigned ns = CB_NS_PID; ns <= CB_NS_USER; ns <<= 1)
+		if (spec->ns_path[cb_ns_index(ns)])
+			own &= ~ns;
+	if (spec->n_uidmap > 0)
+		own |= CB_NS_USER;
+	return own;
+}
+
 int cb_parse_ns_list(const char *s, unsigned *ret_mask)
 {
 	unsigned mask = 0;
@@ -513,7 +533,7 @@ int cb_sysctl_path(const char *kv, char *path, size_t size)
 	return sysctl_name(kv, key, path, size);
 }
 
-int cb_sysctl_check(const char *kv, unsigned ns_create, struct cb_error *err)
+int cb_sysctl_check(const char *kv, unsigned own_ns, struct cb_error *err)
 {
 	char key[256];
 	const char *eq = strchr(kv, '=');
@@ -526,7 +546,7 @@ int cb_sysctl_check(const char *kv, unsigned ns_create, struct cb_error *err)
 	bool ipc = strncmp(key, "fs.mqueue.", 10) == 0;
 	for (size_t i = 0; i < ELEMENTSOF(ipc_sysctls) && !ipc; i++)
 		ipc = strcmp(key, ipc_sysctls[i]) == 0;
-	if (ipc && !(ns_create & CB_NS_IPC))
+	if (ipc && !(own_ns & CB_NS_IPC))
 		return cb_error_set(err, EINVAL,
 				    "--sysctl %s: needs the container's own IPC namespace "
 				    "(it would change the host's or another's)",
@@ -534,7 +554,7 @@ int cb_sysctl_check(const char *kv, unsigned ns_create, struct cb_error *err)
 	if (ipc)
 		return 0;
 	if (strncmp(key, "net.", 4) == 0) {
-		if (!(ns_create & CB_NS_NET))
+		if (!(own_ns & CB_NS_NET))
 			return cb_error_set(err, EINVAL,
 					    "--sysctl %s: needs the container's own network "
 					    "namespace (it would change the host's or another's)",
@@ -542,7 +562,7 @@ int cb_sysctl_check(const char *kv, unsigned ns_create, struct cb_error *err)
 		return 0;
 	}
 	if (strcmp(key, "kernel.domainname") == 0) {
-		if (!(ns_create & CB_NS_UTS))
+		if (!(own_ns & CB_NS_UTS))
 			return cb_error_set(err, EINVAL,
 					    "--sysctl %s: needs the container's own UTS namespace",
 					    kv);
@@ -563,7 +583,11 @@ uint64_t cb_cpu_shares_to_weight(uint64_t shares)
 		shares = 2;
 	if (shares > 262144)
 		shares = 262144;
-	return 1 + ((shares - 2) * 9999) / 262142;
+	/* A curve through (2, 1), (1024, 100) and (262144, 10000) in log
+	 * space: docker's default 1024 shares is v2's default weight 100. */
+	double l = log2((double)shares);
+	double w = ceil(pow(10.0, (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0));
+	return w < 1 ? 1 : w > 10000 ? 10000 : (uint64_t)w;
 }
 
 bool cb_ip_valid(const char *s)

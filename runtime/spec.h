@@ -228,6 +228,12 @@ int cb_parse_ns_list(const char *s, unsigned *ret_mask);
 unsigned cb_ns_from_name(const char *name);
 /* Bit index of a CB_NS_* bit (for ns_path[]). */
 int cb_ns_index(unsigned ns_bit);
+/* The name of a CB_NS_* bit ("uts"). */
+const char *cb_ns_name(unsigned ns_bit);
+/* The namespaces that are the container's own: made new for it, not
+ * joined (a user namespace is made when there is a uid map). What
+ * --sysctl may change. */
+unsigned cb_spawn_spec_own_ns(const struct cb_spawn_spec *spec);
 /* "0:100000:65536[,1:2:3...]" appended to map (at most CB_IDMAP_MAX
  * entries in all); -EINVAL on junk or an empty count, -E2BIG when full. */
 int cb_parse_idmap(const char *s, struct cb_idmap *map, size_t *n_map);
@@ -247,14 +253,16 @@ const char *cb_rlimit_name(int resource);
 int cb_parse_add_host(const char *s, char *name, size_t name_size, char *ip, size_t ip_size);
 /* --sysctl K=V: only what a container's own namespace holds, as docker
  * allows: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* with its own
- * IPC namespace (ns_create & CB_NS_IPC), net.* with its own network
- * namespace, kernel.domainname with its own UTS namespace. 0, or -EINVAL
+ * IPC namespace (own_ns, cb_spawn_spec_own_ns: made new, not joined),
+ * net.* with its own network namespace, kernel.domainname with its own
+ * UTS namespace. 0, or -EINVAL
  * with why in err (the setting named). */
-int cb_sysctl_check(const char *kv, unsigned ns_create, struct cb_error *err);
+int cb_sysctl_check(const char *kv, unsigned own_ns, struct cb_error *err);
 /* The file of a checked --sysctl NAME=VALUE: /proc/sys/net/ipv4/ip_forward. */
 int cb_sysctl_path(const char *kv, char *path, size_t size);
-/* Docker's --cpu-shares (2..262144) as a cgroup v2 cpu.weight (1..10000),
- * the conversion runc and crun use. */
+/* Docker's --cpu-shares (2..262144) as a cgroup v2 cpu.weight (1..10000):
+ * the conversion runc (1.3.2+) and crun (1.23+) use, which maps 1024 to
+ * 100, each side's default. */
 uint64_t cb_cpu_shares_to_weight(uint64_t shares);
 /* True for an IPv4 or IPv6 address. */
 bool cb_ip_valid(const char *s);

@@ -81,7 +81,10 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	ret = cli_cidfile_finish(&o, &cidfd, ctr->id);
-	printf("%s\n", ctr->id);
+	if (ret == 0)
+		printf("%s\n", ctr->id);
+	else if ((r = cb_container_remove_known(s, ctr, 0, &err)) < 0)
+		cli_fail(&err, r, "create: container %.12s", ctr->id); /* the ID file failed */
 	cb_container_free(ctr);
 out:
 	cli_cidfile_finish(&o, &cidfd, NULL);

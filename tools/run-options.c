@@ -220,8 +220,8 @@ static int parse_device(struct cb_spawn_spec *spec, const char *v)
 		return cli_error("--device %s: %s: %m", v, host);
 	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
 		return cli_error("--device %s: %s is not a device node", v, host);
-	if (perms && (strspn(perms, "rwm") != strlen(perms) || !strchr(perms, 'r') ||
-		      !strchr(perms, 'w')))
+	if (perms &&
+	    (strspn(perms, "rwm") != strlen(perms) || !strchr(perms, 'r') || !strchr(perms, 'w')))
 		return cli_error("--device %s: permissions %s: only rw (or rwm) can be given: "
 				 "without a device cgroup the node's own mode applies",
 				 v, perms);
@@ -443,33 +443,35 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < -1000 || v > 1000)
-				return cli_error("--oom-score-adj %s: expected -1000 to 1000", optarg);
+				return cli_error("--oom-score-adj %s: expected -1000 to 1000",
+						 optarg);
 			spec->oom_score_adj_set = true;
 			spec->oom_score_adj = (int)v;
 			break;
 		}
 		case 'c': {
+			/* docker's: 0 is the default weight, 1 counts as 2 */
 			char *end;
 			long long v = strtoll(optarg, &end, 10);
-			if (*end || end == optarg || v < 2 || v > 262144)
+			if (*end || end == optarg || v < 0 || v > 262144)
 				return cli_error("--cpu-shares %s: expected 2 to 262144 (1024 is "
 						 "the default weight)",
 						 optarg);
-			spec->cpu_shares = v;
+			spec->cpu_shares = v == 1 ? 2 : v;
 			break;
 		}
 		case OPT_MEMORY_SWAP:
+			/* docker's: 0 is unset, -1 no limit on swap */
 			if (strcmp(optarg, "-1") == 0)
 				spec->memory_swap = -1;
-			else if (cb_parse_mem_size(optarg, &spec->memory_swap) < 0 ||
-				 spec->memory_swap <= 0)
+			else if (cb_parse_mem_size(optarg, &spec->memory_swap) < 0)
 				return cli_error("--memory-swap %s: expected a size like 1g, or -1",
 						 optarg);
 			break;
 		case OPT_MEMORY_RESERVATION:
 			if (cb_parse_mem_size(optarg, &v64) < 0 || v64 <= 0)
-				return cli_error("--memory-reservation %s: expected a size like 64m",
-						 optarg);
+				return cli_error(
+				    "--memory-reservation %s: expected a size like 64m", optarg);
 			spec->memory_reservation = v64;
 			break;
 		case OPT_CIDFILE:
@@ -487,9 +489,14 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			if (mask & CB_NS_USER)
 				return cli_error("--%s %s: use --userns MAP for a user namespace",
 						 c == OPT_NS ? "ns" : "no-ns", optarg);
-			if (c == OPT_NS)
+			/* The last word wins: a namespace --ns makes new is no
+			 * longer one an earlier --uts/--ipc/--pid joined. */
+			if (c == OPT_NS) {
 				spec->ns_create = mask;
-			else
+				for (unsigned ns = CB_NS_PID; ns <= CB_NS_USER; ns <<= 1)
+					if (mask & ns)
+						spec->ns_path[cb_ns_index(ns)] = NULL;
+			} else
 				spec->ns_create &= ~mask;
 			break;
 		}
@@ -610,7 +617,7 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 	if ((r = network_apply(o)) != 0)
 		return r;
 	for (size_t i = 0; i < spec->n_sysctls; i++)
-		if (cb_sysctl_check(spec->sysctls[i], spec->ns_create, &err) < 0)
+		if (cb_sysctl_check(spec->sysctls[i], cb_spawn_spec_own_ns(spec), &err) < 0)
 			return cli_error("%s", err.msg);
 	if (spec->memory_swap && !spec->memory)
 		return cli_error("--memory-swap needs --memory (it is memory plus swap)");

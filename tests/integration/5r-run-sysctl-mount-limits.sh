@@ -15,6 +15,7 @@
 # existing one is refused before a container is made; created containers
 # keep the options for `start`.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lifecycle-lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
 busybox_rootfs "$ROOT"
@@ -50,6 +51,19 @@ refuse 'ip_forward=1: needs the container.s own network namespace' \
 refuse 'shmmax=1: needs the container.s own IPC namespace' \
 	run --rm --ipc host --sysctl kernel.shmmax=1 bb true
 refuse 'kernel.hostname=x: use --hostname' run --rm --sysctl kernel.hostname=x bb true
+# A joined namespace is not the container's own, whatever --ns said
+# before; an --ns after it makes it new again (the last word wins), and
+# the host's setting stays as it was.
+host_dom=$(cat /proc/sys/kernel/domainname)
+refuse 'domainname=cbt: needs the container.s own UTS namespace' \
+	run --rm --ns pid,mnt,uts,ipc,net,cgroup --uts "ns:/proc/$$/ns/uts" --sysctl kernel.domainname=cbt bb true
+refuse 'shmmni=4000: needs the container.s own IPC namespace' \
+	run --rm --ns pid,mnt,uts,ipc,net,cgroup --ipc "ns:/proc/$$/ns/ipc" --sysctl kernel.shmmni=4000 bb true
+ok run --rm --uts "ns:/proc/$$/ns/uts" --ns pid,mnt,uts,ipc,net,cgroup --sysctl kernel.domainname=cbt \
+	bb cat /proc/sys/kernel/domainname
+[ "$out" = cbt ] || fail "--ns after --uts ns:PATH: domainname $out"
+[ "$(cat /proc/sys/kernel/domainname)" = "$host_dom" ] || fail "the host's domainname changed"
+
 refuse 'net.ipv4..x=1: not a sysctl name' run --rm --sysctl net.ipv4..x=1 bb true
 refuse 'expected NAME=VALUE' run --rm --sysctl net.ipv4.ip_forward bb true
 refuse 'sysctl net.ipv4.no_such_setting=1: No such file' \
@@ -88,6 +102,7 @@ say "--shm-size, --mount: bind ro/rw, tmpfs size and mode, refusals"
 
 # --oom-score-adj: raising is anyone's; lowering below ours needs
 # CAP_SYS_RESOURCE (bit 24), which root lacks on these machines.
+host_init_oom=$(cat /proc/1/oom_score_adj)
 ok run --rm --rootfs "$ROOT" --oom-score-adj 500 cat /proc/self/oom_score_adj
 [ "$out" = 500 ] || fail "--oom-score-adj 500: $out"
 capeff=$(awk '/^CapEff/ {print $2}' /proc/self/status)
@@ -96,6 +111,16 @@ if [ $(((0x$capeff >> 24) & 1)) = 0 ] && [ "$(cat /proc/self/oom_score_adj)" -gt
 		run --rm --rootfs "$ROOT" --oom-score-adj -1000 true
 fi
 refuse 'oom-score-adj 1001: expected -1000 to 1000' run --rm --rootfs "$ROOT" --oom-score-adj 1001 true
+# With a user namespace (the file is host root's: cowbox writes it), and
+# for what exec starts.
+ok run --rm --userns 0:100000:65536 --oom-score-adj 200 bb cat /proc/self/oom_score_adj
+[ "$out" = 200 ] || fail "--oom-score-adj with --userns: $out"
+ok run -d --name oomx --oom-score-adj 300 bb sleep 300
+until_true 5 sh -c "'$COWBOX' exec oomx true" || fail "oomx did not start"
+ok exec oomx cat /proc/self/oom_score_adj
+[ "$out" = 300 ] || fail "exec's oom_score_adj: $out"
+ok rm -f oomx
+[ "$(cat /proc/1/oom_score_adj)" = "$host_init_oom" ] || fail "the host's pid 1 oom_score_adj changed"
 
 # --cpu-shares, --memory-swap, --memory-reservation: the cgroup files.
 P=$(uniq_name)
@@ -111,7 +136,7 @@ if [ -n "$V" ]; then
 		--memory-swap 96m --memory-reservation 32m sleep 3 &
 	bg=$!
 	if [ $V = 2 ]; then
-		wait_value "$(dir cpu)/*/cpu.weight" 20 || fail "cpu.weight: $(cat $(dir cpu)/*/cpu.weight 2>&1)"
+		wait_value "$(dir cpu)/*/cpu.weight" 59 || fail "cpu.weight: $(cat $(dir cpu)/*/cpu.weight 2>&1)"
 		wait_value "$(dir memory)/*/memory.low" $((32 << 20)) || fail "memory.low"
 		if ls $(dir memory)/*/memory.swap.max >/dev/null 2>&1; then
 			wait_value "$(dir memory)/*/memory.swap.max" $((32 << 20)) || fail "memory.swap.max: $(cat $(dir memory)/*/memory.swap.max)"
@@ -129,7 +154,7 @@ fi
 refuse 'memory-swap needs --memory' run --rm --rootfs "$ROOT" --memory-swap 1g true
 refuse 'less than --memory' run --rm --rootfs "$ROOT" --memory 64m --memory-swap 32m true
 refuse 'memory-reservation: more than --memory' run --rm --rootfs "$ROOT" --memory 64m --memory-reservation 1g true
-refuse 'cpu-shares 1: expected 2 to 262144' run --rm --rootfs "$ROOT" --cpu-shares 1 true
+refuse 'cpu-shares 262145: expected 2 to 262144' run --rm --rootfs "$ROOT" --cpu-shares 262145 true
 
 # --cidfile
 ok run --rm --cidfile "$TESTTMP/cid1" bb true

@@ -555,9 +555,13 @@ static void test_sysctl(void **state)
 static void test_cpu_shares(void **state)
 {
 	(void)state;
-	/* runc's and crun's conversion: 2 -> 1, 1024 -> 39, 262144 -> 10000. */
+	/* runc's (1.3.2+) and crun's (1.23+) conversion: 2 -> 1, 1024 -> 100
+	 * (both defaults), 262144 -> 10000; rounded up in between. */
 	assert_int_equal(cb_cpu_shares_to_weight(2), 1);
-	assert_int_equal(cb_cpu_shares_to_weight(1024), 39);
+	assert_int_equal(cb_cpu_shares_to_weight(3), 2);
+	assert_int_equal(cb_cpu_shares_to_weight(512), 59);
+	assert_int_equal(cb_cpu_shares_to_weight(1024), 100);
+	assert_int_equal(cb_cpu_shares_to_weight(2048), 174);
 	assert_int_equal(cb_cpu_shares_to_weight(262144), 10000);
 	assert_int_equal(cb_cpu_shares_to_weight(0), 1);
 	assert_int_equal(cb_cpu_shares_to_weight(1u << 30), 10000);
