@@ -552,6 +552,25 @@ static void test_sysctl(void **state)
 	assert_int_equal(cb_sysctl_path("net.ipv4.ip_forward=1", path, 12), -ENAMETOOLONG);
 }
 
+/* Which namespaces are the container's own: made new, not joined. */
+static void test_own_ns(void **state)
+{
+	(void)state;
+	struct cb_spawn_spec spec;
+	cb_spawn_spec_init(&spec);
+	assert_int_equal(cb_spawn_spec_own_ns(&spec), CB_NS_DEFAULT);
+	spec.ns_path[cb_ns_index(CB_NS_UTS)] = "/proc/1/ns/uts";
+	assert_int_equal(cb_spawn_spec_own_ns(&spec), CB_NS_DEFAULT & ~CB_NS_UTS);
+	spec.ns_create &= ~CB_NS_IPC;
+	assert_int_equal(cb_spawn_spec_own_ns(&spec), CB_NS_DEFAULT & ~(CB_NS_UTS | CB_NS_IPC));
+	spec.n_uidmap = 1;
+	assert_true(cb_spawn_spec_own_ns(&spec) & CB_NS_USER);
+	assert_string_equal(cb_ns_name(CB_NS_UTS), "uts");
+	assert_string_equal(cb_ns_name(CB_NS_NET), "net");
+	spec.n_uidmap = 0;
+	cb_spawn_spec_release(&spec);
+}
+
 static void test_cpu_shares(void **state)
 {
 	(void)state;
@@ -631,7 +650,8 @@ int main(void)
 	    cmocka_unit_test(test_ulimit),	  cmocka_unit_test(test_add_host),
 	    cmocka_unit_test(test_resolv_conf),	  cmocka_unit_test(test_user_name),
 	    cmocka_unit_test(test_group_add),	  cmocka_unit_test(test_sysctl),
-	    cmocka_unit_test(test_cpu_shares),	  cmocka_unit_test(test_mount_csv),
+	    cmocka_unit_test(test_cpu_shares),	  cmocka_unit_test(test_own_ns),
+	    cmocka_unit_test(test_mount_csv),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
