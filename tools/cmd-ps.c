@@ -1,10 +1,12 @@
-/* cowbox ps [-a] [-q] [--format json]: running containers (all with -a),
- * docker's columns. Reading a container's state repairs it when its
- * supervisor was killed (tools/supervisor.c), so ps is also the command
- * that cleans up after one. */
+/* cowbox ps [-a] [-q] [-f KEY=VALUE]... [--format json]: running
+ * containers (all with -a), docker's columns and filters. Reading a container's state repairs it
+ * when its supervisor was killed (tools/supervisor.c), so ps is also the command that cleans up
+ * after one. */
 #include "cgroup.h"
 #include "cli.h"
 #include "container.h"
+#include "launch.h"
+#include "run-options.h"
 #include "supervisor.h"
 
 #include <getopt.h>
@@ -67,19 +69,95 @@ static char *command_text(const struct cb_container *ctr, const struct cb_state 
 	return s;
 }
 
+/* --filter KEY=VALUE: the same key ORs, different keys AND (docker's). */
+enum { F_ID, F_NAME, F_LABEL, F_STATUS, F_ANCESTOR, F_KINDS };
+static const char *const filter_keys[F_KINDS] = {"id", "name", "label", "status", "ancestor"};
+#define PS_FILTERS_MAX 32
+
 struct ps_list {
 	bool quiet;
 	int64_t now;
 	json_t *arr; /* --format json */
+	struct {
+		int kind;
+		const char *value;
+	} filters[PS_FILTERS_MAX];
+	size_t n_filters;
+	bool want_labels; /* a label filter or JSON output */
 };
+
+static const char *state_name(const struct cb_state *st, bool *ret_paused)
+{
+	bool paused = st->status == CB_STATE_RUNNING && cb_cgroup_frozen(st->cgroup);
+	if (ret_paused)
+		*ret_paused = paused;
+	return paused ? "paused" : cb_state_status_name(st->status);
+}
+
+/* label=KEY matches a container that has KEY, label=KEY=VALUE one whose
+ * KEY is VALUE. */
+static bool label_matches(json_t *labels, const char *want)
+{
+	const char *eq = strchr(want, '=');
+	_cleanup_free_ char *key = eq ? strndup(want, (size_t)(eq - want)) : strdup(want);
+	json_t *v = key ? json_object_get(labels, key) : NULL;
+	return v && (!eq || strcmp(json_string_value(v), eq + 1) == 0);
+}
+
+static bool filter_one(const struct cb_container *ctr, const struct cb_state *st, json_t *labels,
+		       int kind, const char *v)
+{
+	switch (kind) {
+	case F_ID:
+		return strncmp(ctr->id, v, strlen(v)) == 0;
+	case F_NAME:
+		return ctr->name && strstr(ctr->name, v);
+	case F_LABEL:
+		return label_matches(labels, v);
+	case F_STATUS:
+		return strcmp(state_name(st, NULL), v) == 0;
+	case F_ANCESTOR:
+		return (ctr->image_name && strcmp(ctr->image_name, v) == 0) ||
+		       strcmp(ctr->image, v) == 0 ||
+		       (strlen(v) >= 3 && strncmp(ctr->image + 7, v, strlen(v)) == 0);
+	}
+	return false;
+}
+
+static bool filters_match(const struct ps_list *l, const struct cb_container *ctr,
+			  const struct cb_state *st, json_t *labels)
+{
+	for (int kind = 0; kind < F_KINDS; kind++) {
+		bool asked = false, any = false;
+		for (size_t i = 0; i < l->n_filters; i++)
+			if (l->filters[i].kind == kind) {
+				asked = true;
+				any = any || filter_one(ctr, st, labels, kind, l->filters[i].value);
+			}
+		if (asked && !any)
+			return false;
+	}
+	return true;
+}
 
 static int ps_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 		  struct cb_container *ctr, struct cb_state *st, void *opaque)
 {
 	(void)cli;
-	(void)s;
 	(void)what;
 	const struct ps_list *l = opaque;
+	json_t *labels = NULL;
+	if (l->want_labels) {
+		struct cb_run_options o = {0};
+		_cleanup_strv_ char **args = NULL;
+		bool parsed = cli_run_options_load("ps", ctr->run_json, &o, &args) == 0;
+		labels = cli_container_labels(s, ctr, parsed ? &o : NULL);
+		run_options_release(&o);
+	}
+	if (!filters_match(l, ctr, st, labels)) {
+		json_decref(labels);
+		return 0;
+	}
 	char status[96], created[64], image[CB_DIGEST_SIZE];
 	status_text(st, l->now, status, sizeof(status));
 	human_duration(l->now - ctr->created, created, sizeof(created));
@@ -96,14 +174,13 @@ static int ps_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 		json_object_set_new(o, "ImageID", json_string(ctr->image));
 		json_object_set_new(o, "Command", json_string(cmd ? cmd : ""));
 		json_object_set_new(o, "Created", json_integer(ctr->created));
-		bool paused = st->status == CB_STATE_RUNNING && cb_cgroup_frozen(st->cgroup);
-		json_object_set_new(
-		    o, "State", json_string(paused ? "paused" : cb_state_status_name(st->status)));
+		json_object_set_new(o, "State", json_string(state_name(st, NULL)));
 		json_object_set_new(o, "Status", json_string(status));
 		json_object_set_new(o, "ExitCode", json_integer(st->exit_code));
 		json_object_set_new(o, "Pid",
 				    json_integer(st->status == CB_STATE_RUNNING ? st->pid : 0));
 		json_object_set_new(o, "Names", names);
+		json_object_set_new(o, "Labels", labels ? json_incref(labels) : json_object());
 		json_array_append_new(l->arr, o);
 	} else if (l->quiet)
 		printf("%.12s\n", ctr->id);
@@ -116,6 +193,7 @@ static int ps_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 		printf("%-12.12s   %-20s   %-24s   %-22s   %-26s   %s\n", ctr->id, image, cmdq, ago,
 		       status, ctr->name ? ctr->name : "");
 	}
+	json_decref(labels);
 	return 0;
 }
 
@@ -126,11 +204,13 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 	    {"all", no_argument, NULL, 'a'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"filter", required_argument, NULL, 'f'},
 	    {0},
 	};
 	bool all = false, quiet = false, json = false;
+	struct ps_list l = {.now = time(NULL)};
 	int c;
-	while ((c = getopt_long(argc, argv, "aq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "aqf:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			all = true;
@@ -138,6 +218,34 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'f': {
+			const char *eq = strchr(optarg, '=');
+			int kind = F_KINDS;
+			for (int k = 0; eq && k < F_KINDS; k++)
+				if (strlen(filter_keys[k]) == (size_t)(eq - optarg) &&
+				    strncmp(optarg, filter_keys[k], (size_t)(eq - optarg)) == 0)
+					kind = k;
+			if (kind == F_KINDS || !eq[1])
+				return cli_error(
+				    "ps --filter %s: expected id=, name=, label=, status= "
+				    "or ancestor= with a value",
+				    optarg);
+			if (kind == F_STATUS && strcmp(eq + 1, "created") != 0 &&
+			    strcmp(eq + 1, "running") != 0 && strcmp(eq + 1, "paused") != 0 &&
+			    strcmp(eq + 1, "exited") != 0)
+				return cli_error(
+				    "ps --filter %s: status is created, running, paused "
+				    "or exited",
+				    optarg);
+			if (l.n_filters == PS_FILTERS_MAX)
+				return cli_error("ps --filter: at most %d", PS_FILTERS_MAX);
+			l.filters[l.n_filters].kind = kind;
+			l.filters[l.n_filters++].value = eq + 1;
+			/* docker's: a status filter looks at every container */
+			all = all || kind == F_STATUS;
+			l.want_labels = l.want_labels || kind == F_LABEL;
+			break;
+		}
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") != 0)
 				return cli_error("ps --format %s: expected json", optarg);
@@ -151,7 +259,8 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 		return cli_usage("ps", true);
 	if (!cli_store(cli))
 		return EXIT_COWBOX;
-	struct ps_list l = {.quiet = quiet, .now = time(NULL)};
+	l.quiet = quiet;
+	l.want_labels = l.want_labels || json;
 	l.arr = json ? json_array() : NULL;
 	if (!quiet && !json)
 		printf("%-12s   %-20s   %-24s   %-22s   %-26s   %s\n", "CONTAINER ID", "IMAGE",

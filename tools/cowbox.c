@@ -47,7 +47,9 @@ static const struct cb_verb verbs[] = {
 	{"import", cli_exec_helper, "import a docker-save tar, an OCI layout or a rootfs tar",
 	 "import [-q] [--platform OS/ARCH] [--max-entries N] [--max-size BYTES] FILE|- [NAME[:TAG]]\n"
 	 "       cowbox import --rootfs FILE|- NAME[:TAG]"},
-	{"inspect", cmd_inspect, "show images or containers as JSON", "inspect IMAGE|CONTAINER..."},
+	{"inspect", cmd_inspect, "show images or containers as JSON (or through a template)",
+	 "inspect [-f TEMPLATE] [--type image|container] IMAGE|CONTAINER...\n"
+	 "  TEMPLATE: text with {{.Field.Path}} and {{json .Field.Path}}"},
 	{"kill", cmd_kill, "send a signal to running containers (default KILL)",
 	 "kill [-s SIGNAL] CONTAINER..."},
 	{"login", cli_exec_helper, "log in to a registry",
@@ -66,7 +68,9 @@ static const struct cb_verb verbs[] = {
 	 "       cowbox network move IFACE CONTAINER [--to CONTAINER2]\n"
 	 "  CONTAINER: a pid, a netns path (/proc/PID/ns/net, /run/netns/NAME), ns:PATH"},
 	{"pause", cmd_pause, "freeze every process of running containers", "pause CONTAINER..."},
-	{"ps", cmd_ps, "list running containers (all with -a)", "ps [-a] [-q] [--format json]"},
+	{"ps", cmd_ps, "list running containers (all with -a)",
+	 "ps [-a] [-q] [-f KEY=VALUE]... [--format json]\n"
+	 "  KEY: id, name, label, status, ancestor"},
 	{"pull", cli_exec_helper, "download an image from a registry",
 	 "pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] [-j N] [--limit-rate RATE]\n"
 	 "       [--authfile FILE] REF"},

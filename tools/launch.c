@@ -24,14 +24,22 @@ static size_t strv_len(char *const *v)
 	return n;
 }
 
-/* docker: --entrypoint replaces Entrypoint and drops the image's Cmd;
- * arguments after IMAGE replace Cmd. */
+void cli_process_parts(const struct cb_image_config *cfg, const struct cb_run_options *o,
+		       char *const *user_cmd, char *ep_buf[2], char *const **ret_ep,
+		       char *const **ret_cmd)
+{
+	ep_buf[0] = (char *)o->entrypoint;
+	ep_buf[1] = NULL;
+	*ret_ep = o->entrypoint ? (o->entrypoint[0] ? ep_buf : NULL) : cfg->entrypoint;
+	*ret_cmd = user_cmd && user_cmd[0] ? user_cmd : o->entrypoint ? NULL : cfg->cmd;
+}
+
+/* Entrypoint + Cmd as one argv (the strings borrowed). */
 static int build_argv(const struct cb_image_config *cfg, const struct cb_run_options *o,
 		      char *const *user_cmd, char ***ret)
 {
-	char *one[2] = {(char *)o->entrypoint, NULL};
-	char *const *ep = o->entrypoint ? (o->entrypoint[0] ? one : NULL) : cfg->entrypoint;
-	char *const *cmd = user_cmd && user_cmd[0] ? user_cmd : o->entrypoint ? NULL : cfg->cmd;
+	char *one[2], *const *ep, *const *cmd;
+	cli_process_parts(cfg, o, user_cmd, one, &ep, &cmd);
 	size_t n_ep = strv_len(ep), n_cmd = strv_len(cmd);
 	char **argv = calloc(n_ep + n_cmd + 1, sizeof(char *));
 	if (!argv)
@@ -44,9 +52,7 @@ static int build_argv(const struct cb_image_config *cfg, const struct cb_run_opt
 	return 0;
 }
 
-/* The image's Env first, then -e/--env-file over it; PATH when neither
- * sets one (docker does the same). */
-static int build_env(struct cb_spawn_spec *spec, const struct cb_image_config *cfg)
+int cli_launch_env(struct cb_spawn_spec *spec, const struct cb_image_config *cfg)
 {
 	char **cli_env = spec->env;
 	size_t n_cli = spec->n_env;
@@ -159,7 +165,7 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 		spec->workdir = l->cfg.working_dir;
 	if (!spec->user && l->cfg.user && l->cfg.user[0])
 		spec->user = l->cfg.user;
-	r = build_env(spec, &l->cfg);
+	r = cli_launch_env(spec, &l->cfg);
 	if (r < 0) {
 		cb_error_errno(err, r, "environment");
 		closep(&l->rootfs_fd);
@@ -321,4 +327,28 @@ int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch 
 	}
 	cli_launch_release(l);
 	return r;
+}
+
+/* Cold: for inspect and ps only, at the end of this hot file (docs/runtime.md:
+ * "Memory"). */
+void cli_json_set_kv(json_t *o, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	_cleanup_free_ char *key = eq ? strndup(kv, (size_t)(eq - kv)) : strdup(kv);
+	if (key)
+		json_object_set_new(o, key, json_string(eq ? eq + 1 : ""));
+}
+
+json_t *cli_container_labels(struct cb_store *s, const struct cb_container *c,
+			     const struct cb_run_options *o)
+{
+	json_t *labels = json_object();
+	struct cb_image_config cfg = {0};
+	if (cb_image_load_config(s, c->image, &cfg, NULL) >= 0)
+		for (char **l = cfg.labels; l && *l; l++)
+			cli_json_set_kv(labels, *l);
+	cb_config_release(&cfg);
+	for (size_t i = 0; o && i < o->n_labels; i++)
+		cli_json_set_kv(labels, o->labels[i]);
+	return labels;
 }

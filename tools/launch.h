@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "container.h"
 #include "manifest.h"
@@ -46,6 +48,24 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
  * its image's config; mounts it. On failure it is left as it was. */
 int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 			struct cb_run_options *o, struct cli_launch *l, struct cb_error *err);
+/* Docker's rules for a container's process, without mounting anything:
+ * *ret_ep the Entrypoint (--entrypoint's, in ep_buf; NULL for "" or
+ * none; else the image's), *ret_cmd the Cmd (user_cmd, what followed
+ * IMAGE, else the image's unless --entrypoint was given). Borrowed. */
+void cli_process_parts(const struct cb_image_config *cfg, const struct cb_run_options *o,
+		       char *const *user_cmd, char *ep_buf[2], char *const **ret_ep,
+		       char *const **ret_cmd);
+/* spec's env becomes the image's Env with -e/--env-file over it, and PATH
+ * when neither sets one. */
+int cli_launch_env(struct cb_spawn_spec *spec, const struct cb_image_config *cfg);
+
+/* o[KEY] = VALUE for "KEY=VALUE" ("KEY": ""). */
+void cli_json_set_kv(json_t *o, const char *kv);
+/* A container's labels, docker's way: its image's Labels with its
+ * --label ones (o, its parsed RUN OPTIONS; may be NULL) over them. */
+json_t *cli_container_labels(struct cb_store *s, const struct cb_container *c,
+			     const struct cb_run_options *o);
+
 /* Free l without touching the store (the supervisor unmounts later). */
 void cli_launch_release(struct cli_launch *l);
 

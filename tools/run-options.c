@@ -58,6 +58,7 @@ enum {
 	OPT_MEMORY_SWAP,
 	OPT_MEMORY_RESERVATION,
 	OPT_CIDFILE,
+	OPT_LABEL,
 };
 
 static const struct option run_opts[] = {
@@ -115,6 +116,7 @@ static const struct option run_opts[] = {
     {"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
     {"memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION},
     {"cidfile", required_argument, NULL, OPT_CIDFILE},
+    {"label", required_argument, NULL, 'l'},
     {0},
 };
 
@@ -295,7 +297,7 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 	int64_t v64;
 
 	/* "+": the first non-option is the command; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:p:c:", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:p:c:l:", run_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOTFS:
 			o->rootfs = optarg;
@@ -473,6 +475,12 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 				return cli_error(
 				    "--memory-reservation %s: expected a size like 64m", optarg);
 			spec->memory_reservation = v64;
+			break;
+		case 'l':
+			if (!*optarg || *optarg == '=' || strchr(optarg, '\n'))
+				return cli_error("--label %s: expected KEY=VALUE (or KEY)", optarg);
+			if ((r = add_extra(o->labels, &o->n_labels, "--label", optarg)))
+				return r;
 			break;
 		case OPT_CIDFILE:
 			if (!*optarg)

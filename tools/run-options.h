@@ -13,6 +13,10 @@ struct cb_run_options {
 	const char *name;	   /* --name */
 	const char *entrypoint;	   /* --entrypoint */
 	const char *cidfile;	   /* --cidfile: the ID written there (cli_cidfile_write) */
+	/* --label KEY[=VALUE], as typed (borrowed): on top of the image's
+	 * Labels, shown by inspect and matched by ps --filter label=. */
+	const char *labels[CB_EXTRA_MAX];
+	size_t n_labels;
 	bool rm, detach;
 	/* --stop-signal, else the image's StopSignal (at launch); 0: SIGTERM.
 	 * --stop-timeout in seconds; -1: stop's 10. Recorded in the state
