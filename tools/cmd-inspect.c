@@ -9,6 +9,7 @@
 #include "state.h"
 #include "resolve.h"
 #include "store.h"
+#include "ctr-files.h"
 #include "launch.h"
 #include "run-options.h"
 #include "template.h"

@@ -5,6 +5,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "container.h"
+#include "ctr-files.h"
 #include "launch.h"
 #include "run-options.h"
 #include "supervisor.h"

@@ -4,6 +4,7 @@
 #include "launch.h"
 #include "macro.h"
 #include "report.h"
+#include "resolve.h"
 #include "run-options.h"
 
 #include <errno.h>
@@ -170,4 +171,26 @@ int cli_ctr_root_close(struct cli_ctr_root *r, const char *verb, const char *nam
 		r->we_mounted = false;
 	}
 	return ret_code;
+}
+
+void cli_json_set_kv(json_t *o, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	_cleanup_free_ char *key = eq ? strndup(kv, (size_t)(eq - kv)) : strdup(kv);
+	if (key)
+		json_object_set_new(o, key, json_string(eq ? eq + 1 : ""));
+}
+
+json_t *cli_container_labels(struct cb_store *s, const struct cb_container *c,
+			     const struct cb_run_options *o)
+{
+	json_t *labels = json_object();
+	struct cb_image_config cfg = {0};
+	if (cb_image_load_config(s, c->image, &cfg, NULL) >= 0)
+		for (char **l = cfg.labels; l && *l; l++)
+			cli_json_set_kv(labels, *l);
+	cb_config_release(&cfg);
+	for (size_t i = 0; o && i < o->n_labels; i++)
+		cli_json_set_kv(labels, o->labels[i]);
+	return labels;
 }

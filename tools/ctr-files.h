@@ -1,16 +1,20 @@
-/* Reaching a container's files from the host, for `cp` and `export`: its
- * root directory (a running container's as its process sees it, or its
- * rootfs alone; a stopped one's rootfs mounted for the while), and the
- * maps of its user namespace, to give owners as the container sees them
- * (out) or as the host must write them (in). */
+/* Reaching a container from the host, for the verbs that are not on
+ * run's path: for `cp` and `export` its root directory (a running
+ * container's as its process sees it, or its rootfs alone; a stopped
+ * one's rootfs mounted for the while) and the maps of its user namespace,
+ * to give owners as the container sees them (out) or as the host must
+ * write them (in); for `inspect` and `ps` its labels. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "container.h"
 #include "spec.h"
+#include "run-options.h"
 #include "state.h"
 
 struct cli_ctr_maps {
@@ -54,3 +58,10 @@ int cli_ctr_root_open(struct cb_store *s, const char *verb, const char *name,
 /* Close it (and unmount what was mounted for it); returns 0 or an exit
  * code after printing, ret_code when it is already nonzero. */
 int cli_ctr_root_close(struct cli_ctr_root *r, const char *verb, const char *name, int ret_code);
+
+/* o[KEY] = VALUE for "KEY=VALUE" ("KEY": ""). */
+void cli_json_set_kv(json_t *o, const char *kv);
+/* A container's labels, docker's way: its image's Labels with its
+ * --label ones (o, its parsed RUN OPTIONS; may be NULL) over them. */
+json_t *cli_container_labels(struct cb_store *s, const struct cb_container *c,
+			     const struct cb_run_options *o);

@@ -328,27 +328,3 @@ int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch 
 	cli_launch_release(l);
 	return r;
 }
-
-/* Cold: for inspect and ps only, at the end of this hot file (docs/runtime.md:
- * "Memory"). */
-void cli_json_set_kv(json_t *o, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	_cleanup_free_ char *key = eq ? strndup(kv, (size_t)(eq - kv)) : strdup(kv);
-	if (key)
-		json_object_set_new(o, key, json_string(eq ? eq + 1 : ""));
-}
-
-json_t *cli_container_labels(struct cb_store *s, const struct cb_container *c,
-			     const struct cb_run_options *o)
-{
-	json_t *labels = json_object();
-	struct cb_image_config cfg = {0};
-	if (cb_image_load_config(s, c->image, &cfg, NULL) >= 0)
-		for (char **l = cfg.labels; l && *l; l++)
-			cli_json_set_kv(labels, *l);
-	cb_config_release(&cfg);
-	for (size_t i = 0; o && i < o->n_labels; i++)
-		cli_json_set_kv(labels, o->labels[i]);
-	return labels;
-}

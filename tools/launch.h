@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <jansson.h>
 
 #include "cli.h"
 #include "container.h"
@@ -58,13 +57,6 @@ void cli_process_parts(const struct cb_image_config *cfg, const struct cb_run_op
 /* spec's env becomes the image's Env with -e/--env-file over it, and PATH
  * when neither sets one. */
 int cli_launch_env(struct cb_spawn_spec *spec, const struct cb_image_config *cfg);
-
-/* o[KEY] = VALUE for "KEY=VALUE" ("KEY": ""). */
-void cli_json_set_kv(json_t *o, const char *kv);
-/* A container's labels, docker's way: its image's Labels with its
- * --label ones (o, its parsed RUN OPTIONS; may be NULL) over them. */
-json_t *cli_container_labels(struct cb_store *s, const struct cb_container *c,
-			     const struct cb_run_options *o);
 
 /* Free l without touching the store (the supervisor unmounts later). */
 void cli_launch_release(struct cli_launch *l);
