@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <poll.h>
@@ -101,6 +102,18 @@ static bool has_net_sysctl(const struct cb_spawn_spec *spec)
 		    strncmp(spec->sysctls[i], "net/", 4) == 0)
 			return true;
 	return false;
+}
+
+int cb_fds_close_on_exec(int preserve)
+{
+	if (preserve < 0)
+		return -EINVAL;
+	for (int fd = 3; fd < 3 + preserve; fd++)
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			return -errno;
+	if (close_range(3 + (unsigned)preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return -errno;
+	return 0;
 }
 
 /* --sysctl. A sysctl file under /proc/sys belongs to the namespace of
@@ -390,6 +403,14 @@ static _Noreturn void child_main(struct child_args *a)
 		cb_report_fail(a->sock, 125, &err);
 	}
 
+	/* No fd of the caller's reaches the container but those asked for
+	 * (an open directory would be a way out of its root): close on exec
+	 * every other one, before seccomp could refuse the call. */
+	if ((r = cb_fds_close_on_exec(spec->preserve_fds)) < 0) {
+		cb_error_errno(&err, -r, "close inherited fds");
+		cb_report_fail(a->sock, 125, &err);
+	}
+
 	/* --ulimit, while we may still lower and raise what root may. */
 	if (cb_rlimits_apply(spec, &err) < 0)
 		cb_report_fail(a->sock, 125, &err);
@@ -443,7 +464,9 @@ static _Noreturn void child_main(struct child_args *a)
 			cb_report_fail(a->sock, 125, &err);
 		}
 		if (child > 0) {
-			close(a->sock);
+			/* The reaper keeps nothing: not even the fds the
+			 * command was given. */
+			close_range(3, ~0U, 0);
 			if (chdir("/") < 0) {
 				/* the reaper needs no working directory */
 			}

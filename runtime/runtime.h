@@ -83,6 +83,10 @@ int cb_runtime_exit_code(int code, int status);
 /* Set the spec's --ulimit limits on this process (the container's first
  * process, or one exec'd into it). */
 int cb_rlimits_apply(const struct cb_spawn_spec *spec, struct cb_error *err);
+/* Before exec: fds 3 .. 3+preserve-1 lose close-on-exec, every fd above
+ * them gets it (close_range), so the new program has only those and
+ * 0-2. -errno. */
+int cb_fds_close_on_exec(int preserve);
 /* --oom-score-adj: write spec's value to process pid's oom_score_adj (0:
  * our own, through /proc/self; as host root: in a user namespace the file
  * is not its root's). No-op when unset. Lowering it below ours needs CAP_SYS_RESOURCE. */

@@ -115,6 +115,10 @@ struct cb_spawn_spec {
 	 * Ignored for what -t replaces with the pty. Pass them close-on-exec:
 	 * the child keeps only the copies on 0-2. */
 	int stdio[3];
+	/* --preserve-fds N: the caller's fds 3 .. 3+N-1 stay open in the
+	 * process (the caller checks they are its own, inherited ones); every
+	 * other fd above 2 is closed at exec, whatever its flags. */
+	int preserve_fds;
 
 	/* Namespaces. ns_create is what to make new; ns_path[i] (bit i of
 	 * CB_NS_*) joins an existing one instead (pid, net, uts, ipc only). */

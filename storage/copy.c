@@ -24,6 +24,9 @@ struct copy_ctx {
 	const struct cb_copy_opts *o;
 	struct cb_error *err;
 	char path[PATH_MAX]; /* below the top, for messages */
+	/* To a tar: the files with more than one link seen so far, so that
+	 * the next name of one is a hard link entry, not its data again. */
+	struct archive_entry_linkresolver *links;
 };
 
 static void owner_of(const struct copy_ctx *c, const struct stat *st, uid_t *uid, gid_t *gid)
@@ -350,8 +353,11 @@ static int tar_fail(struct copy_ctx *c, struct archive *a, const char *what)
 			    archive_error_string(a) ? archive_error_string(a) : "write error");
 }
 
+/* Write path's header. A regular file with more links than one is a
+ * hard link entry when one of its names came before (*ret_data false:
+ * no data follows); the first name carries the data. */
 static int tar_header(struct copy_ctx *c, struct archive *a, const char *path,
-		      const struct stat *st, const char *link)
+		      const struct stat *st, const char *link, bool *ret_data)
 {
 	struct archive_entry *e = archive_entry_new();
 	if (!e)
@@ -362,12 +368,22 @@ static int tar_header(struct copy_ctx *c, struct archive *a, const char *path,
 	archive_entry_copy_stat(e, st);
 	archive_entry_set_uid(e, uid);
 	archive_entry_set_gid(e, gid);
-	archive_entry_set_nlink(e, S_ISDIR(st->st_mode) ? 2 : 1);
+	bool linked = S_ISREG(st->st_mode) && st->st_nlink > 1 && c->links;
+	archive_entry_set_nlink(e, S_ISDIR(st->st_mode) ? 2 : linked ? st->st_nlink : 1);
 	archive_entry_copy_pathname(e, path);
 	if (link)
 		archive_entry_copy_symlink(e, link);
 	if (!S_ISREG(st->st_mode))
 		archive_entry_set_size(e, 0);
+	struct archive_entry *spare = NULL;
+	if (linked) {
+		/* tar's strategy: the entry comes back at once, as a link to
+		 * the first name when there was one (and without size). */
+		archive_entry_linkify(c->links, &e, &spare);
+		archive_entry_free(spare);
+	}
+	if (ret_data)
+		*ret_data = !archive_entry_hardlink(e);
 	int r = archive_write_header(a, e) == ARCHIVE_OK ? 0 : tar_fail(c, a, "tar header of");
 	archive_entry_free(e);
 	return r;
@@ -396,7 +412,7 @@ static int tar_dir(struct copy_ctx *c, int src, const struct stat *st, const cha
 {
 	if (depth > 256)
 		return fail(c, ELOOP, "copy (too deep)");
-	int r = tar_header(c, a, path, st, NULL);
+	int r = tar_header(c, a, path, st, NULL, NULL);
 	if (r < 0)
 		return r;
 	struct tar_child k = {.path = path, .a = a, .depth = depth + 1};
@@ -406,8 +422,9 @@ static int tar_dir(struct copy_ctx *c, int src, const struct stat *st, const cha
 static int tar_file(struct copy_ctx *c, int src, const struct stat *st, const char *path,
 		    struct archive *a)
 {
-	int r = tar_header(c, a, path, st, NULL);
-	if (r < 0)
+	bool data;
+	int r = tar_header(c, a, path, st, NULL, &data);
+	if (r < 0 || !data)
 		return r;
 	char buf[1 << 16];
 	off_t left = st->st_size;
@@ -448,10 +465,10 @@ static int tar_entry(struct copy_ctx *c, int src_dir, const char *name, const ch
 		if (n < 0)
 			return fail(c, errno, "read the link");
 		target[n] = '\0';
-		return tar_header(c, a, path, &st, target);
+		return tar_header(c, a, path, &st, target, NULL);
 	}
 	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
-		return tar_header(c, a, path, &st, NULL);
+		return tar_header(c, a, path, &st, NULL, NULL);
 	return 0; /* a socket */
 }
 
@@ -459,13 +476,23 @@ int cb_copy_to_tar(int src_dir, const char *name, const char *as, struct archive
 		   const struct cb_copy_opts *o, struct cb_error *err)
 {
 	struct copy_ctx c = {.o = o, .err = err};
+	c.links = archive_entry_linkresolver_new();
+	if (!c.links)
+		return cb_error_set(err, ENOMEM, "out of memory");
+	archive_entry_linkresolver_set_strategy(c.links, archive_format(a));
+	int r;
 	if (name && strcmp(name, ".") != 0)
-		return tar_entry(&c, src_dir, name, as, a, o->follow_top, 0);
-	/* The directory itself (".") or the opened top (NULL), through its
-	 * /proc/self/fd link: that very inode, no path walked again. */
-	char self[64];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", src_dir);
-	return tar_entry(&c, AT_FDCWD, self, as, a, true, 0);
+		r = tar_entry(&c, src_dir, name, as, a, o->follow_top, 0);
+	else {
+		/* The directory itself (".") or the opened top (NULL), through
+		 * its /proc/self/fd link: that very inode, no path walked
+		 * again. */
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", src_dir);
+		r = tar_entry(&c, AT_FDCWD, self, as, a, true, 0);
+	}
+	archive_entry_linkresolver_free(c.links);
+	return r;
 }
 
 /* ---- from a tar ---------------------------------------------------------- */

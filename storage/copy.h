@@ -7,8 +7,8 @@
  * Regular files, directories (merged into an existing one), symlinks
  * (copied as links), fifos and device nodes are copied with their mode
  * and times; what was at a destination name and is not a directory to
- * merge into is replaced. Hard links become separate files; extended
- * attributes and sockets are not copied. */
+ * merge into is replaced. Hard links become separate files (in a tar, link
+ * entries); extended attributes and sockets are not copied. */
 #pragma once
 
 #include <stdbool.h>

@@ -20,8 +20,10 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 	int ret = run_options_parse(&o, argc, argv);
 	if (ret != 0)
 		goto out;
-	if (o.rootfs || o.detach) {
-		ret = cli_error("create: %s is for run", o.rootfs ? "--rootfs" : "-d");
+	if (o.rootfs || o.detach || o.preserve_fds) {
+		ret = cli_error("create: %s is for run", o.rootfs   ? "--rootfs"
+							 : o.detach ? "-d"
+								    : "--preserve-fds");
 		goto out;
 	}
 	if (o.n_cmd < 1) {

@@ -86,8 +86,11 @@ int cmd_export(struct cb_cli *cli, int argc, char **argv)
 			tmp = NULL;
 		if (!tmp)
 			ret = cli_error("export: out of memory");
-		else if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+		/* 0600: the tar holds whatever the container keeps secret */
+		else if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
 			ret = cli_fail(NULL, -errno, "export %s: %s", name, tmp);
+		else
+			cli_ctr_remove_on_signal(tmp);
 	}
 	struct cli_ctr_root root = {.fd = -1};
 	if (ret == 0)
@@ -104,6 +107,7 @@ int cmd_export(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (ret != 0 && fd >= 0)
 		(void)unlink(tmp);
+	cli_ctr_remove_on_signal(NULL);
 	cb_state_release(&st);
 	cb_container_free(ctr);
 	return ret;

@@ -42,6 +42,8 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	struct cb_run_options o;
 	int cidfd = -1;
 	int ret = run_options_parse(&o, argc, argv);
+	if (ret == 0)
+		ret = cli_preserve_fds(&o);
 	if (ret != 0)
 		goto out;
 	if (o.detach && o.rootfs) {

@@ -3,6 +3,7 @@
 #include "idmap.h"
 #include "launch.h"
 #include "macro.h"
+#include "overlay.h"
 #include "report.h"
 #include "resolve.h"
 #include "run-options.h"
@@ -14,10 +15,59 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <limits.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* What an interrupted cp or export would leave: its temporary file and the
+ * rootfs it mounted. Set while they exist; a signal that ends cowbox
+ * removes them first. */
+static struct {
+	char unlink_path[PATH_MAX];
+	char umount_path[PATH_MAX];
+} leftovers;
+
+static void die_cleanly(int sig)
+{
+	int e = errno;
+	if (leftovers.unlink_path[0])
+		unlink(leftovers.unlink_path);
+	if (leftovers.umount_path[0])
+		umount2(leftovers.umount_path, MNT_DETACH);
+	signal(sig, SIG_DFL);
+	raise(sig);
+	errno = e;
+}
+
+static void set_leftover(char *slot, const char *path)
+{
+	static bool armed;
+	if (!armed && path) {
+		struct sigaction sa = {.sa_handler = die_cleanly};
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		armed = true;
+	}
+	/* The handler reads it: a path is whole before its first byte is. */
+	slot[0] = '\0';
+	if (path && strlen(path) < PATH_MAX) {
+		memcpy(slot + 1, path + 1, strlen(path));
+		__atomic_store_n(&slot[0], path[0], __ATOMIC_SEQ_CST);
+	}
+}
+
+void cli_ctr_remove_on_signal(const char *path)
+{
+	set_leftover(leftovers.unlink_path, path);
+}
 
 static int64_t map_id(const struct cb_idmap *map, size_t n, bool in, uint32_t id)
 {
@@ -63,10 +113,11 @@ static bool has_userns(const char *verb, const struct cb_container *ctr)
 	return yes;
 }
 
-/* A private clone of the mount at root, the root of pid's mount
- * namespace: the container's rootfs without what is mounted on it. A
- * mount can be cloned only from within its own namespace, so a child
- * enters it and hands the clone back (cowbox itself stays where it is). */
+/* A private clone of the mount at root (pid's root, inside its mount
+ * namespace) alone, without what is mounted on it. A mount can be cloned
+ * only from within its own namespace, so a child enters it and hands the
+ * clone back (cowbox itself stays where it is). The caller checks what it
+ * got: the process may have chrooted anywhere. */
 static int clone_root_mount(pid_t pid, int root)
 {
 	char path[64];
@@ -107,6 +158,24 @@ static int clone_root_mount(pid_t pid, int root)
 	return fd;
 }
 
+/* Is fd the root of the container's own root filesystem: its overlay's
+ * root (the one inode that is its upper dir's) or its FUSE mount's? Not a
+ * directory its process chrooted into, nor /proc or a volume: a process's
+ * root is the container's to change (CAP_SYS_CHROOT). */
+static bool is_container_rootfs(struct cb_store *s, const struct cb_container *c, int fd)
+{
+	struct statfs sf;
+	struct stat st, up_st;
+	if (fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	if (sf.f_type == FUSE_SUPER_MAGIC)
+		return st.st_ino == 1; /* FUSE_ROOT_ID */
+	if (sf.f_type != CB_OVERLAY_SUPER_MAGIC)
+		return false;
+	_cleanup_close_ int up = cb_container_open_upper(s, c, NULL);
+	return up >= 0 && fstat(up, &up_st) == 0 && up_st.st_ino == st.st_ino;
+}
+
 int cli_ctr_root_open(struct cb_store *s, const char *verb, const char *name,
 		      const struct cb_container *ctr, const struct cb_state *st,
 		      enum cb_driver_kind kind, enum cli_ctr_root_kind what,
@@ -126,13 +195,28 @@ int cli_ctr_root_open(struct cb_store *s, const char *verb, const char *name,
 					name);
 		ret->maps.n_uid = cb_idmap_read(st->pid, "uid_map", ret->maps.uid);
 		ret->maps.n_gid = cb_idmap_read(st->pid, "gid_map", ret->maps.gid);
-		if (what == CLI_CTR_ROOT_ROOTFS) {
+		if (what == CLI_CTR_ROOT_ROOTFS && cb_container_is_mounted(s, ctr->id)) {
+			/* Started detached: its rootfs is mounted on the host too. */
+			_cleanup_free_ char *rootfs = NULL;
+			int r = cb_container_rootfs_path(s, ctr->id, &rootfs);
+			int fd = r < 0 ? r : open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				return cli_fail(NULL, r < 0 ? r : -errno,
+						"%s: container %s: its rootfs", verb, name);
+			closep(&root);
+			root = fd;
+		} else if (what == CLI_CTR_ROOT_ROOTFS) {
 			int fd = clone_root_mount(st->pid, root);
 			if (fd < 0)
 				return cli_fail(NULL, fd, "%s: container %s: its root mount", verb,
 						name);
 			closep(&root);
 			root = fd;
+			if (!is_container_rootfs(s, ctr, root))
+				return cli_error(
+				    "%s: container %s: its process's root is not its root "
+				    "filesystem (it changed its root): stop it first",
+				    verb, name);
 		}
 		/* The pid still named the container's process (not a reused
 		 * one: the host's root) once the root and maps were read. */
@@ -152,6 +236,8 @@ int cli_ctr_root_open(struct cb_store *s, const char *verb, const char *name,
 		ret->we_mounted = false;
 		return cli_fail(&err, r, "%s: container %s", verb, name);
 	}
+	if (ret->we_mounted)
+		set_leftover(leftovers.umount_path, mounted);
 	ret->fd = open(mounted, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ret->fd < 0)
 		return cli_ctr_root_close(
@@ -169,6 +255,7 @@ int cli_ctr_root_close(struct cli_ctr_root *r, const char *verb, const char *nam
 		if (u < 0 && ret_code == 0)
 			ret_code = cli_fail(&err, u, "%s: container %s: unmount", verb, name);
 		r->we_mounted = false;
+		set_leftover(leftovers.umount_path, NULL);
 	}
 	return ret_code;
 }

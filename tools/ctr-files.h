@@ -59,6 +59,11 @@ int cli_ctr_root_open(struct cb_store *s, const char *verb, const char *name,
  * code after printing, ret_code when it is already nonzero. */
 int cli_ctr_root_close(struct cli_ctr_root *r, const char *verb, const char *name, int ret_code);
 
+/* A file to remove should SIGINT, SIGTERM or SIGHUP end cowbox before it
+ * is renamed into place (NULL: none any more). A rootfs mounted by
+ * cli_ctr_root_open is unmounted then too. */
+void cli_ctr_remove_on_signal(const char *path);
+
 /* o[KEY] = VALUE for "KEY=VALUE" ("KEY": ""). */
 void cli_json_set_kv(json_t *o, const char *kv);
 /* A container's labels, docker's way: its image's Labels with its

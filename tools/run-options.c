@@ -59,6 +59,7 @@ enum {
 	OPT_MEMORY_RESERVATION,
 	OPT_CIDFILE,
 	OPT_LABEL,
+	OPT_PRESERVE_FDS,
 };
 
 static const struct option run_opts[] = {
@@ -117,6 +118,7 @@ static const struct option run_opts[] = {
     {"memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION},
     {"cidfile", required_argument, NULL, OPT_CIDFILE},
     {"label", required_argument, NULL, 'l'},
+    {"preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS},
     {0},
 };
 
@@ -456,8 +458,8 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			char *end;
 			long long v = strtoll(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > 262144)
-				return cli_error("--cpu-shares %s: expected 2 to 262144 (1024 is "
-						 "the default weight)",
+				return cli_error("--cpu-shares %s: expected 0 to 262144 (1024 is "
+						 "the default weight, 0 means it)",
 						 optarg);
 			spec->cpu_shares = v == 1 ? 2 : v;
 			break;
@@ -482,6 +484,15 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			if ((r = add_extra(o->labels, &o->n_labels, "--label", optarg)))
 				return r;
 			break;
+		case OPT_PRESERVE_FDS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < 0 || v > 1000)
+				return cli_error("--preserve-fds %s: expected a number of fds",
+						 optarg);
+			o->preserve_fds = (int)v;
+			break;
+		}
 		case OPT_CIDFILE:
 			if (!*optarg)
 				return cli_error("--cidfile: expected a file name");
@@ -655,6 +666,16 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 		return cli_error("container ID: no randomness");
 	spec->id = o->id;
 	spec->rootfs = o->rootfs;
+	return 0;
+}
+
+int cli_preserve_fds(struct cb_run_options *o)
+{
+	for (int fd = 3; fd < 3 + o->preserve_fds; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			return cli_error("--preserve-fds %d: fd %d is not open", o->preserve_fds,
+					 fd);
+	o->spec.preserve_fds = o->preserve_fds;
 	return 0;
 }
 

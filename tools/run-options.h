@@ -17,6 +17,9 @@ struct cb_run_options {
 	 * Labels, shown by inspect and matched by ps --filter label=. */
 	const char *labels[CB_EXTRA_MAX];
 	size_t n_labels;
+	/* --preserve-fds N: run's alone (cli_preserve_fds), never a stored
+	 * container's at its start. */
+	int preserve_fds;
 	bool rm, detach;
 	/* --stop-signal, else the image's StopSignal (at launch); 0: SIGTERM.
 	 * --stop-timeout in seconds; -1: stop's 10. Recorded in the state
@@ -40,6 +43,10 @@ struct cb_run_options {
  * printing one `cowbox: ` line (or the usage). */
 int run_options_parse(struct cb_run_options *o, int argc, char **argv);
 void run_options_release(struct cb_run_options *o);
+/* run --preserve-fds N: fds 3 .. 3+N-1 must be open now, the caller's
+ * (cowbox has opened nothing of its own yet); then the spec keeps them.
+ * 0, or an exit code after printing. */
+int cli_preserve_fds(struct cb_run_options *o);
 
 /* --cidfile FILE, docker's way: made (empty, never over an existing one)
  * before the container, so a taken name fails first; finish writes the ID,

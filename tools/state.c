@@ -304,8 +304,10 @@ int cb_proc_open_checked(pid_t pid, uint64_t start)
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
 		return -errno;
-	/* The pidfd pins the process: checking after opening it is race-free. */
-	if (start && cb_proc_start_time(pid) != start) {
+	/* The pidfd pins the process: checking after opening it is race-free.
+	 * A state without a start time cannot tell its process from a pid
+	 * reused since: not trusted. */
+	if (!start || cb_proc_start_time(pid) != start) {
 		close(fd);
 		return -ESRCH;
 	}

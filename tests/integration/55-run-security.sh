@@ -8,7 +8,10 @@
 # device nodes (Landlock: block or character, in /dev or anywhere, in
 # exec too) while its /dev nodes work and removing an image file (an
 # overlay whiteout, a 0:0 character device) still works; --privileged
-# can.
+# can; no fd of the caller's but 0-2 reaches a container's process (an
+# open host directory would lead out of its root), not through run,
+# --init's reaper or exec, unless --preserve-fds N passes 3..N+2 (which
+# must be open, and is run's alone).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -85,4 +88,44 @@ on_exit "'$COWBOX' rm -f '$n' >/dev/null 2>&1"
 cb exec "$n" mknod /dev/cbt-exec c 1 3
 [ "$rc" != 0 ] || fail "exec could mknod"
 ok rm -f "$n"
+
+# The caller's fds: an open directory of the host's would be a way out.
+mkdir -p "$TESTTMP/hostdir"
+echo secret >"$TESTTMP/hostdir/secret"
+leak() { # leak ARGS...: cowbox ARGS, with fd 9 on a host directory
+	set +e
+	"$COWBOX" "$@" 9<"$TESTTMP/hostdir" >"$TESTTMP/.out" 2>"$TESTTMP/.err"
+	rc=$?
+	set -e
+	out=$(cat "$TESTTMP/.out")
+}
+leak run --rm --rootfs "$ROOT" sh -c 'cat /proc/self/fd/9/secret'
+[ "$rc" != 0 ] && [ -z "$out" ] || fail "fd 9 reached run's process: rc $rc, $out"
+leak run --rm --rootfs "$ROOT" --init sh -c 'ls /proc/1/fd'
+[ "$(echo $out)" = "0 1 2" ] || fail "--init's reaper holds more than 0-2: $out"
+leak run --rm bb sh -c 'cat /proc/self/fd/9/secret'
+[ "$rc" != 0 ] && [ -z "$out" ] || fail "fd 9 reached run IMAGE's process: rc $rc, $out"
+leak run -d --name "$n" bb sleep 30
+[ "$rc" = 0 ] || fail "run -d: rc $rc"
+leak exec "$n" sh -c 'cat /proc/self/fd/9/secret'
+[ "$rc" != 0 ] && [ -z "$out" ] || fail "fd 9 reached exec's process: rc $rc, $out"
+ok exec "$n" sh -c 'cat /proc/1/fd/9/secret 2>/dev/null; ls /proc/1/fd'
+[ "$(echo $out)" = "0 1 2" ] || fail "run -d's process holds more than 0-2: $out"
+ok rm -f "$n"
+# --preserve-fds N passes 3 .. N+2, and no more; they must be open.
+set +e
+"$COWBOX" run --rm --rootfs "$ROOT" --preserve-fds 2 sh -c 'cat /proc/self/fd/3/secret; cat <&4; ls /proc/self/fd/9 2>&1' \
+	3<"$TESTTMP/hostdir" 4<"$TESTTMP/hostdir/secret" 9<"$TESTTMP/hostdir" >"$TESTTMP/.out" 2>&1
+rc=$?
+set -e
+[ "$rc" != 0 ] && [ "$(head -2 "$TESTTMP/.out" | tr '\n' ' ')" = "secret secret " ] ||
+	fail "--preserve-fds 2: rc $rc, $(cat "$TESTTMP/.out")"
+set +e
+"$COWBOX" run --rm --rootfs "$ROOT" --preserve-fds 1 true 3<&- 2>"$TESTTMP/.err"
+rc=$?
+set -e
+[ "$rc" = 125 ] && grep -q '^cowbox: --preserve-fds 1: fd 3 is not open$' "$TESTTMP/.err" ||
+	fail "--preserve-fds of a closed fd: rc $rc, $(cat "$TESTTMP/.err")"
+refuse 'create: --preserve-fds is for run' create --preserve-fds 1 bb true
+say "fds: only 0-2 reach a container (run, --init, -d, exec) but --preserve-fds's"
 say "security: ok"

@@ -7,8 +7,12 @@
 # written: not its volume's or tmpfs's contents, not /proc; the tar is
 # what `import --rootfs` makes a runnable image of again; owners are the
 # container's own ids with a user namespace (a stopped one is refused:
-# its map comes at start); -o FILE appears whole or not at all, and
-# errors are one line with exit 125.
+# its map comes at start); what the container's process does to its own
+# root (chroot into a subdirectory) does not change what is exported, and
+# a foreground container whose process left its rootfs is refused; hard
+# links are link entries (the data once); -o FILE is 0600 and appears
+# whole or not at all, also when export is killed (which leaves no mount
+# either); errors are one line with exit 125.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -16,7 +20,9 @@ need tar
 ok import "$FIXTURES/busybox-gzip.oci" bb
 
 ok run --name changed bb sh -c 'echo new >/etc/newfile; rm /bin/vi; mkdir -p /opt/x;
-	cp /bin/busybox /root/suid; chmod 4755 /root/suid; ln -s /etc/newfile /root/link'
+	cp /bin/busybox /root/suid; chmod 4755 /root/suid; ln -s /etc/newfile /root/link;
+	mkdir /h; dd if=/dev/zero of=/h/big bs=1024 count=1024 2>/dev/null;
+	for i in $(seq 40); do ln /h/big /h/l$i; done'
 ok export -o "$TESTTMP/changed.tar" changed
 list=$(tar tvf "$TESTTMP/changed.tar")
 names=$(tar tf "$TESTTMP/changed.tar")
@@ -27,9 +33,12 @@ grep -qx './bin/busybox' <<<"$names" || fail "export lacks the image's files"
 grep -q '^-rwsr-xr-x 0/0 .* ./root/suid$' <<<"$list" || fail "set-uid mode or owner lost: $(grep suid <<<"$list")"
 grep -q '^lrwxrwxrwx .* ./root/link -> /etc/newfile$' <<<"$list" || fail "symlink: $(grep link <<<"$list")"
 [ "$(tar xOf "$TESTTMP/changed.tar" ./etc/newfile)" = new ] || fail "added file's content"
+[ "$(grep -c ' link to ./h/' <<<"$list")" = 40 ] || fail "hard links: $(grep '/h/' <<<"$list" | head -3)"
+[ "$(stat -c %s "$TESTTMP/changed.tar")" -lt $((24 << 20)) ] || fail "hard links copied: $(stat -c %s "$TESTTMP/changed.tar") bytes"
+[ "$(stat -c %a "$TESTTMP/changed.tar")" = 600 ] || fail "-o FILE mode $(stat -c %a "$TESTTMP/changed.tar")"
 ! grep -q "$COWBOX_ROOT/containers" /proc/self/mountinfo || fail "the stopped container was left mounted"
 ls "$TESTTMP" | grep -q 'tmp-' && fail "a temporary file was left: $(ls "$TESTTMP")"
-say "stopped: changes in, deletion out, modes and links kept, unmounted after"
+say "stopped: changes in, deletion out, modes, links and hard links kept, 0600, unmounted after"
 
 # The tar is an image again.
 ok import --rootfs "$TESTTMP/changed.tar" exported:1
@@ -63,6 +72,44 @@ grep -qx './vol/' <<<"$names" || fail "running export lacks the volume's mount p
 ! grep -q '^./dev/.' <<<"$names" || fail "running export went into /dev"
 ok rm -f live
 say "running: the rootfs alone (no volume, tmpfs, /proc or /dev contents)"
+
+# Its process's root is the container's to change: export does not follow it.
+ok run -d --name jail bb sh -c 'mkdir -p /tmp/x/bin && cp /bin/busybox /tmp/x/bin/sleep &&
+	touch /tmp/x/only && exec chroot /tmp/x /bin/sleep 300'
+lc_track "$out"
+jail=$out
+until_true 5 test -e "$COWBOX_ROOT/containers/$jail/merged/tmp/x/only" || fail "jail did not start"
+"$COWBOX" export jail >"$TESTTMP/jail.tar" || fail "export of a chrooted container: exit $?"
+names=$(tar tf "$TESTTMP/jail.tar")
+grep -qx './bin/busybox' <<<"$names" && grep -qx './tmp/x/only' <<<"$names" ||
+	fail "export of a chrooted container is not its rootfs: $(head -5 <<<"$names")"
+ok rm -f jail
+# In the foreground its rootfs is its process's only: refused when left.
+"$COWBOX" run --name fgjail bb sh -c 'mkdir -p /tmp/x/bin && cp /bin/busybox /tmp/x/bin/sleep &&
+	touch /tmp/x/only && exec chroot /tmp/x /bin/sleep 30' >/dev/null 2>&1 &
+fg=$!
+fg_jailed() {
+	local p
+	p=$("$COWBOX" inspect -f '{{.State.Pid}}' fgjail 2>/dev/null) && [ "${p:-0}" != 0 ] &&
+		[ -e "/proc/$p/root/only" ]
+}
+until_true 5 fg_jailed || fail "fgjail did not start"
+refuse "export: container fgjail: its process's root is not its root filesystem" export fgjail
+ok kill fgjail
+wait $fg || true
+say "a process's chroot does not change what is exported"
+
+# Killed while writing: no temporary file, no mount left.
+ok run --name bigc bb dd if=/dev/urandom of=/big bs=1M count=200
+"$COWBOX" export -o "$TESTTMP/big.tar" bigc &
+ex=$!
+sleep 0.3
+kill -TERM $ex
+wait $ex && fail "export was not interrupted" || true
+ls "$TESTTMP" | grep -q 'big.tar' && fail "an interrupted export left $(ls "$TESTTMP" | grep big)"
+! grep -q "$COWBOX_ROOT/containers" /proc/self/mountinfo || fail "an interrupted export left a mount"
+ok rm bigc
+say "interrupted: nothing left"
 
 # A user namespace: owners as the container sees them.
 ok run -d --name uns --userns 0:100000:65536 bb sh -c 'echo u >/root/u; sleep 300'
