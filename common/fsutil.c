@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/close_range.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -313,6 +314,93 @@ int cb_dir_is_empty_at(int dirfd, const char *path)
 			off += de->d_reclen;
 		}
 	}
+}
+
+void cb_stdio_sanitize(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static int close_one(int fd, bool cloexec_only)
+{
+	if (!cloexec_only)
+		return close(fd) < 0 && errno != EINTR ? -errno : 0;
+	int fl = fcntl(fd, F_GETFD);
+	return fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0 ? -errno : 0;
+}
+
+static bool is_kept(int fd, const int *keep, size_t n_keep)
+{
+	for (size_t k = 0; k < n_keep; k++)
+		if (keep[k] == fd)
+			return true;
+	return false;
+}
+
+/* Before Linux 5.9 (close_range) or 5.11 (its CLOEXEC flag): one by one,
+ * as the directory of open fds lists them (closing while it is read is
+ * what glibc's closefrom does too). */
+static int close_fds_slowly(int from, const int *keep, size_t n_keep, bool cloexec_only)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	if (!d) {
+		/* No /proc: every number up to the limit. */
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = from; fd < (max > 0 && max < (1 << 20) ? max : 1 << 20); fd++)
+			if (!is_kept((int)fd, keep, n_keep) && fcntl((int)fd, F_GETFD) >= 0 &&
+			    close_one((int)fd, cloexec_only) < 0)
+				return -errno;
+		return 0;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || fd < from || fd == dirfd(d) ||
+		    is_kept((int)fd, keep, n_keep))
+			continue;
+		int r = close_one((int)fd, cloexec_only);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cb_close_fds_except(int from, const int *keep, size_t n_keep, bool cloexec_only)
+{
+	int sorted[16];
+	if (n_keep > ELEMENTSOF(sorted))
+		return -E2BIG;
+	memcpy(sorted, keep, n_keep * sizeof(int));
+	qsort(sorted, n_keep, sizeof(int), cmp_int);
+	unsigned flags = cloexec_only ? CLOSE_RANGE_CLOEXEC : 0;
+	unsigned lo = (unsigned)from;
+	for (size_t k = 0; k <= n_keep; k++) {
+		unsigned hi = k < n_keep ? (unsigned)sorted[k] : 0;
+		if (k < n_keep && (sorted[k] < from || hi < lo))
+			continue;
+		if (k == n_keep || hi > lo) {
+			if (close_range(lo, k < n_keep ? hi - 1 : ~0U, flags) < 0) {
+				if (errno == ENOSYS || errno == EINVAL)
+					return close_fds_slowly(from, keep, n_keep, cloexec_only);
+				return -errno;
+			}
+		}
+		lo = hi + 1;
+	}
+	return 0;
 }
 
 int cb_write_string_at(int dirfd, const char *path, const char *value)

@@ -69,6 +69,16 @@ int cb_read_file_at(int dirfd, const char *name, size_t max, char **ret_data, si
 /* Read all of fd (at most max bytes) into a NUL-terminated buffer. */
 int cb_read_fd(int fd, size_t max, char **ret_data, size_t *ret_len);
 
+/* Make sure fds 0, 1 and 2 are open (on /dev/null when the caller closed
+ * one), so that nothing opened later takes a standard number: a store
+ * directory on fd 1 would go wherever stdout goes (into a container). */
+void cb_stdio_sanitize(void);
+
+/* Close every fd from `from` up but those in keep (at most 16), or with
+ * cloexec_only mark them close-on-exec; close_range, or one by one on
+ * kernels before 5.11. -errno. */
+int cb_close_fds_except(int from, const int *keep, size_t n_keep, bool cloexec_only);
+
 /* Write value to the file dirfd/path (AT_FDCWD: a plain path) in one
  * write(2), as the kernel's files want a setting (/proc, /sys, cgroupfs):
  * -errno, or -EIO when only part of it was taken. */

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <poll.h>
@@ -111,9 +110,7 @@ int cb_fds_close_on_exec(int preserve)
 	for (int fd = 3; fd < 3 + preserve; fd++)
 		if (fcntl(fd, F_SETFD, 0) < 0)
 			return -errno;
-	if (close_range(3 + (unsigned)preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return -errno;
-	return 0;
+	return cb_close_fds_except(3 + preserve, NULL, 0, true);
 }
 
 /* --sysctl. A sysctl file under /proc/sys belongs to the namespace of
@@ -466,7 +463,7 @@ static _Noreturn void child_main(struct child_args *a)
 		if (child > 0) {
 			/* The reaper keeps nothing: not even the fds the
 			 * command was given. */
-			close_range(3, ~0U, 0);
+			(void)cb_close_fds_except(3, NULL, 0, false);
 			if (chdir("/") < 0) {
 				/* the reaper needs no working directory */
 			}

@@ -401,10 +401,25 @@ static void release_name(struct cb_store *s, const char *name, const char *id)
 		unlinkat(cb_store_root_fd(s), rel, 0);
 }
 
+/* Can JSON (container.json) keep it? json_string refuses what is not
+ * UTF-8, and a word dropped from a command changes what it means. */
+static bool is_text(const char *s)
+{
+	json_t *t = s ? json_string(s) : json_null();
+	json_decref(t);
+	return t != NULL;
+}
+
 int cb_container_create(struct cb_store *s, const struct cb_image *img,
 			const struct cb_container_options *opts, struct cb_container **ret,
 			struct cb_error *err)
 {
+	for (char *const *a = opts->cmd; a && *a; a++)
+		if (!is_text(*a))
+			return cb_error_set(err, EILSEQ, "command word %zu is not UTF-8 text",
+					    (size_t)(a - opts->cmd) + 1);
+	if (!is_text(opts->image_name))
+		return cb_error_set(err, EILSEQ, "the image name is not UTF-8 text");
 	if (img->n_layers == 0)
 		return cb_error_set(err, EINVAL, "image %.19s has no layers", img->id);
 	if (opts->name && !cb_container_name_valid(opts->name))

@@ -2,6 +2,7 @@
  * and the helpers that print. Each binary (cowbox, cowbox-registry) gives
  * cli_main() its own verb table. */
 #include "cli.h"
+#include "fsutil.h"
 #include "config.h"
 #include "state.h"
 #include "store.h"
@@ -144,6 +145,8 @@ static char *default_root(void)
 int cli_main(int argc, char **argv, const struct cb_verb *table, size_t n)
 {
 	static struct cb_cli cli = {.log_level = CB_LOG_WARN};
+	/* Before anything is opened: no store fd on a closed stdout. */
+	cb_stdio_sanitize();
 	verbs = table;
 	n_verbs = n;
 	cli.root = getenv("COWBOX_ROOT");

@@ -31,8 +31,10 @@ int cmd_create(struct cb_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	const char *what = o.cmd[0];
-	if (cli_run_json_encode(argv + 1, (int)(o.cmd - argv - 1), &run_json) < 0) {
-		ret = cli_error("create: out of memory");
+	int er = cli_run_json_encode(argv + 1, (int)(o.cmd - argv - 1), &o.spec, &run_json);
+	if (er < 0) {
+		ret = cli_error("create: %s",
+				er == -EILSEQ ? "an option is not UTF-8 text" : "out of memory");
 		goto out;
 	}
 	struct cb_container_options copts = {

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *load_blob_json(struct cb_store *s, const char *digest, struct cb_error *err)
 {
@@ -121,8 +122,17 @@ static void add_config(json_t *j, struct cb_store *s, const struct cb_container 
 	char sig[32] = "SIGTERM";
 	if (o->stop_signal && sigabbrev_np(o->stop_signal))
 		snprintf(sig, sizeof(sig), "SIG%s", sigabbrev_np(o->stop_signal));
+	else if (o->stop_signal >= SIGRTMIN && o->stop_signal <= SIGRTMAX)
+		snprintf(sig, sizeof(sig), "SIGRTMIN+%d", o->stop_signal - SIGRTMIN);
+	else if (o->stop_signal)
+		snprintf(sig, sizeof(sig), "%d", o->stop_signal);
 	else if (cfg->stop_signal)
 		snprintf(sig, sizeof(sig), "%s", cfg->stop_signal);
+	/* Its own UTS namespace gets --hostname or the short ID; with a
+	 * shared one this host's name is shown. */
+	char host_name[65] = "";
+	if (!(cb_spawn_spec_own_ns(spec) & CB_NS_UTS))
+		gethostname(host_name, sizeof(host_name) - 1);
 	json_object_set_new(j, "Config",
 			    json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s, s:s?, s:b, s:b}",
 				      "Hostname", spec->hostname ? spec->hostname : host, "User",
@@ -275,16 +285,20 @@ int cmd_inspect(struct cb_cli *cli, int argc, char **argv)
 	json_t *out = json_array();
 	int ret = 0;
 	for (int i = optind; i < argc; i++) {
+		/* A container first, as docker: a container named like an image
+		 * is what `inspect NAME` means in a script that made it. */
 		struct cb_error err = {0};
-		int r = images ? inspect_image(s, argv[i], out, &err) : -ENOENT;
-		if (r == -ENOENT && containers) {
-			/* Not an image: a container of that name or ID? */
-			struct cb_error cerr = {0};
-			if (inspect_container(s, argv[i], out, &cerr) >= 0)
-				continue;
+		int r = containers ? inspect_container(s, argv[i], out, &err) : -ENOENT;
+		if (r == -ENOENT && images) {
+			cb_error_clear(&err);
+			r = inspect_image(s, argv[i], out, &err);
+		}
+		if (r == -ENOENT) {
 			cb_error_clear(&err);
 			cb_error_set(&err, ENOENT, "%s: no such %s", argv[i],
-				     images ? "image or container" : "container");
+				     !images	   ? "container"
+				     : !containers ? "image"
+						   : "image or container");
 		}
 		if (r < 0)
 			ret = cli_fail(&err, r, "inspect %s", argv[i]);

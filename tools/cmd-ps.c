@@ -7,11 +7,13 @@
 #include "container.h"
 #include "ctr-files.h"
 #include "launch.h"
+#include "resolve.h"
 #include "run-options.h"
 #include "supervisor.h"
 
 #include <getopt.h>
 #include <jansson.h>
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -70,7 +72,8 @@ static char *command_text(const struct cb_container *ctr, const struct cb_state 
 	return s;
 }
 
-/* --filter KEY=VALUE: the same key ORs, different keys AND (docker's). */
+/* --filter KEY=VALUE, docker's: the same key ORs, different keys AND, and
+ * label= filters all must match. */
 enum { F_ID, F_NAME, F_LABEL, F_STATUS, F_ANCESTOR, F_KINDS };
 static const char *const filter_keys[F_KINDS] = {"id", "name", "label", "status", "ancestor"};
 #define PS_FILTERS_MAX 32
@@ -82,10 +85,20 @@ struct ps_list {
 	struct {
 		int kind;
 		const char *value;
+		regex_t re;		    /* name= */
+		char image[CB_DIGEST_SIZE]; /* ancestor=: the image it names, "" none */
 	} filters[PS_FILTERS_MAX];
 	size_t n_filters;
 	bool want_labels; /* a label filter or JSON output */
 };
+
+static void ps_list_release(struct ps_list *l)
+{
+	for (size_t i = 0; i < l->n_filters; i++)
+		if (l->filters[i].kind == F_NAME)
+			regfree(&l->filters[i].re);
+	l->n_filters = 0;
+}
 
 static const char *state_name(const struct cb_state *st, bool *ret_paused)
 {
@@ -105,22 +118,22 @@ static bool label_matches(json_t *labels, const char *want)
 	return v && (!eq || strcmp(json_string_value(v), eq + 1) == 0);
 }
 
-static bool filter_one(const struct cb_container *ctr, const struct cb_state *st, json_t *labels,
-		       int kind, const char *v)
+static bool filter_one(const struct ps_list *l, size_t i, const struct cb_container *ctr,
+		       const struct cb_state *st, json_t *labels)
 {
-	switch (kind) {
+	const char *v = l->filters[i].value;
+	switch (l->filters[i].kind) {
 	case F_ID:
 		return strncmp(ctr->id, v, strlen(v)) == 0;
-	case F_NAME:
-		return ctr->name && strstr(ctr->name, v);
+	case F_NAME: /* an unanchored regular expression, as docker's */
+		return ctr->name && regexec(&l->filters[i].re, ctr->name, 0, NULL, 0) == 0;
 	case F_LABEL:
 		return label_matches(labels, v);
 	case F_STATUS:
 		return strcmp(state_name(st, NULL), v) == 0;
-	case F_ANCESTOR:
-		return (ctr->image_name && strcmp(ctr->image_name, v) == 0) ||
-		       strcmp(ctr->image, v) == 0 ||
-		       (strlen(v) >= 3 && strncmp(ctr->image + 7, v, strlen(v)) == 0);
+	case F_ANCESTOR: /* the image named, however it is written */
+		return l->filters[i].image[0] ? strcmp(ctr->image, l->filters[i].image) == 0
+					      : ctr->image_name && strcmp(ctr->image_name, v) == 0;
 	}
 	return false;
 }
@@ -132,8 +145,11 @@ static bool filters_match(const struct ps_list *l, const struct cb_container *ct
 		bool asked = false, any = false;
 		for (size_t i = 0; i < l->n_filters; i++)
 			if (l->filters[i].kind == kind) {
+				bool yes = filter_one(l, i, ctr, st, labels);
+				if (kind == F_LABEL && !yes)
+					return false; /* every label= must match */
 				asked = true;
-				any = any || filter_one(ctr, st, labels, kind, l->filters[i].value);
+				any = any || yes;
 			}
 		if (asked && !any)
 			return false;
@@ -209,7 +225,7 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 	    {0},
 	};
 	bool all = false, quiet = false, json = false;
-	struct ps_list l = {.now = time(NULL)};
+	_cleanup_(ps_list_release) struct ps_list l = {.now = time(NULL)};
 	int c;
 	while ((c = getopt_long(argc, argv, "aqf:", opts, NULL)) != -1) {
 		switch (c) {
@@ -240,6 +256,10 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 				    optarg);
 			if (l.n_filters == PS_FILTERS_MAX)
 				return cli_error("ps --filter: at most %d", PS_FILTERS_MAX);
+			if (kind == F_NAME && regcomp(&l.filters[l.n_filters].re, eq + 1,
+						      REG_EXTENDED | REG_NOSUB) != 0)
+				return cli_error("ps --filter %s: not a regular expression",
+						 optarg);
 			l.filters[l.n_filters].kind = kind;
 			l.filters[l.n_filters++].value = eq + 1;
 			/* docker's: a status filter looks at every container */
@@ -258,8 +278,13 @@ int cmd_ps(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("ps", true);
-	if (!cli_store(cli))
+	struct cb_store *s = cli_store(cli);
+	if (!s)
 		return EXIT_COWBOX;
+	for (size_t i = 0; i < l.n_filters; i++)
+		if (l.filters[i].kind == F_ANCESTOR &&
+		    cb_image_resolve(s, l.filters[i].value, l.filters[i].image, NULL) < 0)
+			l.filters[i].image[0] = '\0'; /* gone: its containers keep its name */
 	l.quiet = quiet;
 	l.want_labels = l.want_labels || json;
 	l.arr = json ? json_array() : NULL;

@@ -69,8 +69,10 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 			goto out;
 		}
 		/* The options as typed: start and exec parse them again. */
-		if (cli_run_json_encode(argv + 1, (int)(o.cmd - argv - 1), &run_json) < 0) {
-			ret = cli_error("run: out of memory");
+		int er = cli_run_json_encode(argv + 1, (int)(o.cmd - argv - 1), &o.spec, &run_json);
+		if (er < 0) {
+			ret = cli_error("run: %s", er == -EILSEQ ? "an option is not UTF-8 text"
+								 : "out of memory");
 			goto out;
 		}
 		if ((ret = cli_cidfile_open(&o, &cidfd)) != 0)

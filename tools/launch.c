@@ -258,24 +258,26 @@ void cli_launch_release(struct cli_launch *l)
 /* {"args":[...],"cwd":"..."}: the RUN OPTIONS as typed, parsed again by
  * start and exec, so every option (present or future) round-trips without
  * a field-by-field schema. */
-int cli_run_json_encode(char *const *args, int n, char **ret_json)
+int cli_run_json_encode(char *const *args, int n, const struct cb_spawn_spec *spec, char **ret_json)
 {
-	json_t *j = json_object(), *a = json_array();
-	if (!j || !a) {
-		json_decref(j);
-		json_decref(a);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_string(args[i]));
+	json_t *j = json_object(), *a = json_array(), *env = json_array();
+	int r = j && a && env ? 0 : -ENOMEM;
 	json_object_set_new(j, "args", a);
+	json_object_set_new(j, "env", env);
+	/* json_string refuses what is not UTF-8: nothing may go missing. */
+	for (int i = 0; r == 0 && i < n; i++)
+		if (json_array_append_new(a, json_string(args[i])) < 0)
+			r = -EILSEQ;
+	for (size_t i = 0; r == 0 && i < spec->n_env; i++)
+		if (json_array_append_new(env, json_string(spec->env[i])) < 0)
+			r = -EILSEQ;
 	char cwd[4096];
-	if (getcwd(cwd, sizeof(cwd)))
+	if (r == 0 && getcwd(cwd, sizeof(cwd)))
 		json_object_set_new(j, "cwd", json_string(cwd));
-	char *text = json_dumps(j, JSON_COMPACT);
+	char *text = r == 0 ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!text)
-		return -ENOMEM;
+		return r < 0 ? r : -ENOMEM;
 	*ret_json = text;
 	return 0;
 }
@@ -284,7 +286,7 @@ int cli_run_options_load(const char *verb, const char *run_json, struct cb_run_o
 			 char ***ret_argv)
 {
 	json_t *j = run_json ? json_loads(run_json, 0, NULL) : json_object();
-	json_t *a = json_object_get(j, "args");
+	json_t *a = json_object_get(j, "args"), *env = json_object_get(j, "env");
 	size_t n = json_array_size(a);
 	char **argv = calloc(n + 2, sizeof(char *));
 	if (!argv) {
@@ -294,12 +296,26 @@ int cli_run_options_load(const char *verb, const char *run_json, struct cb_run_o
 	argv[0] = strdup(verb);
 	for (size_t i = 0; i < n; i++)
 		argv[i + 1] = strdup(json_string_value(json_array_get(a, i)) ?: "");
-	json_decref(j);
 	*ret_argv = argv;
 	int saved = optind;
 	optind = 0;
-	int r = run_options_parse(o, (int)n + 1, argv);
+	/* A container made before the environment was recorded has -e and
+	 * --env-file read again. */
+	int r = json_is_array(env) ? run_options_parse_stored(o, (int)n + 1, argv)
+				   : run_options_parse(o, (int)n + 1, argv);
 	optind = saved;
+	size_t i;
+	json_t *e;
+	if (r == 0 && json_is_array(env))
+		json_array_foreach(env, i, e)
+		{
+			const char *kv = json_string_value(e);
+			if (kv && strchr(kv, '=') && cb_spawn_spec_add_env(&o->spec, kv) < 0) {
+				r = cli_error("%s: out of memory", verb);
+				break;
+			}
+		}
+	json_decref(j);
 	if (r == 0 && o->n_cmd > 0)
 		r = cli_error("%s: stored options end in an operand %s", verb, o->cmd[0]);
 	return r;

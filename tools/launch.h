@@ -62,8 +62,11 @@ int cli_launch_env(struct cb_spawn_spec *spec, const struct cb_image_config *cfg
 void cli_launch_release(struct cli_launch *l);
 
 /* The RUN OPTIONS args[0..n) as the container.json "run" object
- * ({"args":[...],"cwd":DIR}); caller frees. */
-int cli_run_json_encode(char *const *args, int n, char **ret_json);
+ * ({"args":[...],"env":[...],"cwd":DIR}); env is spec's -e and --env-file
+ * as resolved now (a bare -e KEY takes this caller's value, a file is
+ * read from here), as docker resolves them at create. Caller frees.
+ * -EILSEQ when an argument is not UTF-8 (JSON keeps text). */
+int cli_run_json_encode(char *const *args, int n, const struct cb_spawn_spec *spec, char **ret_json);
 /* Parse a stored "run" object (NULL: no options) into o as `verb` would;
  * *ret_argv owns the strings o points into (free with strv_free after
  * run_options_release). Returns 0 or an exit code after printing. */

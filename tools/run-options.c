@@ -285,7 +285,22 @@ static int add_extra(const char **v, size_t *n, const char *opt, const char *val
 	return 0;
 }
 
+static int parse(struct cb_run_options *o, int argc, char **argv, bool stored_env);
+
 int run_options_parse(struct cb_run_options *o, int argc, char **argv)
+{
+	return parse(o, argc, argv, false);
+}
+
+int run_options_parse_stored(struct cb_run_options *o, int argc, char **argv)
+{
+	return parse(o, argc, argv, true);
+}
+
+/* stored_env: the options of a container made earlier, whose -e and
+ * --env-file were resolved then (the caller adds what they gave): not
+ * read again from whoever runs this command, or from its directory. */
+static int parse(struct cb_run_options *o, int argc, char **argv, bool stored_env)
 {
 	*o = (struct cb_run_options){.userns_range = -1, .stop_timeout = -1};
 	struct cb_spawn_spec *spec = &o->spec;
@@ -320,11 +335,11 @@ int run_options_parse(struct cb_run_options *o, int argc, char **argv)
 			spec->tty = true;
 			break;
 		case 'e':
-			if (cb_spawn_spec_add_env(spec, optarg) < 0)
+			if (!stored_env && cb_spawn_spec_add_env(spec, optarg) < 0)
 				return cli_error("-e %s: expected KEY=VALUE", optarg);
 			break;
 		case OPT_ENV_FILE:
-			if (cb_spawn_spec_add_env_file(spec, optarg, &err) < 0)
+			if (!stored_env && cb_spawn_spec_add_env_file(spec, optarg, &err) < 0)
 				return cli_fail(&err, -err.code, "run");
 			break;
 		case 'w':

@@ -42,6 +42,10 @@ struct cb_run_options {
 /* Parse argv (argv[0] is the verb). Returns 0, or an exit code after
  * printing one `cowbox: ` line (or the usage). */
 int run_options_parse(struct cb_run_options *o, int argc, char **argv);
+/* The same for a container's stored options, whose environment was
+ * resolved when it was made: -e and --env-file are skipped (the caller
+ * adds the recorded K=V list). */
+int run_options_parse_stored(struct cb_run_options *o, int argc, char **argv);
 void run_options_release(struct cb_run_options *o);
 /* run --preserve-fds N: fds 3 .. 3+N-1 must be open now, the caller's
  * (cowbox has opened nothing of its own yet); then the spec keeps them.

@@ -183,6 +183,11 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	closep(&errfd);
 	cb_store_free(cli->store);
 	cli->store = NULL;
+	/* It lives as long as the container: of the caller's fds it keeps
+	 * only --preserve-fds's (for the container), or a pipe's reader
+	 * would wait for it, a lock stay held. */
+	int keep[] = {dirfd, logfd, report_fd, devnull, o->userns_locked ? o->userns_lock : -1};
+	(void)cb_close_fds_except(3 + o->spec.preserve_fds, keep, ELEMENTSOF(keep), false);
 	/* The container inherits ignored signals: a shell starts background
 	 * jobs with SIGINT and SIGQUIT ignored. setsid() already keeps the
 	 * terminal's signals away. */

@@ -11,7 +11,8 @@
 # can; no fd of the caller's but 0-2 reaches a container's process (an
 # open host directory would lead out of its root), not through run,
 # --init's reaper or exec, unless --preserve-fds N passes 3..N+2 (which
-# must be open, and is run's alone).
+# must be open, and is run's alone); a closed stdout does not become one
+# of cowbox's files; a detached container's supervisor keeps none.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -112,6 +113,19 @@ leak exec "$n" sh -c 'cat /proc/self/fd/9/secret'
 ok exec "$n" sh -c 'cat /proc/1/fd/9/secret 2>/dev/null; ls /proc/1/fd'
 [ "$(echo $out)" = "0 1 2" ] || fail "run -d's process holds more than 0-2: $out"
 ok rm -f "$n"
+# A caller that closed its stdout: cowbox's own files must not take fd 1
+# (the store's directory would be --init's pid 1's stdout).
+set +e
+"$COWBOX" run --rm --init bb sh -c 'readlink /proc/1/fd/1 >&2' >&- 2>"$TESTTMP/.err"
+rc=$?
+set -e
+[ "$rc" = 0 ] && [ "$(cat "$TESTTMP/.err")" = /dev/null ] ||
+	fail "with stdout closed: rc $rc, $(cat "$TESTTMP/.err")"
+# A detached container's supervisor keeps none of the caller's fds: a
+# reader of its output (here fd 3) sees the end at once.
+n3=$(uniq_name)
+out=$(timeout 10 "$COWBOX" run -d --name "$n3" bb sleep 60 3>&1) || fail "run -d held the caller's pipe"
+ok rm -f "$n3"
 # --preserve-fds N passes 3 .. N+2, and no more; they must be open.
 set +e
 "$COWBOX" run --rm --rootfs "$ROOT" --preserve-fds 2 sh -c 'cat /proc/self/fd/3/secret; cat <&4; ls /proc/self/fd/9 2>&1' \

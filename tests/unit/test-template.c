@@ -51,6 +51,8 @@ static void test_render(void **state)
 	expect(v, "{{json .Config.Labels}}", "{\"a\":\"2\",\"z\":\"1\"}");
 	expect(v, "{{json .Nope}}", "null");
 	expect(v, "{{.Ratio}}", "0.5");
+	expect(v, "{{.State.Pid.X}}", "<no value>"); /* Go fails; we say it is not there */
+	expect(v, "a }} b", "a }} b");
 	expect(v, "no actions", "no actions");
 	expect(v, "", "");
 	expect(v, "{{.}}",
