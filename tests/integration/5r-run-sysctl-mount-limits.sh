@@ -125,8 +125,13 @@ fi
 refuse 'oom-score-adj 1001: expected -1000 to 1000' run --rm --rootfs "$ROOT" --oom-score-adj 1001 true
 # With a user namespace (the file is host root's: cowbox writes it), and
 # for what exec starts.
-ok run --rm --userns 0:100000:65536 --oom-score-adj 200 bb cat /proc/self/oom_score_adj
-[ "$out" = 200 ] || fail "--oom-score-adj with --userns: $out"
+# (A chrooted process may not make a user namespace: cbvm runs us so.)
+if unshare -U true 2>/dev/null; then
+	ok run --rm --userns 0:100000:65536 --oom-score-adj 200 bb cat /proc/self/oom_score_adj
+	[ "$out" = 200 ] || fail "--oom-score-adj with --userns: $out"
+else
+	say "no user namespaces here (chrooted?): --oom-score-adj with --userns not checked"
+fi
 ok run -d --name oomx --oom-score-adj 300 bb sleep 300
 until_true 5 sh -c "'$COWBOX' exec oomx true" || fail "oomx did not start"
 ok exec oomx cat /proc/self/oom_score_adj
