@@ -353,10 +353,6 @@ int cmd_cp(struct cb_cli *cli, int argc, char **argv)
 	if (!name[0])
 		return cli_error("cp %s: no container named before ':'",
 				 sc ? j.src.arg : j.dst.arg);
-	enum cb_driver_kind kind;
-	if (cb_driver_parse(cli->storage_driver, &kind) < 0)
-		return cli_error("--storage-driver %s: expected overlay or fuse",
-				 cli->storage_driver);
 
 	struct cb_store *s = cli_store(cli);
 	if (!s)
@@ -367,7 +363,7 @@ int cmd_cp(struct cb_cli *cli, int argc, char **argv)
 	if (ret != 0)
 		return ret;
 	struct cli_ctr_root root;
-	ret = cli_ctr_root_open(s, "cp", name, ctr, &st, kind, CLI_CTR_ROOT_AS_SEEN, &root);
+	ret = cli_ctr_root_open(cli, s, "cp", name, ctr, &st, CLI_CTR_ROOT_AS_SEEN, &root);
 	if (ret == 0) {
 		if (sc)
 			j.src.root = root.fd;

@@ -67,10 +67,6 @@ int cmd_export(struct cb_cli *cli, int argc, char **argv)
 	if (!out && isatty(STDOUT_FILENO))
 		return cli_error(
 		    "export %s: not writing a tar to a terminal (use -o FILE or a pipe)", name);
-	enum cb_driver_kind kind;
-	if (cb_driver_parse(cli->storage_driver, &kind) < 0)
-		return cli_error("--storage-driver %s: expected overlay or fuse",
-				 cli->storage_driver);
 	struct cb_store *s = cli_store(cli);
 	if (!s)
 		return EXIT_COWBOX;
@@ -94,8 +90,8 @@ int cmd_export(struct cb_cli *cli, int argc, char **argv)
 	}
 	struct cli_ctr_root root = {.fd = -1};
 	if (ret == 0)
-		ret = cli_ctr_root_open(s, "export", name, ctr, &st, kind, CLI_CTR_ROOT_ROOTFS,
-					&root);
+		ret =
+		    cli_ctr_root_open(cli, s, "export", name, ctr, &st, CLI_CTR_ROOT_ROOTFS, &root);
 	if (ret == 0) {
 		struct cb_error err = {0};
 		int r = export_tar(root.fd, out ? fd : STDOUT_FILENO, &root.maps, &err);

@@ -176,11 +176,14 @@ static bool is_container_rootfs(struct cb_store *s, const struct cb_container *c
 	return up >= 0 && fstat(up, &up_st) == 0 && up_st.st_ino == st.st_ino;
 }
 
-int cli_ctr_root_open(struct cb_store *s, const char *verb, const char *name,
+int cli_ctr_root_open(struct cb_cli *cli, struct cb_store *s, const char *verb, const char *name,
 		      const struct cb_container *ctr, const struct cb_state *st,
-		      enum cb_driver_kind kind, enum cli_ctr_root_kind what,
-		      struct cli_ctr_root *ret)
+		      enum cli_ctr_root_kind what, struct cli_ctr_root *ret)
 {
+	enum cb_driver_kind kind;
+	if (cb_driver_parse(cli->storage_driver, &kind) < 0)
+		return cli_error("--storage-driver %s: expected overlay or fuse",
+				 cli->storage_driver);
 	*ret = (struct cli_ctr_root){.fd = -1, .store = s};
 	snprintf(ret->id, sizeof(ret->id), "%s", ctr->id);
 	struct cb_error err = {0};

@@ -47,14 +47,13 @@ struct cli_ctr_root {
 };
 
 /* Open ctr's root for verb (messages say "VERB: container NAME ..."). A
- * stopped container is mounted with the driver kind (and unmounted by
+ * stopped container is mounted with cli's --storage-driver (and unmounted by
  * cli_ctr_root_close unless it was mounted before); one with a user
  * namespace must be running (its files are owned through the map it
  * gets at start). Returns 0 or an exit code after printing. */
-int cli_ctr_root_open(struct cb_store *s, const char *verb, const char *name,
+int cli_ctr_root_open(struct cb_cli *cli, struct cb_store *s, const char *verb, const char *name,
 		      const struct cb_container *ctr, const struct cb_state *st,
-		      enum cb_driver_kind kind, enum cli_ctr_root_kind what,
-		      struct cli_ctr_root *ret);
+		      enum cli_ctr_root_kind what, struct cli_ctr_root *ret);
 /* Close it (and unmount what was mounted for it); returns 0 or an exit
  * code after printing, ret_code when it is already nonzero. */
 int cli_ctr_root_close(struct cli_ctr_root *r, const char *verb, const char *name, int ret_code);

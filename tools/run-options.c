@@ -276,6 +276,18 @@ static int parse_security_opt(struct cb_spawn_spec *spec, const char *v)
 			 v);
 }
 
+/* A whole decimal number from lo to hi into *ret. */
+static bool int_in(const char *s, long long lo, long long hi, long long *ret)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return false;
+	*ret = v;
+	return true;
+}
+
 /* One more --add-host, --dns... value (borrowed from argv). */
 static int add_extra(const char **v, size_t *n, const char *opt, const char *value)
 {
@@ -312,6 +324,7 @@ static int parse(struct cb_run_options *o, int argc, char **argv, bool stored_en
 	int c, r;
 	struct cb_error err = {0};
 	int64_t v64;
+	long long n;
 
 	/* "+": the first non-option is the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+dite:w:u:v:m:p:c:l:", run_opts, NULL)) != -1) {
@@ -430,15 +443,12 @@ static int parse(struct cb_run_options *o, int argc, char **argv, bool stored_en
 			if ((o->stop_signal = cb_parse_signal(optarg)) < 0)
 				return cli_error("--stop-signal %s: unknown signal", optarg);
 			break;
-		case OPT_STOP_TIMEOUT: {
-			char *end;
-			long secs = strtol(optarg, &end, 10);
-			if (*end || end == optarg || secs < 0 || secs > 86400)
+		case OPT_STOP_TIMEOUT:
+			if (!int_in(optarg, 0, 86400, &n))
 				return cli_error("--stop-timeout %s: expected a number of seconds",
 						 optarg);
-			o->stop_timeout = (int)secs;
+			o->stop_timeout = (int)n;
 			break;
-		}
 		case OPT_DEVICE:
 			if ((r = parse_device(spec, optarg)) != 0)
 				return r;
@@ -458,27 +468,21 @@ static int parse(struct cb_run_options *o, int argc, char **argv, bool stored_en
 				return r == -ENOMEM ? cli_error("out of memory")
 						    : cli_error("%s", err.msg);
 			break;
-		case OPT_OOM_SCORE_ADJ: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < -1000 || v > 1000)
+		case OPT_OOM_SCORE_ADJ:
+			if (!int_in(optarg, -1000, 1000, &n))
 				return cli_error("--oom-score-adj %s: expected -1000 to 1000",
 						 optarg);
 			spec->oom_score_adj_set = true;
-			spec->oom_score_adj = (int)v;
+			spec->oom_score_adj = (int)n;
 			break;
-		}
-		case 'c': {
+		case 'c':
 			/* docker's: 0 is the default weight, 1 counts as 2 */
-			char *end;
-			long long v = strtoll(optarg, &end, 10);
-			if (*end || end == optarg || v < 0 || v > 262144)
+			if (!int_in(optarg, 0, 262144, &n))
 				return cli_error("--cpu-shares %s: expected 0 to 262144 (1024 is "
 						 "the default weight, 0 means it)",
 						 optarg);
-			spec->cpu_shares = v == 1 ? 2 : v;
+			spec->cpu_shares = n == 1 ? 2 : n;
 			break;
-		}
 		case OPT_MEMORY_SWAP:
 			/* docker's: 0 is unset, -1 no limit on swap */
 			if (strcmp(optarg, "-1") == 0)
@@ -499,15 +503,12 @@ static int parse(struct cb_run_options *o, int argc, char **argv, bool stored_en
 			if ((r = add_extra(o->labels, &o->n_labels, "--label", optarg)))
 				return r;
 			break;
-		case OPT_PRESERVE_FDS: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 0 || v > 1000)
+		case OPT_PRESERVE_FDS:
+			if (!int_in(optarg, 0, 1000, &n))
 				return cli_error("--preserve-fds %s: expected a number of fds",
 						 optarg);
-			o->preserve_fds = (int)v;
+			o->preserve_fds = (int)n;
 			break;
-		}
 		case OPT_CIDFILE:
 			if (!*optarg)
 				return cli_error("--cidfile: expected a file name");
@@ -595,15 +596,12 @@ static int parse(struct cb_run_options *o, int argc, char **argv, bool stored_en
 				return cli_error("--cpus %s: expected a number of CPUs like 0.5",
 						 optarg);
 			break;
-		case OPT_PIDS_LIMIT: {
-			char *end;
-			long long v = strtoll(optarg, &end, 10);
-			if (*end || end == optarg || v == 0 || v < -1)
+		case OPT_PIDS_LIMIT:
+			if (!int_in(optarg, -1, INT64_MAX, &n) || n == 0)
 				return cli_error(
 				    "--pids-limit %s: expected a positive number (or -1)", optarg);
-			spec->pids_limit = v > 0 ? v : 0;
+			spec->pids_limit = n > 0 ? n : 0;
 			break;
-		}
 		case OPT_CPUSET:
 			if (!cb_cpuset_valid(optarg))
 				return cli_error("--cpuset-cpus %s: expected a list like 0-2,4",
