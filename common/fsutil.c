@@ -383,7 +383,8 @@ int cb_close_fds_except(int from, const int *keep, size_t n_keep, bool cloexec_o
 	int sorted[16];
 	if (n_keep > ELEMENTSOF(sorted))
 		return -E2BIG;
-	memcpy(sorted, keep, n_keep * sizeof(int));
+	if (n_keep)
+		memcpy(sorted, keep, n_keep * sizeof(int));
 	qsort(sorted, n_keep, sizeof(int), cmp_int);
 	unsigned flags = cloexec_only ? CLOSE_RANGE_CLOEXEC : 0;
 	unsigned lo = (unsigned)from;
@@ -392,11 +393,10 @@ int cb_close_fds_except(int from, const int *keep, size_t n_keep, bool cloexec_o
 		if (k < n_keep && (sorted[k] < from || hi < lo))
 			continue;
 		if (k == n_keep || hi > lo) {
-			if (close_range(lo, k < n_keep ? hi - 1 : ~0U, flags) < 0) {
-				if (errno == ENOSYS || errno == EINVAL)
-					return close_fds_slowly(from, keep, n_keep, cloexec_only);
-				return -errno;
-			}
+			/* ENOSYS, EINVAL before 5.9 and 5.11; EPERM from a seccomp
+			 * filter: one by one then. */
+			if (close_range(lo, k < n_keep ? hi - 1 : ~0U, flags) < 0)
+				return close_fds_slowly(from, keep, n_keep, cloexec_only);
 		}
 		lo = hi + 1;
 	}

@@ -177,12 +177,6 @@ static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_sec
 	     cb_user_add_groups(&user, spec->group_add, spec->n_group_add, group, &err) < 0) ||
 	    cb_rlimits_apply(spec, &err) < 0)
 		cb_report_fail(fd, 125, &err);
-	/* Only 0-2 reach the command (the caller's other fds could lead out
-	 * of the container); the run's --preserve-fds is not exec's. */
-	if ((r = cb_fds_close_on_exec(0)) < 0) {
-		cb_error_errno(&err, -r, "close inherited fds");
-		cb_report_fail(fd, 125, &err);
-	}
 	const char *dir = spec->workdir ? spec->workdir : "/";
 	if (chdir(dir) < 0) {
 		cb_error_errno(&err, errno, "workdir %s", dir);
@@ -260,6 +254,14 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 	}
 	if (x->cgroup && join_cgroup(x->pid, x->cgroup, &err) < 0)
 		cb_report_fail(fd, 125, &err);
+	/* Only 0-2 reach the command (the caller's other fds could lead out
+	 * of the container; the run's --preserve-fds is not exec's): marked
+	 * here, with the host's /proc (the fallback's list) still ours. */
+	int r = cb_fds_close_on_exec(0);
+	if (r < 0) {
+		cb_error_errno(&err, -r, "close inherited fds");
+		cb_report_fail(fd, 125, &err);
+	}
 	/* The container's --oom-score-adj, while we are host root. */
 	if (cb_oom_score_adj_apply(x->proc, 0, &err) < 0)
 		cb_report_fail(fd, 125, &err);

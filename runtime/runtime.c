@@ -403,7 +403,12 @@ static _Noreturn void child_main(struct child_args *a)
 	/* No fd of the caller's reaches the container but those asked for
 	 * (an open directory would be a way out of its root): close on exec
 	 * every other one, before seccomp could refuse the call. */
-	if ((r = cb_fds_close_on_exec(spec->preserve_fds)) < 0) {
+	if ((r = cb_fds_close_on_exec(spec->preserve_fds)) < 0 ||
+	    /* --init's reaper never execs: nothing it does not need stays open
+	     * (our reports' socket goes at the fork, --preserve-fds's with
+	     * it: plain close calls, which no seccomp filter refuses). */
+	    (spec->init &&
+	     (r = cb_close_fds_except(3 + spec->preserve_fds, &a->sock, 1, false)) < 0)) {
 		cb_error_errno(&err, -r, "close inherited fds");
 		cb_report_fail(a->sock, 125, &err);
 	}
@@ -463,7 +468,9 @@ static _Noreturn void child_main(struct child_args *a)
 		if (child > 0) {
 			/* The reaper keeps nothing: not even the fds the
 			 * command was given. */
-			(void)cb_close_fds_except(3, NULL, 0, false);
+			close(a->sock);
+			for (int fd = 3; fd < 3 + spec->preserve_fds; fd++)
+				close(fd);
 			if (chdir("/") < 0) {
 				/* the reaper needs no working directory */
 			}

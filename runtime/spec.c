@@ -700,5 +700,19 @@ int cb_parse_signal(const char *s)
 		if (name && strcasecmp(name, s) == 0)
 			return i;
 	}
-	return -EINVAL;
+	/* RTMIN, RTMIN+N, RTMAX, RTMAX-N (what inspect prints) */
+	int base = strncasecmp(s, "RTMIN", 5) == 0   ? SIGRTMIN
+		   : strncasecmp(s, "RTMAX", 5) == 0 ? SIGRTMAX
+						     : 0;
+	if (!base)
+		return -EINVAL;
+	s += 5;
+	if (!*s)
+		return base;
+	if ((*s != '+' || base != SIGRTMIN) && (*s != '-' || base != SIGRTMAX))
+		return -EINVAL;
+	n = strtol(s + 1, &end, 10);
+	if (*end || end == s + 1 || n < 0 || n > SIGRTMAX - SIGRTMIN)
+		return -EINVAL;
+	return base == SIGRTMIN ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
 }

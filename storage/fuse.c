@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "fsutil.h"
 #include "macro.h"
 
 #ifndef FUSE_SUPER_MAGIC
@@ -146,7 +147,7 @@ int cb_fuse_mount(const char *const *lowers, const char *upper, const char *work
 		int nul = open("/dev/null", O_RDWR);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(127);
-		close_range(3, ~0U, 0);
+		(void)cb_close_fds_except(3, NULL, 0, false);
 		signal(SIGPIPE, SIG_DFL);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "exec %s: %s", argv[0], strerror(errno));

@@ -362,7 +362,7 @@ int cmd_cp(struct cb_cli *cli, int argc, char **argv)
 	int ret = cli_container_lookup(cli, s, "cp", name, &ctr, &st);
 	if (ret != 0)
 		return ret;
-	struct cli_ctr_root root;
+	struct cli_ctr_root root = {.fd = -1};
 	ret = cli_ctr_root_open(cli, s, "cp", name, ctr, &st, CLI_CTR_ROOT_AS_SEEN, &root);
 	if (ret == 0) {
 		if (sc)

@@ -133,19 +133,22 @@ static void add_config(json_t *j, struct cb_store *s, const struct cb_container 
 	char host_name[65] = "";
 	if (!(cb_spawn_spec_own_ns(spec) & CB_NS_UTS))
 		gethostname(host_name, sizeof(host_name) - 1);
-	json_object_set_new(j, "Config",
-			    json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s, s:s?, s:b, s:b}",
-				      "Hostname", spec->hostname ? spec->hostname : host, "User",
-				      spec->user  ? spec->user
-				      : cfg->user ? cfg->user
-						  : "",
-				      "Env", env, "Entrypoint", strv_json(ep), "Cmd",
-				      strv_json(cmd), "WorkingDir",
-				      spec->workdir	 ? spec->workdir
-				      : cfg->working_dir ? cfg->working_dir
-							 : "",
-				      "Labels", labels, "StopSignal", sig, "Image", c->image_name,
-				      "Tty", spec->tty, "OpenStdin", spec->interactive));
+	json_object_set_new(
+	    j, "Config",
+	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s, s:s?, s:b, s:b}", "Hostname",
+		      host_name[0]     ? host_name
+		      : spec->hostname ? spec->hostname
+				       : host,
+		      "User",
+		      spec->user  ? spec->user
+		      : cfg->user ? cfg->user
+				  : "",
+		      "Env", env, "Entrypoint", strv_json(ep), "Cmd", strv_json(cmd), "WorkingDir",
+		      spec->workdir	 ? spec->workdir
+		      : cfg->working_dir ? cfg->working_dir
+					 : "",
+		      "Labels", labels, "StopSignal", sig, "Image", c->image_name, "Tty", spec->tty,
+		      "OpenStdin", spec->interactive));
 
 	json_t *binds = json_array(), *tmpfs = json_object(), *sysctls = json_object();
 	for (size_t i = 0; i < spec->n_mounts; i++) {

@@ -180,6 +180,7 @@ int cli_ctr_root_open(struct cb_cli *cli, struct cb_store *s, const char *verb, 
 		      const struct cb_container *ctr, const struct cb_state *st,
 		      enum cli_ctr_root_kind what, struct cli_ctr_root *ret)
 {
+	*ret = (struct cli_ctr_root){.fd = -1, .store = s};
 	enum cb_driver_kind kind;
 	if (cb_driver_parse(cli->storage_driver, &kind) < 0)
 		return cli_error("--storage-driver %s: expected overlay or fuse",

@@ -242,6 +242,10 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 		return CLI_SUPERVISOR_DONE;
 	}
 	closep(&stdin_r);
+	/* The container has its copies of --preserve-fds's: a reader of a
+	 * pipe among them must see its end when the container closes it. */
+	for (int fd = 3; fd < 3 + o->spec.preserve_fds; fd++)
+		close(fd);
 	st.pid = cb_proc_pid(proc);
 	st.pid_start = cb_proc_start_time(st.pid);
 	st.started = time(NULL);

@@ -113,6 +113,13 @@ leak exec "$n" sh -c 'cat /proc/self/fd/9/secret'
 ok exec "$n" sh -c 'cat /proc/1/fd/9/secret 2>/dev/null; ls /proc/1/fd'
 [ "$(echo $out)" = "0 1 2" ] || fail "run -d's process holds more than 0-2: $out"
 ok rm -f "$n"
+# --init's reaper under a profile that refuses close_range (an older
+# docker profile does, with EPERM) still keeps only 0-2.
+cat >"$TESTTMP/no-close-range.json" <<'J'
+{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO"}]}
+J
+leak run --rm --init --security-opt "seccomp=$TESTTMP/no-close-range.json" bb sh -c 'ls /proc/1/fd'
+[ "$rc" = 0 ] && [ "$(echo $out)" = "0 1 2" ] || fail "--init without close_range: rc $rc, pid 1 holds $out"
 # A caller that closed its stdout: cowbox's own files must not take fd 1
 # (the store's directory would be --init's pid 1's stdout).
 set +e

@@ -292,6 +292,12 @@ static void test_signal(void **state)
 	assert_int_equal(cb_parse_signal("SIGBOGUS"), -EINVAL);
 	assert_int_equal(cb_parse_signal(""), -EINVAL);
 	assert_int_equal(cb_parse_signal("9x"), -EINVAL);
+	assert_int_equal(cb_parse_signal("SIGRTMIN+3"), SIGRTMIN + 3);
+	assert_int_equal(cb_parse_signal("rtmin"), SIGRTMIN);
+	assert_int_equal(cb_parse_signal("RTMAX-1"), SIGRTMAX - 1);
+	assert_int_equal(cb_parse_signal("SIGRTMIN-1"), -EINVAL);
+	assert_int_equal(cb_parse_signal("SIGRTMAX+1"), -EINVAL);
+	assert_int_equal(cb_parse_signal("SIGRTMIN+99"), -EINVAL);
 }
 
 static void test_ulimit(void **state)
