@@ -107,15 +107,15 @@ static const char *network_mode(const struct cb_run_options *o)
 
 /* docker's Config and HostConfig: what a start of the container gets, from
  * its image's config and its RUN OPTIONS by the rules run applies. */
-static void add_config(json_t *j, struct cb_store *s, const struct cb_container *c,
-		       struct cb_run_options *o, const struct cb_image_config *cfg)
+static void add_config(json_t *j, const struct cb_container *c, struct cb_run_options *o,
+		       const struct cb_image_config *cfg)
 {
 	struct cb_spawn_spec *spec = &o->spec;
 	char host[13];
 	snprintf(host, sizeof(host), "%.12s", c->id);
 	char *ep_buf[2], *const *ep, *const *cmd;
 	cli_process_parts(cfg, o, c->cmd, ep_buf, &ep, &cmd);
-	json_t *env = json_array(), *labels = cli_container_labels(s, c, o);
+	json_t *env = json_array(), *labels = cli_container_labels(cfg, o);
 	if (cli_launch_env(spec, cfg) >= 0)
 		for (size_t i = 0; i < spec->n_env; i++)
 			json_array_append_new(env, json_string(spec->env[i]));
@@ -193,10 +193,10 @@ static void add_state(json_t *j, const char *id)
 	struct cb_state st = {.status = CB_STATE_CREATED};
 	bool have = cb_state_open(id, false, &dirfd) >= 0 && cb_state_read(dirfd, &st) >= 0;
 	bool running = st.status == CB_STATE_RUNNING;
-	bool paused = running && cb_cgroup_frozen(st.cgroup);
+	const char *status = cli_state_name(&st);
+	bool paused = strcmp(status, "paused") == 0;
 	json_object_set_new(j, "State",
-			    json_pack("{s:s, s:b, s:b, s:i, s:i, s:b, s:I, s:I}", "Status",
-				      paused ? "paused" : cb_state_status_name(st.status),
+			    json_pack("{s:s, s:b, s:b, s:i, s:i, s:b, s:I, s:I}", "Status", status,
 				      "Running", running, "Paused", paused, "Pid",
 				      running ? (int)st.pid : 0, "ExitCode", st.exit_code,
 				      "OOMKilled", st.oom, "StartedAt", (json_int_t)st.started,
@@ -241,7 +241,7 @@ static int inspect_container(struct cb_store *s, const char *what, json_t *out,
 	struct cb_error cerr = {0};
 	if (cb_image_load_config(s, c->image, &cfg, &cerr) >= 0 &&
 	    cli_run_options_load("inspect", c->run_json, &o, &args) == 0)
-		add_config(j, s, c, &o, &cfg);
+		add_config(j, c, &o, &cfg);
 	run_options_release(&o);
 	cb_config_release(&cfg);
 	cb_container_free(c);

@@ -100,14 +100,6 @@ static void ps_list_release(struct ps_list *l)
 	l->n_filters = 0;
 }
 
-static const char *state_name(const struct cb_state *st, bool *ret_paused)
-{
-	bool paused = st->status == CB_STATE_RUNNING && cb_cgroup_frozen(st->cgroup);
-	if (ret_paused)
-		*ret_paused = paused;
-	return paused ? "paused" : cb_state_status_name(st->status);
-}
-
 /* label=KEY matches a container that has KEY, label=KEY=VALUE one whose
  * KEY is VALUE. */
 static bool label_matches(json_t *labels, const char *want)
@@ -130,7 +122,7 @@ static bool filter_one(const struct ps_list *l, size_t i, const struct cb_contai
 	case F_LABEL:
 		return label_matches(labels, v);
 	case F_STATUS:
-		return strcmp(state_name(st, NULL), v) == 0;
+		return strcmp(cli_state_name(st), v) == 0;
 	case F_ANCESTOR: /* the image named, however it is written */
 		return l->filters[i].image[0] ? strcmp(ctr->image, l->filters[i].image) == 0
 					      : ctr->image_name && strcmp(ctr->image_name, v) == 0;
@@ -168,7 +160,10 @@ static int ps_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 		struct cb_run_options o = {0};
 		_cleanup_strv_ char **args = NULL;
 		bool parsed = cli_run_options_load("ps", ctr->run_json, &o, &args) == 0;
-		labels = cli_container_labels(s, ctr, parsed ? &o : NULL);
+		struct cb_image_config cfg = {0};
+		bool have = cb_image_load_config(s, ctr->image, &cfg, NULL) >= 0;
+		labels = cli_container_labels(have ? &cfg : NULL, parsed ? &o : NULL);
+		cb_config_release(&cfg);
 		run_options_release(&o);
 	}
 	if (!filters_match(l, ctr, st, labels)) {
@@ -191,7 +186,7 @@ static int ps_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 		json_object_set_new(o, "ImageID", json_string(ctr->image));
 		json_object_set_new(o, "Command", json_string(cmd ? cmd : ""));
 		json_object_set_new(o, "Created", json_integer(ctr->created));
-		json_object_set_new(o, "State", json_string(state_name(st, NULL)));
+		json_object_set_new(o, "State", json_string(cli_state_name(st)));
 		json_object_set_new(o, "Status", json_string(status));
 		json_object_set_new(o, "ExitCode", json_integer(st->exit_code));
 		json_object_set_new(o, "Pid",

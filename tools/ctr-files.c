@@ -1,4 +1,5 @@
 #include "ctr-files.h"
+#include "cgroup.h"
 #include "fsutil.h"
 #include "idmap.h"
 #include "launch.h"
@@ -272,16 +273,18 @@ void cli_json_set_kv(json_t *o, const char *kv)
 		json_object_set_new(o, key, json_string(eq ? eq + 1 : ""));
 }
 
-json_t *cli_container_labels(struct cb_store *s, const struct cb_container *c,
-			     const struct cb_run_options *o)
+json_t *cli_container_labels(const struct cb_image_config *cfg, const struct cb_run_options *o)
 {
 	json_t *labels = json_object();
-	struct cb_image_config cfg = {0};
-	if (cb_image_load_config(s, c->image, &cfg, NULL) >= 0)
-		for (char **l = cfg.labels; l && *l; l++)
-			cli_json_set_kv(labels, *l);
-	cb_config_release(&cfg);
+	for (char **l = cfg ? cfg->labels : NULL; l && *l; l++)
+		cli_json_set_kv(labels, *l);
 	for (size_t i = 0; o && i < o->n_labels; i++)
 		cli_json_set_kv(labels, o->labels[i]);
 	return labels;
+}
+
+const char *cli_state_name(const struct cb_state *st)
+{
+	bool paused = st->status == CB_STATE_RUNNING && cb_cgroup_frozen(st->cgroup);
+	return paused ? "paused" : cb_state_status_name(st->status);
 }

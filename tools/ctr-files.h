@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "container.h"
+#include "manifest.h"
 #include "spec.h"
 #include "run-options.h"
 #include "state.h"
@@ -65,7 +66,10 @@ void cli_ctr_remove_on_signal(const char *path);
 
 /* o[KEY] = VALUE for "KEY=VALUE" ("KEY": ""). */
 void cli_json_set_kv(json_t *o, const char *kv);
-/* A container's labels, docker's way: its image's Labels with its
- * --label ones (o, its parsed RUN OPTIONS; may be NULL) over them. */
-json_t *cli_container_labels(struct cb_store *s, const struct cb_container *c,
-			     const struct cb_run_options *o);
+/* A container's labels, docker's way: its image's Labels (cfg, its
+ * image's config; NULL when gone) with its --label ones (o, its parsed
+ * RUN OPTIONS; may be NULL) over them. */
+json_t *cli_container_labels(const struct cb_image_config *cfg, const struct cb_run_options *o);
+/* docker's state word: created, running, paused (a frozen cgroup) or
+ * exited. */
+const char *cli_state_name(const struct cb_state *st);
