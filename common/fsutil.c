@@ -622,3 +622,40 @@ uint64_t cb_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* The first executable regular file named file along $PATH (glibc's
+ * default when unset), into buf; false when none. */
+static bool path_lookup(const char *file, char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	size_t flen = strlen(file);
+	for (const char *p = path;;) {
+		const char *end = strchrnul(p, ':');
+		size_t dlen = (size_t)(end - p);
+		/* An empty entry is the working directory. */
+		const char *dir = dlen ? p : ".";
+		if (!dlen)
+			dlen = 1;
+		struct stat st;
+		if (dlen + 1 + flen < size) {
+			memcpy(buf, dir, dlen);
+			buf[dlen] = '/';
+			memcpy(buf + dlen + 1, file, flen + 1);
+			if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+				return true;
+		}
+		if (!*end)
+			return false;
+		p = end + 1;
+	}
+}
+
+int cb_execvp(const char *file, char *const argv[])
+{
+	char buf[4096];
+	if (*file && !strchr(file, '/') && path_lookup(file, buf, sizeof(buf)))
+		execvp(buf, argv); /* a '/': no search, and a script without #! still runs */
+	return execvp(file, argv);
+}

@@ -96,3 +96,11 @@ int cb_disk_usage_at(int dirfd, const char *name, uint64_t *ret_bytes);
 
 /* Nanoseconds of CLOCK_MONOTONIC. */
 uint64_t cb_now_ns(void);
+
+/* execvp(3), without its failed execve for every PATH entry before the
+ * right one (each costs the kernel a new mm before the lookup fails):
+ * the first executable regular file along $PATH is found with stat and
+ * access and run; anything else (not found, a failed exec, a name with a
+ * '/') is left to execvp itself, so its rules hold. Returns only on
+ * failure, as execvp. */
+int cb_execvp(const char *file, char *const argv[]);

@@ -218,7 +218,7 @@ static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_sec
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (spec->env)
 		environ = spec->env;
-	execvp(spec->argv[0], spec->argv);
+	cb_execvp(spec->argv[0], spec->argv);
 	int e = errno;
 	cb_error_errno(&err, e, "exec %s", spec->argv[0]);
 	cb_report_fail(fd, e == ENOENT || e == ENOTDIR ? 127 : 126, &err);

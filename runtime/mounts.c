@@ -1,5 +1,6 @@
 #include "mounts.h"
 #include "fsutil.h"
+#include "report.h"
 #include "macro.h"
 
 #include <errno.h>
@@ -38,8 +39,35 @@ static int mount_setattr_(int fd, unsigned flags, struct mount_attr *attr)
 	return (int)syscall(SYS_mount_setattr, fd, "", flags, attr, sizeof(*attr));
 }
 
-/* Mount a fresh fstype on name below the rootfs, never leaving it. */
-static int mount_in_root(int rootfd, const char *name, const char *fstype, unsigned long flags)
+/* A fresh superblock of fstype as a detached mount: each comma-separated
+ * "key=value" or "flag" of opts goes to fsconfig, attrs to fsmount; source
+ * is what mount(8) shows. Made
+ * before the rootfs is there, attached once it is. The fd, or -errno. */
+static int fresh_mount(const char *fstype, const char *source, const char *opts, unsigned attrs)
+{
+	_cleanup_close_ int fs = fsopen(fstype, FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "source", source, 0) < 0)
+		return -errno;
+	char buf[256];
+	if (snprintf(buf, sizeof(buf), "%s", opts ? opts : "") >= (int)sizeof(buf))
+		return -E2BIG;
+	char *save = NULL;
+	for (char *o = strtok_r(buf, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(o, '=');
+		if (eq)
+			*eq++ = '\0';
+		if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, o, eq, 0) < 0)
+			return -errno;
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	return m < 0 ? -errno : m;
+}
+
+/* Attach the detached mount *tree on name below the rootfs, never leaving
+ * it (a missing directory is made); *tree is closed. */
+static int attach_in_root(int rootfd, const char *name, int *tree)
 {
 	int fd = cb_openat2(rootfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0,
 			    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
@@ -51,10 +79,24 @@ static int mount_in_root(int rootfd, const char *name, const char *fstype, unsig
 	}
 	if (fd < 0)
 		return fd;
-	char path[40];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int r = mount(fstype, path, fstype, flags, NULL) < 0 ? -errno : 0;
+	int r = (int)syscall(SYS_move_mount, *tree, "", fd, "",
+			     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0
+		    ? -errno
+		    : 0;
 	close(fd);
+	closep(tree);
+	return r;
+}
+
+/* Attach the detached mount *tree on path (inside the container, after the
+ * pivot); *tree is closed. 0 or -1 with errno. */
+static int attach_at(int *tree, const char *path)
+{
+	int r = (int)syscall(SYS_move_mount, *tree, "", AT_FDCWD, path,
+			     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS);
+	int e = errno;
+	closep(tree);
+	errno = e;
 	return r;
 }
 
@@ -133,112 +175,218 @@ static int make_mount_point(const char *path, bool dir)
 	return 0;
 }
 
-/* Write content to /dev/.<name> (the new /dev tmpfs), bind it over path,
- * then unlink the temporary name: the bind keeps the file alive and the
- * rootfs directory is not written. A missing or read-only /etc is skipped. */
-static int provide_file(const char *name, const char *path, const char *content, bool create,
-			struct cb_error *err)
+/* The container's own filesystems, made before its rootfs is there (with a
+ * late rootfs, while it is being made): detached mounts, attached once it
+ * is. -1 where there is none (yet). */
+struct fresh {
+	int proc, sys, dev, pts, shm, mqueue;
+	int empty; /* a read-only empty tmpfs for the masked directories */
+};
+
+static void fresh_close(struct fresh *f)
 {
-	struct stat st;
-	if (!create && stat(path, &st) < 0)
-		return 0; /* the rootfs may be a shared image: do not add to it */
+	closep(&f->proc);
+	closep(&f->sys);
+	closep(&f->dev);
+	closep(&f->pts);
+	closep(&f->shm);
+	closep(&f->mqueue);
+	closep(&f->empty);
+}
+
+/* /etc/hostname, /etc/hosts and /etc/resolv.conf are written to .cowbox-NAME
+ * in the new /dev and bound over their path (provide_file). */
+static const char *const etc_files[][2] = {
+    {"hostname", "/etc/hostname"},
+    {"hosts", "/etc/hosts"},
+    {"resolv", "/etc/resolv.conf"},
+};
+
+static int stage_file(int devfd, const char *name, const char *content, struct cb_error *err)
+{
 	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "/dev/.cowbox-%s", name);
-	if (content[0] == '\0' && !create)
-		return 0; /* nothing to say: leave the rootfs's own file */
-	int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	snprintf(tmp, sizeof(tmp), ".cowbox-%s", name);
+	_cleanup_close_ int fd =
+	    openat(devfd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return cb_error_errno(err, errno, "create %s", tmp);
+		return cb_error_errno(err, errno, "create /dev/%s", tmp);
 	int r = cb_write_all(fd, content, strlen(content));
-	close(fd);
 	if (r < 0)
-		return cb_error_errno(err, -r, "write %s", tmp);
-	r = make_mount_point(path, false);
-	if (r == -EROFS || r == -ENOENT || r == -ENOTDIR) {
-		unlink(tmp);
-		return 0;
-	}
-	if (r < 0)
-		return cb_error_errno(err, -r, "create %s", path);
-	if (mount(tmp, path, NULL, MS_BIND, NULL) < 0)
-		return cb_error_errno(err, errno, "bind %s", path);
-	unlink(tmp);
+		return cb_error_errno(err, -r, "write /dev/%s", tmp);
 	return 0;
 }
 
-static int setup_dev(bool in_userns, const int *host_dev_fds, int64_t shm_size,
-		     struct cb_error *err)
+/* Bind /dev/.cowbox-<name> (stage_file) over path, then unlink the
+ * temporary name: the bind keeps the file alive and the rootfs directory
+ * is not written. Without create, a path the rootfs lacks is left so (the
+ * rootfs may be a shared image: do not add to it), as is one when there
+ * is nothing to say; a missing or read-only /etc is skipped. */
+static int provide_file(const char *name, const char *path, bool staged, bool create,
+			struct cb_error *err)
 {
-	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
-		return cb_error_errno(err, errno, "mount /dev");
-	char path[32];
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "/dev/.cowbox-%s", name);
+	struct stat st;
+	int r = 0;
+	if (!staged || (!create && stat(path, &st) < 0))
+		goto out;
+	r = make_mount_point(path, false);
+	if (r == -EROFS || r == -ENOENT || r == -ENOTDIR) {
+		r = 0;
+		goto out;
+	}
+	if (r < 0) {
+		cb_error_errno(err, -r, "create %s", path);
+		goto out;
+	}
+	if (mount(tmp, path, NULL, MS_BIND, NULL) < 0)
+		r = cb_error_errno(err, errno, "bind %s", path);
+out:
+	if (staged)
+		unlink(tmp);
+	return r;
+}
+
+/* The new /dev, filled while detached: nodes (empty files to bind the
+ * host's over, in a user namespace, which may not mknod), the mount points
+ * of pts, shm and mqueue, the usual links. */
+static int fill_dev(int devfd, bool in_userns, struct cb_error *err)
+{
 	for (size_t i = 0; i < ELEMENTSOF(dev_nodes); i++) {
-		snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i].name);
+		const char *name = dev_nodes[i].name;
 		if (!in_userns) {
-			if (mknod(path, S_IFCHR | 0666,
-				  makedev(dev_nodes[i].major, dev_nodes[i].minor)) < 0)
-				return cb_error_errno(err, errno, "mknod %s", path);
+			if (mknodat(devfd, name, S_IFCHR | 0666,
+				    makedev(dev_nodes[i].major, dev_nodes[i].minor)) < 0)
+				return cb_error_errno(err, errno, "mknod /dev/%s", name);
 			continue;
 		}
-		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+		int fd = openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
 		if (fd < 0)
-			return cb_error_errno(err, errno, "create %s", path);
+			return cb_error_errno(err, errno, "create /dev/%s", name);
 		close(fd);
+	}
+	static const char *const dirs[] = {"pts", "shm", "mqueue"};
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		if (mkdirat(devfd, dirs[i], 0755) < 0)
+			return cb_error_errno(err, errno, "mkdir /dev/%s", dirs[i]);
+	static const char *const links[][2] = {
+	    {"pts/ptmx", "ptmx"},	   {"/proc/self/fd", "fd"},
+	    {"/proc/self/fd/0", "stdin"},  {"/proc/self/fd/1", "stdout"},
+	    {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(links); i++)
+		if (symlinkat(links[i][0], devfd, links[i][1]) < 0)
+			return cb_error_errno(err, errno, "symlink /dev/%s", links[i][1]);
+	return 0;
+}
+
+/* Everything of the container's own that needs no rootfs: proc (of its pid
+ * namespace), sysfs (of its network namespace; NULL in a user namespace
+ * that may not mount it: the host's is bound later), /dev filled and
+ * the files for /etc staged in it, devpts, shm, mqueue, and the masks'
+ * empty tmpfs. */
+static int make_fresh(const struct cb_spawn_spec *spec, bool in_userns,
+		      const char *const contents[3], struct fresh *f, struct cb_error *err)
+{
+	const unsigned safe = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	f->proc = fresh_mount("proc", "proc", NULL, safe);
+	if (f->proc < 0)
+		return cb_error_errno(err, -f->proc, "mount /proc");
+	f->sys = fresh_mount("sysfs", "sysfs", NULL, MOUNT_ATTR_RDONLY | safe);
+	if (f->sys == -EPERM && in_userns)
+		/* A user namespace without its own network namespace may not
+		 * mount sysfs: the host's is bound, read-only, as podman does. */
+		f->sys = -1;
+	else if (f->sys < 0)
+		return cb_error_errno(err, -f->sys, "mount /sys");
+	f->dev = fresh_mount("tmpfs", "tmpfs", "mode=755,size=65536k",
+			     MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME);
+	if (f->dev < 0)
+		return cb_error_errno(err, -f->dev, "mount /dev");
+	int r = fill_dev(f->dev, in_userns, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(etc_files); i++)
+		if (contents[i] && (r = stage_file(f->dev, etc_files[i][0], contents[i], err)) < 0)
+			return r;
+	/* gid=5 (tty) may not be mapped in a user namespace. */
+	f->pts = fresh_mount("devpts", "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5",
+			     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (f->pts < 0)
+		f->pts = fresh_mount("devpts", "devpts", "newinstance,ptmxmode=0666,mode=0620",
+				     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (f->pts < 0)
+		return cb_error_errno(err, -f->pts, "mount /dev/pts");
+	char shm_opts[64];
+	snprintf(shm_opts, sizeof(shm_opts), "mode=1777,size=%" PRId64,
+		 spec->shm_size > 0 ? spec->shm_size : (int64_t)64 << 20);
+	f->shm = fresh_mount("tmpfs", "shm", shm_opts, safe);
+	if (f->shm < 0)
+		return cb_error_errno(err, -f->shm, "mount /dev/shm (%s)", shm_opts);
+	f->mqueue = fresh_mount("mqueue", "mqueue", NULL, safe);
+	if (f->mqueue < 0)
+		return cb_error_errno(err, -f->mqueue, "mount /dev/mqueue");
+	if (!spec->privileged) {
+		f->empty = fresh_mount("tmpfs", "tmpfs", "size=0", MOUNT_ATTR_RDONLY | safe);
+		if (f->empty < 0)
+			return cb_error_errno(err, -f->empty, "mount an empty tmpfs");
+	}
+	return 0;
+}
+
+/* Attach the new /dev and what goes in it (after the pivot). */
+static int attach_dev(struct fresh *f, bool in_userns, const int *host_dev_fds,
+		      struct cb_error *err)
+{
+	if (attach_at(&f->dev, "/dev") < 0)
+		return cb_error_errno(err, errno, "mount /dev");
+	char path[32];
+	for (size_t i = 0; in_userns && i < ELEMENTSOF(dev_nodes); i++) {
+		snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i].name);
 		if (cb_mount_move(host_dev_fds[i], path) < 0)
 			return cb_error_errno(err, errno, "bind %s", path);
 	}
-	static const char *const dirs[] = {"/dev/pts", "/dev/shm", "/dev/mqueue"};
-	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
-		if (mkdir(dirs[i], 0755) < 0)
-			return cb_error_errno(err, errno, "mkdir %s", dirs[i]);
-	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-		  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0 &&
-	    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-		  "newinstance,ptmxmode=0666,mode=0620") < 0)
+	if (attach_at(&f->pts, "/dev/pts") < 0)
 		return cb_error_errno(err, errno, "mount /dev/pts");
-	char shm_opts[64];
-	snprintf(shm_opts, sizeof(shm_opts), "mode=1777,size=%" PRId64,
-		 shm_size > 0 ? shm_size : (int64_t)64 << 20);
-	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts) < 0)
-		return cb_error_errno(err, errno, "mount /dev/shm (%s)", shm_opts);
-	if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (attach_at(&f->shm, "/dev/shm") < 0)
+		return cb_error_errno(err, errno, "mount /dev/shm");
+	if (attach_at(&f->mqueue, "/dev/mqueue") < 0)
 		return cb_error_errno(err, errno, "mount /dev/mqueue");
-	static const char *const links[][2] = {
-	    {"pts/ptmx", "/dev/ptmx"},		{"/proc/self/fd", "/dev/fd"},
-	    {"/proc/self/fd/0", "/dev/stdin"},	{"/proc/self/fd/1", "/dev/stdout"},
-	    {"/proc/self/fd/2", "/dev/stderr"}, {"/proc/kcore", "/dev/core"},
-	};
-	for (size_t i = 0; i < ELEMENTSOF(links); i++)
-		if (symlink(links[i][0], links[i][1]) < 0)
-			return cb_error_errno(err, errno, "symlink %s", links[i][1]);
 	return 0;
 }
 
-/* A directory is masked by an empty read-only tmpfs: the first one made,
- * bound again over the next ones (a bind costs less than a superblock to
- * make and, when the container ends, to tear down). */
-static int mask_one(const char *p, bool dir, const char **empty)
+/* A directory is masked by an empty read-only tmpfs: the one made
+ * beforehand, bound again over the next ones (a bind costs less than a
+ * superblock to make and, when the container ends, to tear down). */
+static int mask_one(const char *p, bool dir, int *empty_fd, const char **empty)
 {
 	if (!dir)
 		return mount("/dev/null", p, NULL, MS_BIND, NULL);
 	if (*empty)
 		return mount(*empty, p, NULL, MS_BIND, NULL);
-	if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
+	if (*empty_fd < 0) {
+		errno = EBADF;
 		return -1;
+	}
+	/* A failed move leaves the fd as it was, for the next path. */
+	if (syscall(SYS_move_mount, *empty_fd, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -1;
+	closep(empty_fd);
 	*empty = p;
 	return 0;
 }
 
-static int mask_paths(struct cb_error *err)
+static int mask_paths(int *empty_fd, struct cb_error *err)
 {
 	const char *empty = NULL;
 	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++) {
 		const char *p = masked_paths[i].path;
 		bool dir = masked_paths[i].dir;
-		if (mask_one(p, dir, &empty) == 0 || errno == ENOENT)
+		if (mask_one(p, dir, empty_fd, &empty) == 0 || errno == ENOENT)
 			continue;
 		/* A kernel where it is the other kind. */
-		if ((errno == ENOTDIR || errno == EINVAL) && mask_one(p, !dir, &empty) == 0)
+		if ((errno == ENOTDIR || errno == EINVAL) &&
+		    mask_one(p, !dir, empty_fd, &empty) == 0)
 			continue;
 		return cb_error_errno(err, errno, "mask %s", p);
 	}
@@ -281,7 +429,7 @@ static void read_host_resolv(char *buf, size_t size)
 }
 
 int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool in_userns,
-		    int rootfs_fd, struct cb_error *err)
+		    int rootfs_fd, int late_sock, struct cb_error *err)
 {
 	_cleanup_close_ int rootfd = rootfs_fd;
 	int r;
@@ -319,44 +467,7 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 	char resolv[4096];
 	read_host_resolv(resolv, sizeof(resolv));
 
-	if (rootfd < 0) {
-		if (spec->rootfs_detached) {
-			if (cb_mount_move(spec->rootfs_fd, spec->rootfs) < 0)
-				return cb_error_errno(err, errno, "attach rootfs on %s",
-						      spec->rootfs);
-		} else if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return cb_error_errno(err, errno, "bind rootfs %s", spec->rootfs);
-		rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (rootfd < 0)
-			return cb_error_errno(err, errno, "open rootfs %s", spec->rootfs);
-	}
-	/* proc and sysfs go in before the pivot: the kernel lets a user
-	 * namespace mount them only while a full instance is visible. The
-	 * mount points are resolved inside the rootfs (RESOLVE_IN_ROOT). */
-	if ((r = mount_in_root(rootfd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0)
-		return cb_error_errno(err, -r, "mount /proc");
-	r = mount_in_root(rootfd, "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-	if (r == -EPERM && in_userns)
-		/* A user namespace without its own network namespace may not
-		 * mount sysfs: bind the host's, read-only, as podman does. */
-		r = bind_host_sys(rootfd);
-	if (r < 0)
-		return cb_error_errno(err, -r, "mount /sys");
-	if (fchdir(rootfd) < 0)
-		return cb_error_errno(err, errno, "chdir %s", spec->rootfs);
-	/* pivot_root(".", "."): the old root ends up stacked on the new one
-	 * and is detached right away; no directory of the rootfs is used. */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return cb_error_errno(err, errno, "pivot_root %s", spec->rootfs);
-	if (umount2(".", MNT_DETACH) < 0)
-		return cb_error_errno(err, errno, "detach old root");
-	if (chdir("/") < 0)
-		return cb_error_errno(err, errno, "chdir /");
-
-	r = setup_dev(in_userns, host_dev_fds, spec->shm_size, err);
-	if (r < 0)
-		return r;
-
+	/* The files for /etc. */
 	char hosts[8192];
 	int hl;
 	if (spec->etc_hosts)
@@ -384,12 +495,61 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 	}
 	char hostname_nl[300];
 	snprintf(hostname_nl, sizeof(hostname_nl), "%s\n", hostname);
-	if ((r = provide_file("hostname", "/etc/hostname", hostname_nl, spec->create_etc_files,
-			      err)) < 0 ||
-	    (r = provide_file("hosts", "/etc/hosts", hosts, spec->create_etc_files, err)) < 0 ||
-	    (r = provide_file("resolv", "/etc/resolv.conf", resolv_text, spec->create_etc_files,
-			      err)) < 0)
+	/* Nothing to say and nothing to make: the rootfs's own file stays. */
+	const char *contents[3] = {hostname_nl, hosts, resolv_text};
+	for (size_t i = 0; i < ELEMENTSOF(contents); i++)
+		if (!contents[i][0] && !spec->create_etc_files)
+			contents[i] = NULL;
+
+	/* proc and sysfs are made before the pivot: the kernel lets a user
+	 * namespace mount them only while a full instance is visible. */
+	_cleanup_(fresh_close) struct fresh fresh = {-1, -1, -1, -1, -1, -1, -1};
+	if ((r = make_fresh(spec, in_userns, contents, &fresh, err)) < 0)
 		return r;
+
+	if (rootfd < 0 && late_sock >= 0) {
+		_cleanup_close_ int tree = cb_report_recv_fd(late_sock, 'R');
+		if (tree < 0)
+			return cb_error_errno(err, -tree, "receive the rootfs");
+		if (cb_mount_move(tree, spec->rootfs) < 0)
+			return cb_error_errno(err, errno, "attach rootfs on %s", spec->rootfs);
+		rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return cb_error_errno(err, errno, "open rootfs %s", spec->rootfs);
+	} else if (rootfd < 0) {
+		if (spec->rootfs_detached) {
+			if (cb_mount_move(spec->rootfs_fd, spec->rootfs) < 0)
+				return cb_error_errno(err, errno, "attach rootfs on %s",
+						      spec->rootfs);
+		} else if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return cb_error_errno(err, errno, "bind rootfs %s", spec->rootfs);
+		rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return cb_error_errno(err, errno, "open rootfs %s", spec->rootfs);
+	}
+	/* The mount points are resolved inside the rootfs (RESOLVE_IN_ROOT). */
+	if ((r = attach_in_root(rootfd, "proc", &fresh.proc)) < 0)
+		return cb_error_errno(err, -r, "mount /proc");
+	r = fresh.sys >= 0 ? attach_in_root(rootfd, "sys", &fresh.sys) : bind_host_sys(rootfd);
+	if (r < 0)
+		return cb_error_errno(err, -r, "mount /sys");
+	if (fchdir(rootfd) < 0)
+		return cb_error_errno(err, errno, "chdir %s", spec->rootfs);
+	/* pivot_root(".", "."): the old root ends up stacked on the new one
+	 * and is detached right away; no directory of the rootfs is used. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return cb_error_errno(err, errno, "pivot_root %s", spec->rootfs);
+	if (umount2(".", MNT_DETACH) < 0)
+		return cb_error_errno(err, errno, "detach old root");
+	if (chdir("/") < 0)
+		return cb_error_errno(err, errno, "chdir /");
+
+	if ((r = attach_dev(&fresh, in_userns, host_dev_fds, err)) < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(etc_files); i++)
+		if ((r = provide_file(etc_files[i][0], etc_files[i][1], contents[i] != NULL,
+				      spec->create_etc_files, err)) < 0)
+			return r;
 
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct cb_mount *m = &spec->mounts[i];
@@ -414,7 +574,7 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 			return cb_error_errno(err, errno, "volume %s", m->target);
 		close(vol_fds[i]);
 	}
-	if (!spec->privileged && (r = mask_paths(err)) < 0)
+	if (!spec->privileged && (r = mask_paths(&fresh.empty, err)) < 0)
 		return r;
 	if (spec->read_only && (r = remount_root_ro(err)) < 0)
 		return r;

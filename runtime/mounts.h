@@ -19,9 +19,12 @@
 /* Run in the child. hostname is the final hostname; in_userns says the
  * child cannot mknod and binds host device nodes instead. rootfs_fd >= 0:
  * the rootfs is already mounted in this namespace (by cowbox, for a user
- * namespace: see runtime.c) and this is an fd of it, which is taken. */
+ * namespace: see runtime.c) and this is an fd of it, which is taken.
+ * late_sock >= 0: the rootfs is a detached mount that comes as an 'R'
+ * report on that socket (spec->rootfs_late), waited for only once what
+ * needs no rootfs is done. */
 int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool in_userns,
-		    int rootfs_fd, struct cb_error *err);
+		    int rootfs_fd, int late_sock, struct cb_error *err);
 /* Attach a detached mount (fsmount, open_tree(OPEN_TREE_CLONE)) on the
  * path to. 0 or -1 with errno. */
 int cb_mount_move(int from_fd, const char *to);

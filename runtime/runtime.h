@@ -28,6 +28,7 @@ struct cb_run_phases {
 	uint64_t start;	      /* cb_runtime_spawn() entered */
 	uint64_t cgroup;      /* parent: cgroup made, limited (and joined on v1) */
 	uint64_t cloned;      /* parent: clone3 returned */
+	uint64_t rootfs;      /* parent: spec->rootfs_late returned (0 without it) */
 	uint64_t net;	      /* parent: spec->net_hook attached (0 without one) */
 	uint64_t child_start; /* child: first step */
 	uint64_t mounts_done; /* child: filesystem ready, old root gone */

@@ -88,6 +88,16 @@ struct cb_spawn_spec {
 	 * caller keeps and closes the fd. */
 	bool rootfs_detached;
 	int rootfs_fd;
+	/* Or the rootfs comes late: cb_runtime_spawn calls rootfs_late in the
+	 * parent right after the clone, while the child makes its network
+	 * namespace and everything else that needs no rootfs (the two slowest
+	 * steps of a start then run side by side, on two CPUs). It makes the
+	 * rootfs and returns a detached mount of it in *ret_fd, kept and
+	 * closed by the caller as rootfs_fd is; the child attaches it on
+	 * rootfs, which need not exist before then. A failure kills the child
+	 * and fails the start. Needs CB_NS_MNT and no user namespace. */
+	int (*rootfs_late)(void *opaque, int *ret_fd, struct cb_error *err);
+	void *rootfs_late_opaque;
 	const char *hostname; /* NULL: first 12 characters of id */
 
 	/* The process. */

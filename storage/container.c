@@ -410,6 +410,11 @@ static bool is_text(const char *s)
 	return t != NULL;
 }
 
+int cb_container_new_id(char ret_id[CB_CONTAINER_ID_SIZE])
+{
+	return cb_random_hex(ret_id, CB_CONTAINER_ID_LEN / 2);
+}
+
 int cb_container_create(struct cb_store *s, const struct cb_image *img,
 			const struct cb_container_options *opts, struct cb_container **ret,
 			struct cb_error *err)
@@ -430,8 +435,13 @@ int cb_container_create(struct cb_store *s, const struct cb_image *img,
 	_cleanup_container_ struct cb_container *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	int r = cb_random_hex(c->id, CB_CONTAINER_ID_LEN / 2);
-	if (r < 0)
+	int r = 0;
+	if (opts->id && !id_valid(opts->id))
+		return cb_error_set(err, EINVAL, "container ID %.70s: expected %d hex digits",
+				    opts->id, CB_CONTAINER_ID_LEN);
+	if (opts->id)
+		memcpy(c->id, opts->id, CB_CONTAINER_ID_SIZE);
+	else if ((r = cb_container_new_id(c->id)) < 0)
 		return cb_error_errno(err, r, "random ID");
 	strcpy(c->image, img->id);
 	if ((opts->name && !(c->name = strdup(opts->name))) ||

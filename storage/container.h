@@ -51,7 +51,13 @@ struct cb_container_options {
 	char *const *cmd;	/* NULL-terminated; may be NULL */
 	bool is_volatile;
 	const char *run_json; /* a JSON object stored as "run" (launcher options); may be NULL */
+	/* The ID, from cb_container_new_id (a launcher that names things
+	 * after it before the container exists); NULL: a new one. */
+	const char *id;
 };
+
+/* A new random container ID. */
+int cb_container_new_id(char ret_id[CB_CONTAINER_ID_SIZE]);
 
 /* Is name a valid container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*, <= 128)? */
 bool cb_container_name_valid(const char *name);

@@ -47,7 +47,10 @@
 /* The phases of one boot. The cgroup is made before the clone (v2 for
  * CLONE_INTO_CGROUP; v1 so the child can move itself in first thing);
  * phase_interval() also takes one made after the clone, as an older
- * cowbox did on v1. The phases are disjoint. */
+ * cowbox did on v1. The rootfs is made after the clone, while the child
+ * makes its namespaces (runtime/spec.h rootfs_late): that phase overlaps
+ * the clone's and the mounts' (which waits for it); the others are
+ * disjoint. */
 enum { PH_ROOTFS, PH_CLONE, PH_MOUNTS, PH_CGROUP, PH_EXEC, PH_TEARDOWN, N_PHASES };
 static const char *const phase_names[N_PHASES] = {"rootfs", "clone", "mounts",
 						  "cgroup", "exec",  "teardown"};
@@ -189,7 +192,7 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, &l, err);
 	if (r < 0)
 		goto out_spec;
-	snprintf(o.id, sizeof(o.id), "%s", l.ctr->id);
+	snprintf(o.id, sizeof(o.id), "%s", l.id);
 	o.spec.id = o.id;
 	struct cb_proc *p = NULL;
 	struct cb_run_status st = {0};
@@ -618,7 +621,8 @@ static void fp_teardown(struct cb_cli *cli, struct cb_store *s, struct fp_contai
 			cb_proc_free(c[i].p);
 			c[i].p = NULL;
 		}
-		if (c[i].l.ctr) {
+		/* Prepared (a container made late may not be made yet). */
+		if (c[i].l.ctr || c[i].l.img) {
 			struct cb_error err = {0};
 			if (cli_launch_finish(cli, s, &c[i].l, true, &err) < 0)
 				cli_fail(&err, -err.code, "bench: remove container");
@@ -635,7 +639,7 @@ static int fp_start(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	bench_spec_init(&o, bo, devnull);
 	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, &c->l, err);
 	if (r >= 0) {
-		snprintf(o.id, sizeof(o.id), "%s", c->l.ctr->id);
+		snprintf(o.id, sizeof(o.id), "%s", c->l.id);
 		o.spec.id = o.id;
 		r = cb_runtime_spawn(&o.spec, &c->p, NULL, err);
 	}

@@ -5,6 +5,7 @@
  * cowbox run --rootfs DIR [RUN OPTIONS] CMD [ARG...]: the same launcher on
  * any root filesystem directory, with no store at all. */
 #include "cli.h"
+#include "fsutil.h"
 #include "launch.h"
 #include "state.h"
 #include "net-glue.h"
@@ -83,7 +84,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 			ret = cli_fail(&err, r, "run %s", o.cmd[0]);
 			goto out;
 		}
-		if ((ret = cli_cidfile_finish(&o, &cidfd, launch.ctr->id)) != 0) {
+		if ((ret = cli_cidfile_finish(&o, &cidfd, launch.id)) != 0) {
 			struct cb_error ferr = {0};
 			if (cli_launch_finish(cli, s, &launch, true, &ferr) < 0)
 				cli_fail(&ferr, -ferr.code, "run: container %.12s", o.id);
@@ -91,13 +92,13 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		}
 		/* A kept container tries the same ID range at its next start. */
 		if (!o.rm)
-			cli_userns_remember(&o, launch.ctr->id);
+			cli_userns_remember(&o, launch.id);
 		if (o.detach) {
 			ret = run_detached(cli, &o, &launch);
 			goto out;
 		}
 		/* The spec outlives the launch record: keep the ID in o. */
-		snprintf(o.id, sizeof(o.id), "%s", launch.ctr->id);
+		snprintf(o.id, sizeof(o.id), "%s", launch.id);
 		o.spec.id = o.id;
 	} else if (!o.spec.argv || !o.spec.argv[0]) {
 		ret = cli_error("run --rootfs %s: no command given", o.rootfs);
@@ -108,11 +109,12 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	cli_log(cli, CB_LOG_DEBUG, "run: container %s", o.spec.id);
 	o.spec.record_phases = cli->log_level >= CB_LOG_DEBUG;
 	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
+	uint64_t t_end[4] = {0};
 	/* A container of the store is listed by ps while it runs, and exec
 	 * reaches it; a kept one shows how it ended, as docker's does. */
 	struct cli_foreground fg = {.dirfd = -1, .lock = -1};
-	int r = launch.ctr ? cli_foreground_begin(&fg, &o, &err) : 0;
-	if (launch.ctr)
+	int r = s ? cli_foreground_begin(&fg, &o, &err) : 0;
+	if (s)
 		fg.rootfs_fd = &launch.rootfs_fd;
 	if (r >= 0)
 		r = cli_net_prepare(cli, &o, &net, &err);
@@ -121,12 +123,20 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	struct cb_error nerr = {0};
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);
-	if (launch.ctr) {
+	if (s) {
+		/* A container made late may never have been made. */
+		bool made = launch.ctr != NULL;
+		t_end[0] = cb_now_ns();
 		cli_launch_drain_trash(&launch);
-		cli_foreground_end(&fg, o.id, o.rm, &st);
+		t_end[1] = cb_now_ns();
+		cli_foreground_end(&fg, o.id, o.rm || !made, &st);
+		if (!made && o.cidfile)
+			(void)unlink(o.cidfile);
+		t_end[2] = cb_now_ns();
 		struct cb_error ferr = {0};
 		if (cli_launch_finish(cli, s, &launch, o.rm, &ferr) < 0)
 			cli_fail(&ferr, -ferr.code, "run: container %.12s", o.id);
+		t_end[3] = cb_now_ns();
 	}
 	if (r < 0) {
 		cli_fail(&err, r, "run");
@@ -152,6 +162,17 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		if (p->net)
 			cli_log(cli, CB_LOG_DEBUG, "run: ms since start: network attached %.3f",
 				(double)(p->net - p->start) / 1e6);
+		if (p->rootfs)
+			cli_log(cli, CB_LOG_DEBUG, "run: ms since start: rootfs made %.3f",
+				(double)(p->rootfs - p->start) / 1e6);
+		if (t_end[3])
+			cli_log(cli, CB_LOG_DEBUG,
+				"run: ms since start: network released %.3f, trash drained %.3f, "
+				"state recorded %.3f, container %s %.3f",
+				(double)(t_end[0] - p->start) / 1e6,
+				(double)(t_end[1] - p->start) / 1e6,
+				(double)(t_end[2] - p->start) / 1e6, o.rm ? "removed" : "unmounted",
+				(double)(t_end[3] - p->start) / 1e6);
 	}
 	/* Cgroups left by a cowbox that was killed (SIGKILL cannot be
 	 * cleaned up after): empty ones older than a minute go now. */

@@ -8,7 +8,10 @@
 #include "trash.h"
 #include "state.h"
 
+#include <fcntl.h>
 #include <getopt.h>
+#include <linux/mount.h>
+#include <sys/syscall.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -106,12 +109,11 @@ static int delete_trash_step(void *opaque)
 	return 0;
 }
 
-/* Mount l->ctr's rootfs and point o->spec at it (l->argv and l->cfg are
- * filled). On failure the rootfs is unmounted again. */
-static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
-			  struct cli_launch *l, struct cb_error *err)
+/* Point o->spec at the container's process, from the image config and
+ * the options (l->argv and l->cfg are filled), before anything is made. */
+static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
+		     struct cli_launch *l, struct cb_error *err)
 {
-	/* Checked before anything is mounted. */
 	int r = cli_stop_signal(o, &l->cfg, err);
 	if (r < 0)
 		return r;
@@ -119,6 +121,34 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	if (cli->storage_driver && cb_driver_parse(cli->storage_driver, &kind) < 0)
 		return cb_error_set(err, EINVAL, "--storage-driver %s: unknown",
 				    cli->storage_driver);
+	struct cb_spawn_spec *spec = &o->spec;
+	spec->id = l->id;
+	spec->argv = l->argv;
+	spec->create_etc_files = true; /* the upper dir takes them */
+	/* Deleting the trash fills a foreground launch's wait; a supervisor
+	 * (-d) has no one waiting on it, and a store of its own. */
+	if (!o->detach) {
+		l->store = s;
+		spec->idle_step = delete_trash_step;
+		spec->idle_opaque = l;
+	}
+	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
+		spec->workdir = l->cfg.working_dir;
+	if (!spec->user && l->cfg.user && l->cfg.user[0])
+		spec->user = l->cfg.user;
+	r = cli_launch_env(spec, &l->cfg);
+	if (r < 0)
+		return cb_error_errno(err, r, "environment");
+	return 0;
+}
+
+/* Mount l->ctr's rootfs and point o->spec at it. */
+static int mount_rootfs(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
+			struct cli_launch *l, struct cb_error *err)
+{
+	enum cb_driver_kind kind = CB_DRIVER_AUTO;
+	if (cli->storage_driver)
+		(void)cb_driver_parse(cli->storage_driver, &kind); /* checked in fill_spec */
 	/* A foreground container gets its rootfs as a detached mount that
 	 * only its own mount namespace sees; a detached one (-d) keeps the
 	 * host mount that `cowbox mount` shows. */
@@ -139,39 +169,71 @@ static int mount_and_fill(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 		if (idmap.root_uid < 0 || idmap.root_gid < 0)
 			idmap.root_uid = idmap.root_gid = -1;
 	}
-	r = cb_container_mount_for_run(s, l->ctr, kind,
-					   idmap.userns_fd >= 0 ? &idmap : NULL,
+	int r = cb_container_mount_for_run(s, l->ctr, kind, idmap.userns_fd >= 0 ? &idmap : NULL,
 					   detached ? &l->rootfs_fd : NULL, &l->rootfs, err);
 	closep(&idmap.userns_fd);
 	if (r < 0)
 		return r;
 	l->t_mounted = cb_now_ns();
-
 	struct cb_spawn_spec *spec = &o->spec;
-	spec->id = l->ctr->id;
 	spec->rootfs = l->rootfs;
 	spec->rootfs_detached = l->rootfs_fd >= 0;
 	spec->rootfs_fd = l->rootfs_fd;
-	spec->argv = l->argv;
-	spec->create_etc_files = true; /* the upper dir takes them */
-	/* Deleting the trash fills a foreground launch's wait; a supervisor
-	 * (-d) has no one waiting on it, and a store of its own. */
-	if (!o->detach) {
-		l->store = s;
-		spec->idle_step = delete_trash_step;
-		spec->idle_opaque = l;
+	return 0;
+}
+
+/* Create the container l was prepared for. */
+static int create_container(struct cli_launch *l, struct cb_error *err)
+{
+	struct cb_container_options copts = {
+	    .name = l->o->name,
+	    .image_name = l->image_name,
+	    .cmd = l->user_cmd && l->user_cmd[0] ? l->user_cmd : NULL,
+	    .is_volatile = l->o->rm,
+	    .run_json = l->run_json,
+	    .id = l->id,
+	};
+	int r = cb_container_create(l->store_for_create, l->img, &copts, &l->ctr, err);
+	cb_image_free(l->img);
+	l->img = NULL;
+	if (r >= 0)
+		l->t_created = cb_now_ns();
+	return r;
+}
+
+/* The spec's rootfs_late: make and mount the container now, a detached
+ * mount for the child to attach (a host mount, when the driver made one,
+ * cloned into one). The predicted rootfs path in the spec stays. */
+static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
+{
+	struct cli_launch *l = opaque;
+	struct cb_store *s = l->store_for_create;
+	int r = create_container(l, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *predicted = TAKE_PTR(l->rootfs);
+	r = mount_rootfs(l->cli, s, l->o, l, err);
+	if (r >= 0 && l->rootfs_fd < 0) {
+		l->rootfs_fd = (int)syscall(SYS_open_tree, AT_FDCWD, l->rootfs,
+					    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (l->rootfs_fd < 0)
+			r = cb_error_errno(err, errno, "container %.12s: clone its rootfs mount",
+					   l->id);
 	}
-	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
-		spec->workdir = l->cfg.working_dir;
-	if (!spec->user && l->cfg.user && l->cfg.user[0])
-		spec->user = l->cfg.user;
-	r = cli_launch_env(spec, &l->cfg);
+	/* The child was given the predicted path; the spec keeps pointing at it. */
+	free(l->rootfs);
+	l->rootfs = TAKE_PTR(predicted);
+	l->o->spec.rootfs = l->rootfs;
+	l->o->spec.rootfs_detached = false;
+	l->o->spec.rootfs_fd = -1;
 	if (r < 0) {
-		cb_error_errno(err, r, "environment");
 		closep(&l->rootfs_fd);
-		cb_container_unmount(s, l->ctr->id, CB_UNMOUNT_LAZY, NULL);
+		cb_container_remove_known(s, l->ctr, CB_REMOVE_FORCE, NULL);
+		cb_container_free(l->ctr);
+		l->ctr = NULL;
 		return r;
 	}
+	*ret_fd = l->rootfs_fd;
 	return 0;
 }
 
@@ -186,8 +248,7 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 	int r = cb_image_resolve(s, image, id, err);
 	if (r < 0)
 		return r;
-	struct cb_image *img = NULL;
-	r = cb_images_get(s, id, &img, err);
+	r = cb_images_get(s, id, &l->img, err);
 	if (r < 0)
 		return r;
 	r = cb_image_load_config(s, id, &l->cfg, err);
@@ -196,23 +257,33 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 	if (r >= 0 && !l->argv[0])
 		r = cb_error_set(err, EINVAL, "%s: no command given and the image has none",
 				 image);
-	if (r < 0) {
-		cb_image_free(img);
-		goto out_release;
-	}
-	struct cb_container_options copts = {
-		.name = o->name,
-		.image_name = image,
-		.cmd = user_cmd && user_cmd[0] ? user_cmd : NULL,
-		.is_volatile = o->rm,
-		.run_json = run_json,
-	};
-	r = cb_container_create(s, img, &copts, &l->ctr, err);
-	cb_image_free(img);
+	if (r >= 0)
+		r = cb_container_new_id(l->id);
+	if (r >= 0)
+		r = fill_spec(cli, s, o, l, err);
 	if (r < 0)
 		goto out_release;
-	l->t_created = cb_now_ns();
-	r = mount_and_fill(cli, s, o, l, err);
+	l->cli = cli;
+	l->o = o;
+	l->store_for_create = s;
+	l->image_name = image;
+	l->user_cmd = user_cmd;
+	l->run_json = run_json;
+	if (!o->detach && (o->spec.ns_create & CB_NS_MNT) && o->spec.n_uidmap == 0) {
+		/* Made while the child makes its namespaces. */
+		if (asprintf(&l->rootfs, "%s/containers/%s", cb_store_root(s), l->id) < 0) {
+			r = -ENOMEM;
+			goto out_release;
+		}
+		o->spec.rootfs = l->rootfs;
+		o->spec.rootfs_late = make_rootfs_late;
+		o->spec.rootfs_late_opaque = l;
+		return 0;
+	}
+	r = create_container(l, err);
+	if (r < 0)
+		goto out_release;
+	r = mount_rootfs(cli, s, o, l, err);
 	if (r < 0)
 		goto out_remove;
 	return 0;
@@ -230,14 +301,18 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 	l->rootfs_fd = -1;
 	l->t_begin = cb_now_ns();
 	int r = cb_container_get(s, id, &l->ctr, err);
-	if (r >= 0)
+	if (r >= 0) {
+		memcpy(l->id, l->ctr->id, sizeof(l->id));
 		r = cb_image_load_config(s, l->ctr->image, &l->cfg, err);
+	}
 	if (r >= 0)
 		r = build_argv(&l->cfg, o, l->ctr->cmd, &l->argv);
 	if (r >= 0 && !l->argv[0])
 		r = cb_error_set(err, EINVAL, "no command given and the image has none");
 	if (r >= 0)
-		r = mount_and_fill(cli, s, o, l, err);
+		r = fill_spec(cli, s, o, l, err);
+	if (r >= 0)
+		r = mount_rootfs(cli, s, o, l, err);
 	if (r < 0)
 		cli_launch_release(l);
 	return r;
@@ -248,6 +323,7 @@ void cli_launch_release(struct cli_launch *l)
 	closep(&l->rootfs_fd);
 	cb_rm_steps_free(l->trash);
 	cb_container_free(l->ctr);
+	cb_image_free(l->img);
 	free(l->rootfs);
 	free(l->argv);
 	cb_config_release(&l->cfg);

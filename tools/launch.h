@@ -18,9 +18,18 @@ struct cb_store;
 struct cb_rm_steps;
 
 struct cli_launch {
-	struct cb_container *ctr; /* the store's record */
+	char id[CB_CONTAINER_ID_SIZE]; /* the container's, also while it is still to be made */
+	struct cb_container *ctr;      /* the store's record; NULL until made */
 	char *rootfs;		  /* the mounted rootfs (owned) */
 	int rootfs_fd;		  /* or its detached mount (see spec.rootfs_detached), -1 */
+	/* A container made late (the spec's rootfs_late): what it is made
+	 * of, until then. */
+	struct cb_cli *cli;
+	struct cb_store *store_for_create;
+	struct cb_run_options *o;
+	struct cb_image *img;
+	const char *image_name, *run_json;
+	char *const *user_cmd;
 	struct cb_image_config cfg;
 	char **argv; /* entrypoint + cmd (owned, strings borrowed) */
 	uint64_t t_begin, t_created, t_mounted; /* CLOCK_MONOTONIC ns */
@@ -35,7 +44,12 @@ struct cli_launch {
 /* Resolve image, create the container (named o->name, volatile with
  * o->rm), mount it with the chosen driver, and point o->spec at it: id,
  * rootfs, argv, env, workdir, user. user_cmd is what followed IMAGE on the
- * command line. On failure nothing is left in the store. */
+ * command line. On failure nothing is left in the store.
+ * A foreground container with a mount namespace and no user namespace is
+ * made late: here it only gets its ID (l->id, o->spec.id); the spec's
+ * rootfs_late makes and mounts it while the launcher's child makes its
+ * namespaces (l->ctr is set from then on; image, user_cmd and run_json
+ * must live until then). */
 /* o->stop_signal from the image's StopSignal unless --stop-signal gave
  * one; an image naming no signal is an error. */
 int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,

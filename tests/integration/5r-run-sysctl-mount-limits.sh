@@ -13,7 +13,8 @@
 # cgroup files of the version in use (v1 here, v2 in cbvm: 5v runs this
 # test too); --cidfile holds the ID of run, run --rm and create, and an
 # existing one is refused before a container is made; created containers
-# keep the options for `start`.
+# keep the options for `start`; a run whose container cannot be made once
+# its child has started (a name taken) leaves nothing behind.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -187,4 +188,26 @@ refuse 'cidfile .*cid1: the file exists' create --cidfile "$TESTTMP/cid1" bb tru
 refuse 'no such image' run --rm --cidfile "$TESTTMP/cid3" no-such-image true
 [ ! -e "$TESTTMP/cid3" ] || fail "a failed run left its --cidfile"
 say "--cidfile: run, create; an existing file refused first"
+
+# A foreground run makes its container while its child starts (a late
+# rootfs, runtime/spec.h): when that fails (the name is taken), the child
+# is killed and nothing is left: no container, cgroup, run state or
+# --cidfile.
+n=$(uniq_name)
+P=$(uniq_name)
+on_exit "rm_cgroup_dirs /sys/fs/cgroup/*/$P /sys/fs/cgroup/$P"
+ok create --name "$n" bb true
+taken=$out
+before=$(store_state)
+states=$(ls /run/cowbox 2>/dev/null | grep -E "^[0-9a-f]{64}$" | sort || true)
+refuse "name $n is already used by container ${taken:0:12}" \
+	run --rm --name "$n" --cgroup-parent "$P" --cidfile "$TESTTMP/cid4" bb true
+[ ! -e "$TESTTMP/cid4" ] || fail "a run whose container was never made left its --cidfile"
+[ "$(store_state)" = "$before" ] || fail "a run whose container was never made changed the store"
+[ "$(ls /run/cowbox 2>/dev/null | grep -E "^[0-9a-f]{64}$" | sort || true)" = "$states" ] ||
+	fail "a run whose container was never made left a run state"
+left=$(find /sys/fs/cgroup/*/"$P" /sys/fs/cgroup/"$P" -mindepth 1 -type d 2>/dev/null || true)
+[ -z "$left" ] || fail "a run whose container was never made left cgroups: $left"
+ok rm "$n"
+say "a container that cannot be made while its child starts: nothing left"
 store_check

@@ -1,5 +1,6 @@
 /* common/fsutil.c's fd helpers: closing (or marking close-on-exec) every
- * fd from a number up but those kept, and the standard fds made sure. */
+ * fd from a number up but those kept, and the standard fds made sure; and
+ * cb_execvp's search of $PATH, which must find what execvp finds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -8,6 +9,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -63,11 +68,81 @@ static void test_stdio_sanitize(void **state)
 	close(saved);
 }
 
+/* Run cb_execvp(argv[0], argv) with PATH in a child: its exit status, or
+ * 200 + errno when cb_execvp returned. */
+static int exec_status(const char *path, char *const argv[])
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("PATH", path, 1);
+		cb_execvp(argv[0], argv);
+		_exit(200 + errno);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_execvp(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/cb-test-execvp-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char a[128], b[128], path[512];
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(mkdir(b, 0755), 0);
+	char f[160];
+	/* Not executable in a, a directory of that name in b: both passed
+	 * over for the one in the third entry. */
+	snprintf(f, sizeof(f), "%s/cbt-cmd", a);
+	write_file(f, "#!/bin/sh\nexit 3\n", 0644);
+	snprintf(f, sizeof(f), "%s/cbt-cmd", b);
+	assert_int_equal(mkdir(f, 0755), 0);
+	char c[128];
+	snprintf(c, sizeof(c), "%s/c", dir);
+	assert_int_equal(mkdir(c, 0755), 0);
+	snprintf(f, sizeof(f), "%s/cbt-cmd", c);
+	write_file(f, "#!/bin/sh\nexit \"$1\"\n", 0755);
+	snprintf(path, sizeof(path), "/nonexistent:%s:%s:%s", a, b, c);
+	char *const cmd[] = {"cbt-cmd", "7", NULL};
+	assert_int_equal(exec_status(path, cmd), 7);
+	/* A script without #! runs under /bin/sh, as execvp does. */
+	snprintf(f, sizeof(f), "%s/cbt-plain", c);
+	write_file(f, "exit 5\n", 0755);
+	char *const plain[] = {"cbt-plain", NULL};
+	assert_int_equal(exec_status(path, plain), 5);
+	/* Found nowhere: ENOENT; only found not executable: EACCES. */
+	char *const none[] = {"cbt-none", NULL};
+	assert_int_equal(exec_status(path, none), 200 + ENOENT);
+	snprintf(path, sizeof(path), "%s", a);
+	assert_int_equal(exec_status(path, cmd), 200 + EACCES);
+	/* A name with a '/' is not searched for. */
+	char *const direct[] = {f, NULL};
+	assert_int_equal(exec_status("/nonexistent", direct), 5);
+	char rm[256];
+	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
+	assert_int_equal(system(rm), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_close_fds_except),
 	    cmocka_unit_test(test_stdio_sanitize),
+	    cmocka_unit_test(test_execvp),
 	};
 	int failed = cmocka_run_group_tests_name("fsutil", tests, NULL, NULL);
 	fprintf(stderr, "%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
