@@ -616,6 +616,19 @@ int cb_disk_usage_at(int dirfd, const char *name, uint64_t *ret_bytes)
 	return 0;
 }
 
+uint64_t cb_proc_stat_field(const char *stat, int field)
+{
+	/* The command name may hold spaces and parentheses: fields start
+	 * after the last ')', with field 3. */
+	const char *p = stat ? strrchr(stat, ')') : NULL;
+	if (!p || field < 3)
+		return 0;
+	p++;
+	for (int f = 3; f < field && p; f++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
 uint64_t cb_now_ns(void)
 {
 	struct timespec ts;
@@ -624,7 +637,10 @@ uint64_t cb_now_ns(void)
 }
 
 /* The first executable regular file named file along $PATH (glibc's
- * default when unset), into buf; false when none. */
+ * default when unset), into buf; false when none, or when execvp would
+ * stop at an error it does not pass over (ELOOP, EPERM...) before: it
+ * is then left to execvp. Executable by the effective credentials
+ * (AT_EACCESS), capabilities included, as execve judges. */
 static bool path_lookup(const char *file, char *buf, size_t size)
 {
 	const char *path = getenv("PATH");
@@ -643,8 +659,16 @@ static bool path_lookup(const char *file, char *buf, size_t size)
 			memcpy(buf, dir, dlen);
 			buf[dlen] = '/';
 			memcpy(buf + dlen + 1, file, flen + 1);
-			if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
-				return true;
+			if (stat(buf, &st) < 0) {
+				if (errno != ENOENT && errno != ENOTDIR && errno != EACCES &&
+				    errno != ESTALE && errno != ENODEV && errno != ETIMEDOUT)
+					return false;
+			} else if (S_ISREG(st.st_mode)) {
+				if (faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS) == 0)
+					return true;
+				if (errno != EACCES)
+					return false;
+			}
 		}
 		if (!*end)
 			return false;

@@ -94,6 +94,10 @@ int cb_random_hex(char *buf, size_t nbytes);
  * each inode counted once; does not cross mounts. */
 int cb_disk_usage_at(int dirfd, const char *name, uint64_t *ret_bytes);
 
+/* Field n (1-based, as proc(5) numbers them; 3 or more) of the text of a
+ * /proc/PID/stat, as a number; 0 when absent. */
+uint64_t cb_proc_stat_field(const char *stat, int field);
+
 /* Nanoseconds of CLOCK_MONOTONIC. */
 uint64_t cb_now_ns(void);
 

@@ -292,7 +292,7 @@ static int make_fresh(const struct cb_spawn_spec *spec, bool in_userns,
 	f->proc = fresh_mount("proc", "proc", NULL, safe);
 	if (f->proc < 0)
 		return cb_error_errno(err, -f->proc, "mount /proc");
-	f->sys = fresh_mount("sysfs", "sysfs", NULL, MOUNT_ATTR_RDONLY | safe);
+	f->sys = fresh_mount("sysfs", "sysfs", "ro", MOUNT_ATTR_RDONLY | safe);
 	if (f->sys == -EPERM && in_userns)
 		/* A user namespace without its own network namespace may not
 		 * mount sysfs: the host's is bound, read-only, as podman does. */
@@ -327,7 +327,7 @@ static int make_fresh(const struct cb_spawn_spec *spec, bool in_userns,
 	if (f->mqueue < 0)
 		return cb_error_errno(err, -f->mqueue, "mount /dev/mqueue");
 	if (!spec->privileged) {
-		f->empty = fresh_mount("tmpfs", "tmpfs", "size=0", MOUNT_ATTR_RDONLY | safe);
+		f->empty = fresh_mount("tmpfs", "tmpfs", "size=0,ro", MOUNT_ATTR_RDONLY | safe);
 		if (f->empty < 0)
 			return cb_error_errno(err, -f->empty, "mount an empty tmpfs");
 	}
@@ -543,7 +543,6 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 		return cb_error_errno(err, errno, "detach old root");
 	if (chdir("/") < 0)
 		return cb_error_errno(err, errno, "chdir /");
-
 	if ((r = attach_dev(&fresh, in_userns, host_dev_fds, err)) < 0)
 		return r;
 	for (size_t i = 0; i < ELEMENTSOF(etc_files); i++)

@@ -220,7 +220,7 @@ struct child_args {
 	bool in_userns;	   /* wait for the id maps first */
 	bool rootfs_from_parent; /* in_userns: the "go" is the rootfs's fd */
 	bool rootfs_late;	 /* spec->rootfs_late: it comes on sock, see there */
-	bool net_late;		 /* make the network namespace ourselves */
+	int unshare_late;	 /* CLONE_NEW* to make ourselves, first thing */
 	int v1_tasks[CB_CGROUP_V1_MAX]; /* cgroup v1: `tasks` files to join first */
 	size_t n_v1_tasks;
 	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
@@ -274,11 +274,13 @@ static _Noreturn void child_main(struct child_args *a)
 	}
 	/* Die with cowbox: a foreground container must not outlive it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Making a network namespace takes most of a clone's time (~0.7 ms
-	 * in setup_net here): made here, it runs while the parent makes the
-	 * rootfs (spec->rootfs_late). */
-	if (a->net_late && unshare(CLONE_NEWNET) < 0) {
-		cb_error_errno(&err, errno, "unshare network namespace");
+	/* Making the namespaces takes most of a clone's time (a network one
+	 * ~0.7 ms of setup_net here): made here, they are made while the
+	 * parent makes the rootfs (spec->rootfs_late). The pid namespace
+	 * must come with the clone (it is the children's), and so does a
+	 * cgroup v2 one (rooted where CLONE_INTO_CGROUP put us). */
+	if (a->unshare_late && unshare(a->unshare_late) < 0) {
+		cb_error_errno(&err, errno, "unshare namespaces");
 		cb_report_fail(a->sock, 125, &err);
 	}
 	/* With a user namespace, wait for the maps before acting as root
@@ -657,17 +659,30 @@ static void attach_run(struct attach_job *j)
 	j->r = j->hook->attach(j->hook->userdata, j->pid, &j->err);
 }
 
-/* Leave this CPU to the child just cloned: the kernel starts a new task on
- * its parent's CPU, where it would wait for the parent to block (0.8 ms
- * here, with the other CPU idle) when the two are meant to run side by
- * side (spec->rootfs_late). Moving ourselves to another CPU we may use,
- * then allowing all of them again, lets it run at once: the scheduler
- * leaves a running task where it is. Best effort. */
-static void leave_cpu_to_child(void)
+/* Leave this CPU to the child just cloned, when the kernel put it here:
+ * a kernel that does not balance new tasks (this one: no scheduling
+ * domains, `sched_vcpu_pack`) starts a child on its parent's CPU and
+ * leaves it waiting there for the parent to block (0.8 ms, with the other
+ * CPU idle), when the two are meant to run side by side
+ * (spec->rootfs_late). Moving ourselves to another CPU we may use, then
+ * allowing all of them again, lets it run at once: the scheduler leaves a
+ * running task where it is. A child the kernel placed elsewhere is left
+ * alone (moving would then as likely land on its CPU). Best effort. */
+static void leave_cpu_to_child(pid_t child)
 {
 	cpu_set_t all, others;
 	int cpu = sched_getcpu();
 	if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof(all), &all) < 0)
+		return;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+	char stat[1024];
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, stat, sizeof(stat) - 1) : -1;
+	if (n <= 0)
+		return;
+	stat[n] = '\0';
+	if (cb_proc_stat_field(stat, 39) != (uint64_t)cpu) /* processor */
 		return;
 	others = all;
 	CPU_CLR(cpu, &others);
@@ -753,9 +768,6 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		spec = &early;
 		late = false;
 	}
-	/* The child makes its network namespace, while the rootfs is made. */
-	bool net_late = late && (spec->ns_create & CB_NS_NET);
-
 	int ns_fds[7];
 	int v1_tasks[CB_CGROUP_V1_MAX];
 	size_t n_v1_tasks = 0;
@@ -811,8 +823,10 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		flags |= CLONE_NEWUSER;
 	if (v1)
 		flags &= ~(uint64_t)CLONE_NEWCGROUP; /* unshared after joining */
-	if (net_late)
-		flags &= ~(uint64_t)CLONE_NEWNET;
+	/* With a late rootfs the child makes them, while it is made. */
+	uint64_t unshare_late =
+	    late ? flags & (uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) : 0;
+	flags &= ~unshare_late;
 	if (c->cgroup.version == 2)
 		flags |= CLONE_INTO_CGROUP;
 
@@ -824,7 +838,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .in_userns = userns,
 	    .rootfs_from_parent = userns && (spec->ns_create & CB_NS_MNT),
 	    .rootfs_late = late,
-	    .net_late = net_late,
+	    .unshare_late = (int)unshare_late,
 	    .v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
 	    .wait_net = net_attach,
 	    .seccomp = filter,
@@ -878,7 +892,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	}
 	if (late) {
 		int fd = -1;
-		leave_cpu_to_child();
+		leave_cpu_to_child(c->pid);
 		if ((r = spec->rootfs_late(spec->rootfs_late_opaque, &fd, err)) < 0)
 			goto fail_child;
 		c->phases.rootfs = cb_now_ns();

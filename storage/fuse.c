@@ -148,6 +148,11 @@ int cb_fuse_mount(const char *const *lowers, const char *upper, const char *work
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(127);
 		(void)cb_close_fds_except(3, NULL, 0, false);
+		/* Nor the signals a launcher blocks while it mounts (a rootfs
+		 * made late is made inside cb_runtime_run). */
+		sigset_t unblocked;
+		sigemptyset(&unblocked);
+		sigprocmask(SIG_SETMASK, &unblocked, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "exec %s: %s", argv[0], strerror(errno));

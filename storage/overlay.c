@@ -194,6 +194,9 @@ static int overlay_mount(const struct cb_mount_request *req, struct cb_error *er
 	 * unknown key at once. */
 	if (set_string(fsfd, "cowbox_probe", "1") >= 0)
 		return mount_legacy(req, err);
+	/* What mount(8) shows as the source, as with mount(2) (legacy). */
+	if (set_string(fsfd, "source", "cowbox") < 0)
+		return overlay_fail(fsfd, err, errno, req->what, "source");
 	const char *const *lower = req->lower_dirs;
 	_cleanup_free_ int *idfds = NULL;
 	_cleanup_free_ char *idpaths = NULL;

@@ -621,8 +621,8 @@ static void fp_teardown(struct cb_cli *cli, struct cb_store *s, struct fp_contai
 			cb_proc_free(c[i].p);
 			c[i].p = NULL;
 		}
-		/* Prepared (a container made late may not be made yet). */
-		if (c[i].l.ctr || c[i].l.img) {
+		/* Prepared (a container made late may not be made at all). */
+		if (c[i].l.argv) {
 			struct cb_error err = {0};
 			if (cli_launch_finish(cli, s, &c[i].l, true, &err) < 0)
 				cli_fail(&err, -err.code, "bench: remove container");
@@ -684,7 +684,7 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 	uint64_t t0 = cb_now_ns();
 	for (size_t i = 0; ret == 0 && i < bo->n && !stop_signal; i++) {
 		r = fp_start(cli, s, &o1, devnull, &c[i], &err);
-		if (c[i].l.ctr)
+		if (c[i].l.argv)
 			made = i + 1;
 		if (r < 0) {
 			if (!stop_signal)

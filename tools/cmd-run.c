@@ -124,7 +124,10 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);
 	if (s) {
-		/* A container made late may never have been made. */
+		/* A container made late may never have been made: one to keep
+		 * is made now, unless making it was what failed. */
+		if (r < 0 && !o.rm && !launch.late_failed)
+			(void)cli_launch_create_now(&launch, NULL);
 		bool made = launch.ctr != NULL;
 		t_end[0] = cb_now_ns();
 		cli_launch_drain_trash(&launch);
@@ -139,7 +142,11 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		t_end[3] = cb_now_ns();
 	}
 	if (r < 0) {
-		cli_fail(&err, r, "run");
+		/* The image's container could not be made (as before a start). */
+		if (launch.late_failed)
+			cli_fail(&err, r, "run %s", o.cmd[0]);
+		else
+			cli_fail(&err, r, "run");
 		ret = st.exit_code;
 		goto out;
 	}

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/mount.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -208,15 +209,23 @@ static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 {
 	struct cli_launch *l = opaque;
 	struct cb_store *s = l->store_for_create;
+	l->late_failed = true;
 	int r = create_container(l, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *predicted = TAKE_PTR(l->rootfs);
 	r = mount_rootfs(l->cli, s, l->o, l, err);
 	if (r >= 0 && l->rootfs_fd < 0) {
+		/* A clone of a mount on a shared / (systemd's) is a peer of it:
+		 * what the child mounts on it would show on the host, and
+		 * pivot_root refuses a shared root. Private, it is the
+		 * container's alone. */
+		struct mount_attr attr = {.propagation = MS_PRIVATE};
 		l->rootfs_fd = (int)syscall(SYS_open_tree, AT_FDCWD, l->rootfs,
 					    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-		if (l->rootfs_fd < 0)
+		if (l->rootfs_fd < 0 ||
+		    syscall(SYS_mount_setattr, l->rootfs_fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+			    &attr, sizeof(attr)) < 0)
 			r = cb_error_errno(err, errno, "container %.12s: clone its rootfs mount",
 					   l->id);
 	}
@@ -234,7 +243,15 @@ static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 		return r;
 	}
 	*ret_fd = l->rootfs_fd;
+	l->late_failed = false;
 	return 0;
+}
+
+int cli_launch_create_now(struct cli_launch *l, struct cb_error *err)
+{
+	if (l->ctr || !l->img)
+		return 0;
+	return create_container(l, err);
 }
 
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,

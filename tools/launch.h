@@ -30,6 +30,7 @@ struct cli_launch {
 	struct cb_image *img;
 	const char *image_name, *run_json;
 	char *const *user_cmd;
+	bool late_failed; /* making it late failed (the error names the image) */
 	struct cb_image_config cfg;
 	char **argv; /* entrypoint + cmd (owned, strings borrowed) */
 	uint64_t t_begin, t_created, t_mounted; /* CLOCK_MONOTONIC ns */
@@ -57,6 +58,10 @@ int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
 		       struct cb_run_options *o, char *const *user_cmd, const char *run_json,
 		       struct cli_launch *l, struct cb_error *err);
+/* Make the container now if it is still to be made late (its start
+ * failed before its rootfs was needed): a run without --rm that fails
+ * leaves its container, as docker's. */
+int cli_launch_create_now(struct cli_launch *l, struct cb_error *err);
 /* The same for a container that exists (`start`): its recorded command,
  * its image's config; mounts it. On failure it is left as it was. */
 int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,

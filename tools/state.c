@@ -274,19 +274,6 @@ bool cb_state_supervised(int dirfd)
 	return errno == EWOULDBLOCK;
 }
 
-uint64_t cb_proc_stat_field(const char *stat, int field)
-{
-	/* The command name may hold spaces and parentheses: fields start
-	 * after the last ')', with field 3. */
-	const char *p = stat ? strrchr(stat, ')') : NULL;
-	if (!p || field < 3)
-		return 0;
-	p++;
-	for (int f = 3; f < field && p; f++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
 uint64_t cb_proc_start_time(pid_t pid)
 {
 	char path[64];

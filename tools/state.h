@@ -91,10 +91,6 @@ void cb_state_trash_empty(void);
 int cb_state_open_lock(int dirfd);
 /* True when a supervisor holds dirfd's lock. */
 bool cb_state_supervised(int dirfd);
-/* Field n (1-based, as proc(5) numbers them; 3 or more) of the text of a
- * /proc/PID/stat, as a number; 0 when absent. */
-uint64_t cb_proc_stat_field(const char *stat, int field);
-
 /* Start time of pid from /proc/PID/stat; 0 when it is gone. */
 uint64_t cb_proc_start_time(pid_t pid);
 /* A pidfd for pid when it still is the process that started at start;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Proves: -u resolves USER[:GROUP] in the container's own /etc/passwd and
 # /etc/group (names or numbers) and sets the supplementary groups; HOME
-# follows the user; an unknown name is one error line and exit 125.
+# follows the user; an unknown name is one error line and exit 125; the
+# command is found along PATH as execve would run it (capabilities too).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -23,3 +24,18 @@ ok run --rootfs "$ROOT" id
 refuse '^cowbox: run: user nosuch: not found in /etc/passwd$' run --rootfs "$ROOT" -u nosuch true
 refuse 'group nogrp: not found' run --rootfs "$ROOT" -u app:nogrp true
 say "users: ok"
+
+# The command is looked up along PATH as execve judges it, with the
+# user's capabilities: root's 0700 /a/echo (busybox) runs for app with
+# CAP_DAC_OVERRIDE (a default one), and is passed over for /b/echo
+# without it.
+mkdir -p "$ROOT/a" "$ROOT/b"
+cp "$ROOT/bin/busybox" "$ROOT/a/echo"
+chmod 0700 "$ROOT/a/echo"
+printf '#!/bin/sh\necho B\n' >"$ROOT/b/echo"
+chmod 0755 "$ROOT/b/echo"
+ok run --rootfs "$ROOT" -u app -e PATH=/a:/b:/bin echo A
+[ "$out" = A ] || fail "PATH lookup with CAP_DAC_OVERRIDE ran: $out"
+ok run --rootfs "$ROOT" -u app --cap-drop DAC_OVERRIDE -e PATH=/a:/b:/bin echo A
+[ "$out" = B ] || fail "PATH lookup without it ran: $out"
+say "PATH lookup: as execve judges"

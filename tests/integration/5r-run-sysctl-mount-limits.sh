@@ -14,7 +14,8 @@
 # test too); --cidfile holds the ID of run, run --rm and create, and an
 # existing one is refused before a container is made; created containers
 # keep the options for `start`; a run whose container cannot be made once
-# its child has started (a name taken) leaves nothing behind.
+# its child has started (a name taken) leaves nothing behind, and one that
+# fails before its container is made keeps it (exited 125) without --rm.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -210,4 +211,10 @@ left=$(find /sys/fs/cgroup/*/"$P" /sys/fs/cgroup/"$P" -mindepth 1 -type d 2>/dev
 [ -z "$left" ] || fail "a run whose container was never made left cgroups: $left"
 ok rm "$n"
 say "a container that cannot be made while its child starts: nothing left"
+# One whose start fails before that (its cgroup) is kept without --rm,
+# as docker keeps it: exited 125.
+refuse 'cpuset.cpus 9999' run --name "$n-early" --cgroup-parent "$P" --cpuset-cpus 9999 bb true
+ok inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$n-early"
+[ "$out" = "exited 125" ] || fail "a run that failed before its container was made: $out"
+ok rm "$n-early"
 store_check
