@@ -202,15 +202,17 @@ static int create_container(struct cli_launch *l, struct cb_error *err)
 	return r;
 }
 
-/* The spec's rootfs_late: make and mount the container now, a detached
- * mount for the child to attach (a host mount, when the driver made one,
- * cloned into one). The predicted rootfs path in the spec stays. */
+/* The spec's rootfs_late: make (for run) and mount the container now, a
+ * detached mount for the child to attach (a host mount, when the driver
+ * made one, cloned into one). The predicted rootfs path in the spec
+ * stays. */
 static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 {
 	struct cli_launch *l = opaque;
 	struct cb_store *s = l->store_for_create;
+	bool make = !l->ctr;
 	l->late_failed = true;
-	int r = create_container(l, err);
+	int r = make ? create_container(l, err) : 0;
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *predicted = TAKE_PTR(l->rootfs);
@@ -237,6 +239,12 @@ static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 	l->o->spec.rootfs_fd = -1;
 	if (r < 0) {
 		closep(&l->rootfs_fd);
+		if (!make) {
+			/* start: the container stays, its host mount (if one was
+			 * made) does not. */
+			cb_container_unmount(s, l->id, CB_UNMOUNT_LAZY, NULL);
+			return r;
+		}
 		cb_container_remove_known(s, l->ctr, CB_REMOVE_FORCE, NULL);
 		cb_container_free(l->ctr);
 		l->ctr = NULL;
@@ -252,6 +260,28 @@ int cli_launch_create_now(struct cli_launch *l, struct cb_error *err)
 	if (l->ctr || !l->img)
 		return 0;
 	return create_container(l, err);
+}
+
+/* A foreground container with a mount namespace and no user namespace gets
+ * its rootfs late (made while the child makes its namespaces): point the
+ * spec at make_rootfs_late and the rootfs path it will have. 1 when so,
+ * 0 when the rootfs must be made now, -ENOMEM. */
+static int set_late(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
+		    struct cli_launch *l)
+{
+	l->cli = cli;
+	l->o = o;
+	l->store_for_create = s;
+	if (o->detach || !(o->spec.ns_create & CB_NS_MNT) || o->spec.n_uidmap > 0)
+		return 0;
+	if (asprintf(&l->rootfs, "%s/containers/%s", cb_store_root(s), l->id) < 0) {
+		l->rootfs = NULL;
+		return -ENOMEM;
+	}
+	o->spec.rootfs = l->rootfs;
+	o->spec.rootfs_late = make_rootfs_late;
+	o->spec.rootfs_late_opaque = l;
+	return 1;
 }
 
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
@@ -280,21 +310,13 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 		r = fill_spec(cli, s, o, l, err);
 	if (r < 0)
 		goto out_release;
-	l->cli = cli;
-	l->o = o;
-	l->store_for_create = s;
 	l->image_name = image;
 	l->user_cmd = user_cmd;
 	l->run_json = run_json;
-	if (!o->detach && (o->spec.ns_create & CB_NS_MNT) && o->spec.n_uidmap == 0) {
-		/* Made while the child makes its namespaces. */
-		if (asprintf(&l->rootfs, "%s/containers/%s", cb_store_root(s), l->id) < 0) {
-			r = -ENOMEM;
+	r = set_late(cli, s, o, l);
+	if (r != 0) {
+		if (r < 0)
 			goto out_release;
-		}
-		o->spec.rootfs = l->rootfs;
-		o->spec.rootfs_late = make_rootfs_late;
-		o->spec.rootfs_late_opaque = l;
 		return 0;
 	}
 	r = create_container(l, err);
@@ -328,11 +350,11 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 		r = cb_error_set(err, EINVAL, "no command given and the image has none");
 	if (r >= 0)
 		r = fill_spec(cli, s, o, l, err);
-	if (r >= 0)
+	if (r >= 0 && (r = set_late(cli, s, o, l)) == 0)
 		r = mount_rootfs(cli, s, o, l, err);
 	if (r < 0)
 		cli_launch_release(l);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 void cli_launch_release(struct cli_launch *l)

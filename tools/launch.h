@@ -63,7 +63,8 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
  * leaves its container, as docker's. */
 int cli_launch_create_now(struct cli_launch *l, struct cb_error *err);
 /* The same for a container that exists (`start`): its recorded command,
- * its image's config; mounts it. On failure it is left as it was. */
+ * its image's config; mounts it (late, as above, in the foreground). On
+ * failure it is left as it was. */
 int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 			struct cb_run_options *o, struct cli_launch *l, struct cb_error *err);
 /* Docker's rules for a container's process, without mounting anything:

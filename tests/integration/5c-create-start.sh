@@ -4,7 +4,9 @@
 # those same options in the foreground and returns its exit code; `start`
 # without -a detaches it under a supervisor (wait, logs work); a started
 # container can be started again; a second start of a running one changes
-# nothing; create --rm is removed after its run.
+# nothing; create --rm is removed after its run; a `start -a` whose
+# rootfs cannot be mounted (a layer gone) fails with the reason and leaves
+# the container as it was, startable again once the layer is back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-lib.sh"
 
@@ -67,6 +69,17 @@ ok start -a "$n-d"
 cb ps -aq
 echo "$out" | grep -q "${idd:0:12}" && fail "create --rm: still there after start -a"
 refuse "create: --rootfs is for run" create --rootfs / bb
-ok rm "$n-a" "$n-b" "$n-c"
+ok create --name "$n-e" bb echo e
+ide=$out
+lc_track "$ide"
+layer=$(ls "$COWBOX_ROOT/layers" | head -1)
+mv "$COWBOX_ROOT/layers/$layer/diff" "$COWBOX_ROOT/layers/$layer/diff.away"
+on_exit "mv '$COWBOX_ROOT/layers/$layer/diff.away' '$COWBOX_ROOT/layers/$layer/diff' 2>/dev/null"
+refuse "start $n-e: container ${ide:0:12}: layer .* is missing" start -a "$n-e"
+mv "$COWBOX_ROOT/layers/$layer/diff.away" "$COWBOX_ROOT/layers/$layer/diff"
+ok start -a "$n-e"
+[ "$out" = e ] || fail "start -a after a failed mount: $out"
+say "start -a: a rootfs that cannot be mounted leaves the container"
+ok rm "$n-a" "$n-b" "$n-c" "$n-e"
 grep -q "$COWBOX_ROOT" /proc/self/mountinfo && fail "a mount is left"
 store_check
