@@ -195,25 +195,25 @@ say "--cidfile: run, create; an existing file refused first"
 # is killed and nothing is left: no container, cgroup, run state or
 # --cidfile.
 n=$(uniq_name)
-P=$(uniq_name)
-on_exit "rm_cgroup_dirs /sys/fs/cgroup/*/$P /sys/fs/cgroup/$P"
+P2=$(uniq_name) # P is the cleanup's (above)
+on_exit "rm_cgroup_dirs /sys/fs/cgroup/*/$P2 /sys/fs/cgroup/$P2"
 ok create --name "$n" bb true
 taken=$out
 before=$(store_state)
 states=$(ls /run/cowbox 2>/dev/null | grep -E "^[0-9a-f]{64}$" | sort || true)
 refuse "name $n is already used by container ${taken:0:12}" \
-	run --rm --name "$n" --cgroup-parent "$P" --cidfile "$TESTTMP/cid4" bb true
+	run --rm --name "$n" --cgroup-parent "$P2" --cidfile "$TESTTMP/cid4" bb true
 [ ! -e "$TESTTMP/cid4" ] || fail "a run whose container was never made left its --cidfile"
 [ "$(store_state)" = "$before" ] || fail "a run whose container was never made changed the store"
 [ "$(ls /run/cowbox 2>/dev/null | grep -E "^[0-9a-f]{64}$" | sort || true)" = "$states" ] ||
 	fail "a run whose container was never made left a run state"
-left=$(find /sys/fs/cgroup/*/"$P" /sys/fs/cgroup/"$P" -mindepth 1 -type d 2>/dev/null || true)
+left=$(find /sys/fs/cgroup/*/"$P2" /sys/fs/cgroup/"$P2" -mindepth 1 -type d 2>/dev/null || true)
 [ -z "$left" ] || fail "a run whose container was never made left cgroups: $left"
 ok rm "$n"
 say "a container that cannot be made while its child starts: nothing left"
 # One whose start fails before that (its cgroup) is kept without --rm,
 # as docker keeps it: exited 125.
-refuse 'cpuset.cpus 9999' run --name "$n-early" --cgroup-parent "$P" --cpuset-cpus 9999 bb true
+refuse 'cpuset.cpus 9999' run --name "$n-early" --cgroup-parent "$P2" --cpuset-cpus 9999 bb true
 ok inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$n-early"
 [ "$out" = "exited 125" ] || fail "a run that failed before its container was made: $out"
 ok rm "$n-early"
