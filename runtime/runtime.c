@@ -676,13 +676,9 @@ static void leave_cpu_to_child(pid_t child)
 		return;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
-	char stat[1024];
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, stat, sizeof(stat) - 1) : -1;
-	if (n <= 0)
-		return;
-	stat[n] = '\0';
-	if (cb_proc_stat_field(stat, 39) != (uint64_t)cpu) /* processor */
+	_cleanup_free_ char *stat = NULL;
+	if (cb_read_file_at(AT_FDCWD, path, 4096, &stat, NULL) < 0 ||
+	    cb_proc_stat_field(stat, 39) != (uint64_t)cpu) /* processor */
 		return;
 	others = all;
 	CPU_CLR(cpu, &others);

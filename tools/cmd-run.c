@@ -18,6 +18,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* A timestamp for --log-level debug's phases, else 0. */
+static uint64_t stamp(bool record)
+{
+	return record ? cb_now_ns() : 0;
+}
+
 /* run -d: hand the container to its supervisor and print the full ID. */
 static int run_detached(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l)
 {
@@ -129,17 +135,17 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		if (r < 0 && !o.rm && !launch.late_failed)
 			(void)cli_launch_create_now(&launch, NULL);
 		bool made = launch.ctr != NULL;
-		t_end[0] = cb_now_ns();
+		t_end[0] = stamp(o.spec.record_phases);
 		cli_launch_drain_trash(&launch);
-		t_end[1] = cb_now_ns();
+		t_end[1] = stamp(o.spec.record_phases);
 		cli_foreground_end(&fg, o.id, o.rm || !made, &st);
 		if (!made && o.cidfile)
 			(void)unlink(o.cidfile);
-		t_end[2] = cb_now_ns();
+		t_end[2] = stamp(o.spec.record_phases);
 		struct cb_error ferr = {0};
 		if (cli_launch_finish(cli, s, &launch, o.rm, &ferr) < 0)
 			cli_fail(&ferr, -ferr.code, "run: container %.12s", o.id);
-		t_end[3] = cb_now_ns();
+		t_end[3] = stamp(o.spec.record_phases);
 	}
 	if (r < 0) {
 		/* The image's container could not be made (as before a start). */

@@ -123,13 +123,14 @@ static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_optio
 		return cb_error_set(err, EINVAL, "--storage-driver %s: unknown",
 				    cli->storage_driver);
 	struct cb_spawn_spec *spec = &o->spec;
+	l->store = s;
 	spec->id = l->id;
 	spec->argv = l->argv;
 	spec->create_etc_files = true; /* the upper dir takes them */
 	/* Deleting the trash fills a foreground launch's wait; a supervisor
 	 * (-d) has no one waiting on it, and a store of its own. */
 	if (!o->detach) {
-		l->store = s;
+		l->delete_trash = true;
 		spec->idle_step = delete_trash_step;
 		spec->idle_opaque = l;
 	}
@@ -194,7 +195,7 @@ static int create_container(struct cli_launch *l, struct cb_error *err)
 	    .run_json = l->run_json,
 	    .id = l->id,
 	};
-	int r = cb_container_create(l->store_for_create, l->img, &copts, &l->ctr, err);
+	int r = cb_container_create(l->store, l->img, &copts, &l->ctr, err);
 	cb_image_free(l->img);
 	l->img = NULL;
 	if (r >= 0)
@@ -209,7 +210,7 @@ static int create_container(struct cli_launch *l, struct cb_error *err)
 static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 {
 	struct cli_launch *l = opaque;
-	struct cb_store *s = l->store_for_create;
+	struct cb_store *s = l->store;
 	bool make = !l->ctr;
 	l->late_failed = true;
 	int r = make ? create_container(l, err) : 0;
@@ -271,7 +272,6 @@ static int set_late(struct cb_cli *cli, struct cb_store *s, struct cb_run_option
 {
 	l->cli = cli;
 	l->o = o;
-	l->store_for_create = s;
 	if (o->detach || !(o->spec.ns_create & CB_NS_MNT) || o->spec.n_uidmap > 0)
 		return 0;
 	if (asprintf(&l->rootfs, "%s/containers/%s", cb_store_root(s), l->id) < 0) {
@@ -438,7 +438,7 @@ int cli_run_options_load(const char *verb, const char *run_json, struct cb_run_o
 
 void cli_launch_drain_trash(struct cli_launch *l)
 {
-	if (l->store)
+	if (l->delete_trash)
 		while (delete_trash_step(l) > 0)
 			;
 }

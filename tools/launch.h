@@ -25,7 +25,7 @@ struct cli_launch {
 	/* A container made late (the spec's rootfs_late): what it is made
 	 * of, until then. */
 	struct cb_cli *cli;
-	struct cb_store *store_for_create;
+	struct cb_store *store; /* where it is made */
 	struct cb_run_options *o;
 	struct cb_image *img;
 	const char *image_name, *run_json;
@@ -37,7 +37,7 @@ struct cli_launch {
 	/* The run state's trash, then the store's, deleted while the
 	 * container starts and runs (the spec's idle_step), the rest when it
 	 * has ended. */
-	struct cb_store *store;
+	bool delete_trash; /* a foreground launch's (the spec's idle_step) */
 	struct cb_rm_steps *trash;
 	unsigned trash_phase; /* 0: state's to open, 1: state's, 2, 3: store's, 4: done */
 };
