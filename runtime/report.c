@@ -1,8 +1,12 @@
 #include "report.h"
+#include "fsutil.h"
+#include "macro.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,4 +49,40 @@ int cb_report_recv_fd(int sock, char kind)
 		return -EPROTO;
 	}
 	return fd;
+}
+
+int cb_report_send_process(int sock, const struct cb_spawn_spec *spec)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = cb_process_pack(spec, &buf, &len);
+	if (r < 0)
+		return r;
+	/* A memfd, not the message itself: an environment may be larger
+	 * than a socket's buffer. */
+	_cleanup_close_ int fd = memfd_create("cowbox-process", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if ((r = cb_write_all(fd, buf, len)) < 0)
+		return r;
+	/* The child reads the same open file, from where it is. */
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	return cb_report_send_fd(sock, 'A', fd);
+}
+
+int cb_report_recv_process(int sock, char **ret_buf, struct cb_process *ret)
+{
+	_cleanup_close_ int fd = cb_report_recv_fd(sock, 'A');
+	if (fd < 0)
+		return fd;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = cb_read_fd(fd, (size_t)16 << 20, &buf, &len);
+	if (r < 0)
+		return r;
+	if ((r = cb_process_unpack(buf, len, ret)) < 0)
+		return r;
+	*ret_buf = TAKE_PTR(buf);
+	return 0;
 }

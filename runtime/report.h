@@ -6,6 +6,7 @@
 #pragma once
 
 #include "error.h"
+#include "spec.h"
 
 #include <errno.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include <unistd.h>
 
 struct cb_report {
-	char kind;     /* 'E' error, 'P' pty, 'R' rootfs (to the child) */
+	char kind;     /* 'E' error, 'P' pty; to the child: 'R' rootfs, 'A' its process */
 	int exit_code; /* 125, 126 or 127 */
 	int code;      /* errno */
 	char msg[512];
@@ -26,6 +27,13 @@ int cb_report_send_fd(int sock, char kind, int fd);
 /* Receive one report with an fd of this kind: the fd, or -errno
  * (-EPROTO for another kind or no fd, -ECONNRESET at EOF). */
 int cb_report_recv_fd(int sock, char kind);
+
+/* Send spec's process (cb_process_pack) as an 'A' report: a memfd that
+ * holds it. 0 or -errno. */
+int cb_report_send_process(int sock, const struct cb_spawn_spec *spec);
+/* Receive it into *ret, pointing into *ret_buf (free both after). 0, or
+ * -errno as cb_report_recv_fd; -EINVAL for junk. */
+int cb_report_recv_process(int sock, char **ret_buf, struct cb_process *ret);
 
 /* Read one report into *rep: 1, with the fd it carried in *ret_fd (else
  * -1); 0 at EOF (the child exec'd); -errno (-EIO: a short one). Inline:

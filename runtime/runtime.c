@@ -220,6 +220,7 @@ struct child_args {
 	bool in_userns;	   /* wait for the id maps first */
 	bool rootfs_from_parent; /* in_userns: the "go" is the rootfs's fd */
 	bool rootfs_late;	 /* spec->rootfs_late: it comes on sock, see there */
+	bool process_late;	 /* spec->process_late: the process comes after it */
 	int unshare_late;	 /* CLONE_NEW* to make ourselves, first thing */
 	int v1_tasks[CB_CGROUP_V1_MAX]; /* cgroup v1: `tasks` files to join first */
 	size_t n_v1_tasks;
@@ -332,6 +333,24 @@ static _Noreturn void child_main(struct child_args *a)
 	if (r < 0)
 		cb_report_fail(a->sock, 125, &err);
 	umask(022);
+	/* A late process comes right after the rootfs; from here on the
+	 * spec is our copy with it. */
+	struct cb_spawn_spec with_process;
+	if (a->process_late) {
+		char *buf; /* ours until exec */
+		struct cb_process p;
+		if ((r = cb_report_recv_process(a->sock, &buf, &p)) < 0) {
+			cb_error_errno(&err, -r, "receive the process");
+			cb_report_fail(a->sock, 125, &err);
+		}
+		with_process = *spec;
+		with_process.argv = p.argv;
+		with_process.env = p.env;
+		with_process.n_env = p.n_env;
+		with_process.workdir = p.workdir;
+		with_process.user = p.user;
+		a->spec = spec = &with_process;
+	}
 	if (spec->record_phases)
 		t_mounts = cb_now_ns();
 
@@ -700,6 +719,11 @@ static int open_ns_paths(const struct cb_spawn_spec *spec, int fds[7], struct cb
 	return 0;
 }
 
+static bool has_command(const struct cb_spawn_spec *spec)
+{
+	return spec->argv && spec->argv[0];
+}
+
 static void close_fds(int fds[7])
 {
 	for (int i = 0; i < 7; i++)
@@ -713,7 +737,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	int r;
 	if (fail_exit_code)
 		*fail_exit_code = 125;
-	if (!spec->id || !spec->rootfs || !spec->argv || !spec->argv[0])
+	bool process_late = spec->rootfs_late && spec->process_late;
+	if (!spec->id || !spec->rootfs || (!process_late && !has_command(spec)))
 		return cb_error_set(err, EINVAL, "spec needs an id, a rootfs and a command");
 	for (unsigned ns = CB_NS_PID; ns <= CB_NS_USER; ns <<= 1)
 		if ((spec->ns_create & ns) && spec->ns_path[cb_ns_index(ns)])
@@ -762,7 +787,11 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		early.rootfs_detached = true;
 		early.rootfs_fd = fd;
 		spec = &early;
-		late = false;
+		late = process_late = false;
+		if (!has_command(spec)) {
+			cb_proc_free(c);
+			return cb_error_set(err, EINVAL, "spec needs a command");
+		}
 	}
 	int ns_fds[7];
 	int v1_tasks[CB_CGROUP_V1_MAX];
@@ -834,6 +863,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .in_userns = userns,
 	    .rootfs_from_parent = userns && (spec->ns_create & CB_NS_MNT),
 	    .rootfs_late = late,
+	    .process_late = process_late,
 	    .unshare_late = (int)unshare_late,
 	    .v1_cgroup_ns = v1 && (spec->ns_create & CB_NS_CGROUP),
 	    .wait_net = net_attach,
@@ -892,8 +922,16 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		if ((r = spec->rootfs_late(spec->rootfs_late_opaque, &fd, err)) < 0)
 			goto fail_child;
 		c->phases.rootfs = cb_now_ns();
+		if (process_late && !has_command(spec)) {
+			r = cb_error_set(err, EINVAL, "spec needs a command");
+			goto fail_child;
+		}
 		if ((r = cb_report_send_fd(sock_parent, 'R', fd)) < 0) {
 			r = cb_error_errno(err, -r, "send the rootfs");
+			goto fail_child;
+		}
+		if (process_late && (r = cb_report_send_process(sock_parent, spec)) < 0) {
+			r = cb_error_errno(err, -r, "send the process");
 			goto fail_child;
 		}
 	}

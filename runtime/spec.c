@@ -716,3 +716,111 @@ int cb_parse_signal(const char *s)
 		return -EINVAL;
 	return base == SIGRTMIN ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
 }
+
+static size_t strv_count(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+int cb_process_pack(const struct cb_spawn_spec *spec, char **ret_buf, size_t *ret_len)
+{
+	size_t n_argv = strv_count(spec->argv);
+	if (n_argv == 0 || n_argv > UINT32_MAX || spec->n_env > UINT32_MAX)
+		return -EINVAL;
+	const char *opt[2] = {spec->workdir, spec->user};
+	uint32_t head[3] = {(uint32_t)n_argv, (uint32_t)spec->n_env,
+			    (opt[0] ? 1u : 0u) | (opt[1] ? 2u : 0u)};
+	size_t len = sizeof(head);
+	for (size_t i = 0; i < n_argv; i++)
+		len += strlen(spec->argv[i]) + 1;
+	for (size_t i = 0; i < spec->n_env; i++)
+		len += strlen(spec->env[i]) + 1;
+	for (size_t i = 0; i < ELEMENTSOF(opt); i++)
+		if (opt[i])
+			len += strlen(opt[i]) + 1;
+	char *buf = malloc(len), *p = buf;
+	if (!buf)
+		return -ENOMEM;
+	memcpy(p, head, sizeof(head));
+	p += sizeof(head);
+	for (size_t i = 0; i < n_argv; i++)
+		p = stpcpy(p, spec->argv[i]) + 1;
+	for (size_t i = 0; i < spec->n_env; i++)
+		p = stpcpy(p, spec->env[i]) + 1;
+	for (size_t i = 0; i < ELEMENTSOF(opt); i++)
+		if (opt[i])
+			p = stpcpy(p, opt[i]) + 1;
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* The next NUL-terminated string at *pos, or NULL when buf ends first. */
+static char *next_string(char *buf, size_t len, size_t *pos)
+{
+	if (*pos >= len)
+		return NULL;
+	char *s = buf + *pos, *nul = memchr(s, '\0', len - *pos);
+	if (!nul)
+		return NULL;
+	*pos = (size_t)(nul - buf) + 1;
+	return s;
+}
+
+/* A NULL-terminated array of the next n strings; -EINVAL when buf has
+ * fewer, -ENOMEM. */
+static int unpack_strv(char *buf, size_t len, size_t *pos, uint32_t n, char ***ret)
+{
+	/* Each string takes a byte at least: a count beyond what is left is
+	 * junk, refused before it sizes an allocation. */
+	if (n > len - *pos)
+		return -EINVAL;
+	char **v = calloc((size_t)n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		if (!(v[i] = next_string(buf, len, pos))) {
+			free(v);
+			return -EINVAL;
+		}
+	*ret = v;
+	return 0;
+}
+
+int cb_process_unpack(char *buf, size_t len, struct cb_process *ret)
+{
+	uint32_t head[3];
+	struct cb_process p = {0};
+	if (len < sizeof(head))
+		return -EINVAL;
+	memcpy(head, buf, sizeof(head));
+	if (head[0] == 0 || head[2] > 3)
+		return -EINVAL;
+	size_t pos = sizeof(head);
+	int r = unpack_strv(buf, len, &pos, head[0], &p.argv);
+	if (r >= 0)
+		r = unpack_strv(buf, len, &pos, head[1], &p.env);
+	p.n_env = head[1];
+	if (r >= 0 && (head[2] & 1) && !(p.workdir = next_string(buf, len, &pos)))
+		r = -EINVAL;
+	if (r >= 0 && (head[2] & 2) && !(p.user = next_string(buf, len, &pos)))
+		r = -EINVAL;
+	if (r >= 0 && pos != len)
+		r = -EINVAL;
+	if (r < 0) {
+		cb_process_release(&p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+void cb_process_release(struct cb_process *p)
+{
+	free(p->argv);
+	free(p->env);
+	*p = (struct cb_process){0};
+}

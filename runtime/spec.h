@@ -98,6 +98,11 @@ struct cb_spawn_spec {
 	 * and fails the start. Needs CB_NS_MNT and no user namespace. */
 	int (*rootfs_late)(void *opaque, int *ret_fd, struct cb_error *err);
 	void *rootfs_late_opaque;
+	/* With rootfs_late, the process too (argv, env, workdir, user) may
+	 * be known only once it has run (an image's config, read as its
+	 * container is made): argv may then be NULL until, and the child
+	 * gets the four with the rootfs, as they were when it returned. */
+	bool process_late;
 	const char *hostname; /* NULL: first 12 characters of id */
 
 	/* The process. */
@@ -280,6 +285,23 @@ int cb_sysctl_path(const char *kv, char *path, size_t size);
 uint64_t cb_cpu_shares_to_weight(uint64_t shares);
 /* True for an IPv4 or IPv6 address. */
 bool cb_ip_valid(const char *s);
+/* The process of a spec (argv, env, workdir, user) as one buffer for
+ * the child of a late one (process_late), and back. The buffer: the
+ * counts of argv and env strings and which of workdir and user follow
+ * (three uint32_t), then each string, NUL-terminated. */
+struct cb_process {
+	char **argv; /* into the buffer; NULL-terminated; owned array */
+	char **env;  /* likewise */
+	size_t n_env;
+	const char *workdir, *user; /* into the buffer, or NULL */
+};
+/* -EINVAL without a command, -ENOMEM. */
+int cb_process_pack(const struct cb_spawn_spec *spec, char **ret_buf, size_t *ret_len);
+/* Point *ret into buf (which must outlive it); -EINVAL when buf is not
+ * exactly what cb_process_pack makes (a command included), -ENOMEM.
+ * cb_process_release frees the arrays. */
+int cb_process_unpack(char *buf, size_t len, struct cb_process *ret);
+void cb_process_release(struct cb_process *p);
 /* resolv.conf for the container: host's lines, with those the spec's
  * --dns (nameserver), --dns-search (search, domain) and --dns-option
  * (options) replace left out and theirs added. Into buf; -ENOSPC when it

@@ -207,7 +207,7 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	struct cb_error ferr = {0};
 	uint64_t t_begin = l.t_begin, t_mounted = l.t_mounted;
 	char cmd0[64]; /* the launch owns argv: keep its name for the message */
-	snprintf(cmd0, sizeof(cmd0), "%s", o.spec.argv[0]);
+	snprintf(cmd0, sizeof(cmd0), "%s", o.spec.argv ? o.spec.argv[0] : bo->image);
 	int rf = cli_launch_finish(cli, s, &l, true, &ferr);
 	uint64_t t_end = cb_now_ns();
 	if (r >= 0 && rf < 0) {
@@ -622,7 +622,7 @@ static void fp_teardown(struct cb_cli *cli, struct cb_store *s, struct fp_contai
 			c[i].p = NULL;
 		}
 		/* Prepared (a container made late may not be made at all). */
-		if (c[i].l.argv) {
+		if (c[i].l.image_name) {
 			struct cb_error err = {0};
 			if (cli_launch_finish(cli, s, &c[i].l, true, &err) < 0)
 				cli_fail(&err, -err.code, "bench: remove container");
@@ -684,7 +684,7 @@ static int bench_footprint(struct cb_cli *cli, const struct bench_opts *bo)
 	uint64_t t0 = cb_now_ns();
 	for (size_t i = 0; ret == 0 && i < bo->n && !stop_signal; i++) {
 		r = fp_start(cli, s, &o1, devnull, &c[i], &err);
-		if (c[i].l.argv)
+		if (c[i].l.image_name)
 			made = i + 1;
 		if (r < 0) {
 			if (!stop_signal)

@@ -119,9 +119,13 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	/* A container of the store is listed by ps while it runs, and exec
 	 * reaches it; a kept one shows how it ended, as docker's does. */
 	struct cli_foreground fg = {.dirfd = -1, .lock = -1};
-	int r = s ? cli_foreground_begin(&fg, &o, &err) : 0;
-	if (s)
+	int r = 0;
+	if (s && o.spec.rootfs_late) {
+		launch.fg = &fg; /* begun once the container is made */
+	} else if (s) {
+		r = cli_foreground_begin(&fg, &o, &err);
 		fg.rootfs_fd = &launch.rootfs_fd;
+	}
 	if (r >= 0)
 		r = cli_net_prepare(cli, &o, &net, &err);
 	if (r >= 0)
@@ -129,11 +133,15 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	struct cb_error nerr = {0};
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);
+	/* Read before cli_launch_finish releases the launch. */
+	bool late_failed = launch.late_failed;
 	if (s) {
 		/* A container made late may never have been made: one to keep
-		 * is made now, unless making it was what failed. */
-		if (r < 0 && !o.rm && !launch.late_failed)
-			(void)cli_launch_create_now(&launch, NULL);
+		 * is made now, unless making it was what failed, and its state
+		 * begun (to record how it ended) if that was to come too. */
+		if (r < 0 && !o.rm && !late_failed && cli_launch_create_now(&launch, NULL) >= 0 &&
+		    launch.fg && fg.dirfd < 0)
+			(void)cli_foreground_begin(&fg, &o, NULL);
 		bool made = launch.ctr != NULL;
 		t_end[0] = stamp(o.spec.record_phases);
 		cli_launch_drain_trash(&launch);
@@ -149,7 +157,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (r < 0) {
 		/* The image's container could not be made (as before a start). */
-		if (launch.late_failed)
+		if (late_failed)
 			cli_fail(&err, r, "run %s", o.cmd[0]);
 		else
 			cli_fail(&err, r, "run");

@@ -7,6 +7,7 @@
 #include "store.h"
 #include "trash.h"
 #include "state.h"
+#include "supervisor.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -110,14 +111,11 @@ static int delete_trash_step(void *opaque)
 	return 0;
 }
 
-/* Point o->spec at the container's process, from the image config and
- * the options (l->argv and l->cfg are filled), before anything is made. */
+/* Point o->spec at what the options say of the container (l->id is
+ * set), before anything is made. */
 static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
 		     struct cli_launch *l, struct cb_error *err)
 {
-	int r = cli_stop_signal(o, &l->cfg, err);
-	if (r < 0)
-		return r;
 	enum cb_driver_kind kind = CB_DRIVER_AUTO;
 	if (cli->storage_driver && cb_driver_parse(cli->storage_driver, &kind) < 0)
 		return cb_error_set(err, EINVAL, "--storage-driver %s: unknown",
@@ -125,7 +123,6 @@ static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_optio
 	struct cb_spawn_spec *spec = &o->spec;
 	l->store = s;
 	spec->id = l->id;
-	spec->argv = l->argv;
 	spec->create_etc_files = true; /* the upper dir takes them */
 	/* Deleting the trash fills a foreground launch's wait; a supervisor
 	 * (-d) has no one waiting on it, and a store of its own. */
@@ -134,6 +131,18 @@ static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_optio
 		spec->idle_step = delete_trash_step;
 		spec->idle_opaque = l;
 	}
+	return 0;
+}
+
+/* Point o->spec at the container's process, from the image config and
+ * the options (l->argv and l->cfg are filled). */
+static int fill_process(struct cb_run_options *o, struct cli_launch *l, struct cb_error *err)
+{
+	int r = cli_stop_signal(o, &l->cfg, err);
+	if (r < 0)
+		return r;
+	struct cb_spawn_spec *spec = &o->spec;
+	spec->argv = l->argv;
 	if (!spec->workdir && l->cfg.working_dir && l->cfg.working_dir[0])
 		spec->workdir = l->cfg.working_dir;
 	if (!spec->user && l->cfg.user && l->cfg.user[0])
@@ -142,6 +151,25 @@ static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_optio
 	if (r < 0)
 		return cb_error_errno(err, r, "environment");
 	return 0;
+}
+
+/* Resolve l's image, read its config and fill the process from it. */
+static int load_image(struct cli_launch *l, struct cb_error *err)
+{
+	char id[CB_DIGEST_SIZE];
+	int r = cb_image_resolve(l->store, l->image_name, id, err);
+	if (r >= 0)
+		r = cb_images_get(l->store, id, &l->img, err);
+	if (r >= 0)
+		r = cb_image_load_config(l->store, id, &l->cfg, err);
+	if (r >= 0)
+		r = build_argv(&l->cfg, l->o, l->user_cmd, &l->argv);
+	if (r >= 0 && !l->argv[0])
+		r = cb_error_set(err, EINVAL, "%s: no command given and the image has none",
+				 l->image_name);
+	if (r >= 0)
+		r = fill_process(l->o, l, err);
+	return r;
 }
 
 /* Mount l->ctr's rootfs and point o->spec at it. */
@@ -203,17 +231,20 @@ static int create_container(struct cli_launch *l, struct cb_error *err)
 	return r;
 }
 
-/* The spec's rootfs_late: make (for run) and mount the container now, a
- * detached mount for the child to attach (a host mount, when the driver
- * made one, cloned into one). The predicted rootfs path in the spec
- * stays. */
+/* The spec's rootfs_late: make (for run: its image read, the process
+ * filled from it) and mount the container now, a detached mount for the
+ * child to attach (a host mount, when the driver made one, cloned into
+ * one); then its foreground state (l->fg). The predicted rootfs path in
+ * the spec stays. */
 static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 {
 	struct cli_launch *l = opaque;
 	struct cb_store *s = l->store;
 	bool make = !l->ctr;
 	l->late_failed = true;
-	int r = make ? create_container(l, err) : 0;
+	int r = make && !l->img ? load_image(l, err) : 0;
+	if (r >= 0 && make)
+		r = create_container(l, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *predicted = TAKE_PTR(l->rootfs);
@@ -238,6 +269,10 @@ static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 	l->o->spec.rootfs = l->rootfs;
 	l->o->spec.rootfs_detached = false;
 	l->o->spec.rootfs_fd = -1;
+	if (r >= 0 && l->fg) {
+		r = cli_foreground_begin(l->fg, l->o, err);
+		l->fg->rootfs_fd = &l->rootfs_fd;
+	}
 	if (r < 0) {
 		closep(&l->rootfs_fd);
 		if (!make) {
@@ -258,15 +293,17 @@ static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 
 int cli_launch_create_now(struct cli_launch *l, struct cb_error *err)
 {
-	if (l->ctr || !l->img)
+	if (l->ctr || !l->image_name)
 		return 0;
-	return create_container(l, err);
+	int r = l->img ? 0 : load_image(l, err);
+	return r < 0 ? r : create_container(l, err);
 }
 
 /* A foreground container with a mount namespace and no user namespace gets
  * its rootfs late (made while the child makes its namespaces): point the
- * spec at make_rootfs_late and the rootfs path it will have. 1 when so,
- * 0 when the rootfs must be made now, -ENOMEM. */
+ * spec at make_rootfs_late and the rootfs path it will have (and, for run,
+ * at its process to come: l->ctr is NULL). 1 when so, 0 when the rootfs
+ * must be made now, -ENOMEM. */
 static int set_late(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
 		    struct cli_launch *l)
 {
@@ -281,6 +318,7 @@ static int set_late(struct cb_cli *cli, struct cb_store *s, struct cb_run_option
 	o->spec.rootfs = l->rootfs;
 	o->spec.rootfs_late = make_rootfs_late;
 	o->spec.rootfs_late_opaque = l;
+	o->spec.process_late = !l->ctr;
 	return 1;
 }
 
@@ -291,35 +329,25 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 	memset(l, 0, sizeof(*l));
 	l->rootfs_fd = -1;
 	l->t_begin = cb_now_ns();
-	char id[CB_DIGEST_SIZE];
-	int r = cb_image_resolve(s, image, id, err);
-	if (r < 0)
-		return r;
-	r = cb_images_get(s, id, &l->img, err);
-	if (r < 0)
-		return r;
-	r = cb_image_load_config(s, id, &l->cfg, err);
-	if (r >= 0)
-		r = build_argv(&l->cfg, o, user_cmd, &l->argv);
-	if (r >= 0 && !l->argv[0])
-		r = cb_error_set(err, EINVAL, "%s: no command given and the image has none",
-				 image);
-	if (r >= 0)
-		r = cb_container_new_id(l->id);
+	l->image_name = image;
+	l->user_cmd = user_cmd;
+	l->run_json = run_json;
+	l->o = o;
+	int r = cb_container_new_id(l->id);
 	if (r >= 0)
 		r = fill_spec(cli, s, o, l, err);
 	if (r < 0)
 		goto out_release;
-	l->image_name = image;
-	l->user_cmd = user_cmd;
-	l->run_json = run_json;
+	/* Late, the image is read too while the child makes its namespaces. */
 	r = set_late(cli, s, o, l);
 	if (r != 0) {
 		if (r < 0)
 			goto out_release;
 		return 0;
 	}
-	r = create_container(l, err);
+	r = load_image(l, err);
+	if (r >= 0)
+		r = create_container(l, err);
 	if (r < 0)
 		goto out_release;
 	r = mount_rootfs(cli, s, o, l, err);
@@ -350,6 +378,8 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 		r = cb_error_set(err, EINVAL, "no command given and the image has none");
 	if (r >= 0)
 		r = fill_spec(cli, s, o, l, err);
+	if (r >= 0)
+		r = fill_process(o, l, err);
 	if (r >= 0 && (r = set_late(cli, s, o, l)) == 0)
 		r = mount_rootfs(cli, s, o, l, err);
 	if (r < 0)

@@ -14,6 +14,8 @@
 #include "manifest.h"
 #include "run-options.h"
 
+struct cli_foreground;
+
 struct cb_store;
 struct cb_rm_steps;
 
@@ -31,6 +33,8 @@ struct cli_launch {
 	const char *image_name, *run_json;
 	char *const *user_cmd;
 	bool late_failed; /* making it late failed (the error names the image) */
+	/* Set: its foreground state is begun there, once it is made. */
+	struct cli_foreground *fg;
 	struct cb_image_config cfg;
 	char **argv; /* entrypoint + cmd (owned, strings borrowed) */
 	uint64_t t_begin, t_created, t_mounted; /* CLOCK_MONOTONIC ns */
@@ -42,19 +46,20 @@ struct cli_launch {
 	unsigned trash_phase; /* 0: state's to open, 1: state's, 2, 3: store's, 4: done */
 };
 
+/* o->stop_signal from the image's StopSignal unless --stop-signal gave
+ * one; an image naming no signal is an error. */
+int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
+		    struct cb_error *err);
 /* Resolve image, create the container (named o->name, volatile with
  * o->rm), mount it with the chosen driver, and point o->spec at it: id,
  * rootfs, argv, env, workdir, user. user_cmd is what followed IMAGE on the
  * command line. On failure nothing is left in the store.
  * A foreground container with a mount namespace and no user namespace is
  * made late: here it only gets its ID (l->id, o->spec.id); the spec's
- * rootfs_late makes and mounts it while the launcher's child makes its
- * namespaces (l->ctr is set from then on; image, user_cmd and run_json
- * must live until then). */
-/* o->stop_signal from the image's StopSignal unless --stop-signal gave
- * one; an image naming no signal is an error. */
-int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
-		    struct cb_error *err);
+ * rootfs_late reads the image, fills the process (o->spec.process_late),
+ * makes and mounts the container while the launcher's child makes its
+ * namespaces (l->ctr is set from then on; o, image, user_cmd and
+ * run_json must live until then). */
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
 		       struct cb_run_options *o, char *const *user_cmd, const char *run_json,
 		       struct cli_launch *l, struct cb_error *err);

@@ -201,7 +201,8 @@ ok create --name "$n" bb true
 taken=$out
 before=$(store_state)
 states=$(ls /run/cowbox 2>/dev/null | grep -E "^[0-9a-f]{64}$" | sort || true)
-refuse "name $n is already used by container ${taken:0:12}" \
+# (The error names the image, as every failure to make it does.)
+refuse "^cowbox: run bb: name $n is already used by container ${taken:0:12}" \
 	run --rm --name "$n" --cgroup-parent "$P2" --cidfile "$TESTTMP/cid4" bb true
 [ ! -e "$TESTTMP/cid4" ] || fail "a run whose container was never made left its --cidfile"
 [ "$(store_state)" = "$before" ] || fail "a run whose container was never made changed the store"

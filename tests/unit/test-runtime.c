@@ -471,6 +471,81 @@ static void test_reports(void **state)
 	close(pipefd[1]);
 }
 
+/* A late process (spec.process_late) crosses to the child as one buffer:
+ * what comes back is what went, and a buffer that is not exactly one is
+ * refused, whatever its counts claim. */
+static void test_process_pack(void **state)
+{
+	(void)state;
+	struct cb_spawn_spec spec;
+	cb_spawn_spec_init(&spec);
+	char *argv[] = {"/bin/sh", "-c", "", "echo hi", NULL};
+	spec.argv = argv;
+	assert_int_equal(cb_spawn_spec_add_env(&spec, "A=1"), 0);
+	assert_int_equal(cb_spawn_spec_add_env(&spec, "EMPTY="), 0);
+	spec.workdir = "/tmp";
+	char *buf;
+	size_t len;
+	assert_int_equal(cb_process_pack(&spec, &buf, &len), 0);
+	struct cb_process p;
+	assert_int_equal(cb_process_unpack(buf, len, &p), 0);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(p.argv[i], argv[i]);
+	assert_null(p.argv[4]);
+	assert_int_equal(p.n_env, 2);
+	assert_string_equal(p.env[0], "A=1");
+	assert_string_equal(p.env[1], "EMPTY=");
+	assert_null(p.env[2]);
+	assert_string_equal(p.workdir, "/tmp");
+	assert_null(p.user);
+	cb_process_release(&p);
+
+	/* Cut short anywhere, or with a byte too many: refused. */
+	for (size_t cut = 0; cut < len; cut++)
+		assert_int_equal(cb_process_unpack(buf, cut, &p), -EINVAL);
+	char *longer = malloc(len + 1);
+	memcpy(longer, buf, len);
+	longer[len] = 'x';
+	assert_int_equal(cb_process_unpack(longer, len + 1, &p), -EINVAL);
+	free(longer);
+	/* Counts beyond what the buffer holds, and no command. */
+	uint32_t huge[3] = {UINT32_MAX, UINT32_MAX, 0};
+	memcpy(buf, huge, sizeof(huge));
+	assert_int_equal(cb_process_unpack(buf, len, &p), -EINVAL);
+	uint32_t none[3] = {0, 0, 0};
+	memcpy(buf, none, sizeof(none));
+	assert_int_equal(cb_process_unpack(buf, sizeof(none), &p), -EINVAL);
+	free(buf);
+
+	/* A user and no workdir; a spec with no command is not packed. */
+	spec.workdir = NULL;
+	spec.user = "nobody:nogroup";
+	assert_int_equal(cb_process_pack(&spec, &buf, &len), 0);
+	assert_int_equal(cb_process_unpack(buf, len, &p), 0);
+	assert_null(p.workdir);
+	assert_string_equal(p.user, "nobody:nogroup");
+	cb_process_release(&p);
+	free(buf);
+
+	/* Through the reports' socket, as the child gets it (a memfd). */
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(cb_report_send_process(sv[1], &spec), 0);
+	char *got;
+	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), 0);
+	assert_string_equal(p.argv[3], "echo hi");
+	assert_string_equal(p.user, "nobody:nogroup");
+	cb_process_release(&p);
+	free(got);
+	close(sv[1]);
+	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), -ECONNRESET);
+	close(sv[0]);
+
+	spec.argv = NULL;
+	assert_int_equal(cb_process_pack(&spec, &buf, &len), -EINVAL);
+	cb_spawn_spec_release(&spec);
+}
+
 /* The host's own map reads as none; a pid that is gone too. */
 static void test_idmap_read(void **state)
 {
@@ -652,12 +727,12 @@ int main(void)
 	    cmocka_unit_test(test_idmap_to_host), cmocka_unit_test(test_cpuset),
 	    cmocka_unit_test(test_caps),	  cmocka_unit_test(test_env),
 	    cmocka_unit_test(test_user),	  cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_reports),	  cmocka_unit_test(test_signal),
-	    cmocka_unit_test(test_ulimit),	  cmocka_unit_test(test_add_host),
-	    cmocka_unit_test(test_resolv_conf),	  cmocka_unit_test(test_user_name),
-	    cmocka_unit_test(test_group_add),	  cmocka_unit_test(test_sysctl),
-	    cmocka_unit_test(test_cpu_shares),	  cmocka_unit_test(test_own_ns),
-	    cmocka_unit_test(test_mount_csv),
+	    cmocka_unit_test(test_reports),	  cmocka_unit_test(test_process_pack),
+	    cmocka_unit_test(test_signal),	  cmocka_unit_test(test_ulimit),
+	    cmocka_unit_test(test_add_host),	  cmocka_unit_test(test_resolv_conf),
+	    cmocka_unit_test(test_user_name),	  cmocka_unit_test(test_group_add),
+	    cmocka_unit_test(test_sysctl),	  cmocka_unit_test(test_cpu_shares),
+	    cmocka_unit_test(test_own_ns),	  cmocka_unit_test(test_mount_csv),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
