@@ -51,6 +51,10 @@ int cb_report_recv_fd(int sock, char kind)
 	return fd;
 }
 
+/* A process this small goes in the message itself; a larger one (an
+ * environment may outgrow a socket's buffer) in a memfd sent with it. */
+#define PROCESS_INLINE_MAX (32 << 10)
+
 int cb_report_send_process(int sock, const struct cb_spawn_spec *spec)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -58,8 +62,13 @@ int cb_report_send_process(int sock, const struct cb_spawn_spec *spec)
 	int r = cb_process_pack(spec, &buf, &len);
 	if (r < 0)
 		return r;
-	/* A memfd, not the message itself: an environment may be larger
-	 * than a socket's buffer. */
+	if (len <= PROCESS_INLINE_MAX) {
+		struct cb_report rep = {.kind = 'A'};
+		struct iovec iov[2] = {{.iov_base = &rep, .iov_len = sizeof(rep)},
+				       {.iov_base = buf, .iov_len = len}};
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = ELEMENTSOF(iov)};
+		return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	}
 	_cleanup_close_ int fd = memfd_create("cowbox-process", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -73,14 +82,40 @@ int cb_report_send_process(int sock, const struct cb_spawn_spec *spec)
 
 int cb_report_recv_process(int sock, char **ret_buf, struct cb_process *ret)
 {
-	_cleanup_close_ int fd = cb_report_recv_fd(sock, 'A');
-	if (fd < 0)
-		return fd;
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	int r = cb_read_fd(fd, (size_t)16 << 20, &buf, &len);
-	if (r < 0)
-		return r;
+	struct cb_report rep;
+	_cleanup_free_ char *buf = malloc(PROCESS_INLINE_MAX);
+	if (!buf)
+		return -ENOMEM;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov[2] = {{.iov_base = &rep, .iov_len = sizeof(rep)},
+			       {.iov_base = buf, .iov_len = PROCESS_INLINE_MAX}};
+	struct msghdr mh = {.msg_iov = iov,
+			    .msg_iovlen = ELEMENTSOF(iov),
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	_cleanup_close_ int fd = -1;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if ((size_t)n < sizeof(rep) || rep.kind != 'A' || (mh.msg_flags & MSG_TRUNC))
+		return -EPROTO;
+	size_t len = (size_t)n - sizeof(rep);
+	int r;
+	if (fd >= 0) {
+		if (len)
+			return -EPROTO;
+		free(TAKE_PTR(buf));
+		if ((r = cb_read_fd(fd, (size_t)16 << 20, &buf, &len)) < 0)
+			return r;
+	}
 	if ((r = cb_process_unpack(buf, len, ret)) < 0)
 		return r;
 	*ret_buf = TAKE_PTR(buf);

@@ -537,6 +537,23 @@ static void test_process_pack(void **state)
 	assert_string_equal(p.user, "nobody:nogroup");
 	cb_process_release(&p);
 	free(got);
+	/* One too large for a message goes in a memfd. */
+	char *big = malloc(100 << 10);
+	memset(big, 'x', 100 << 10);
+	memcpy(big, "BIG=", 4);
+	big[(100 << 10) - 1] = '\0';
+	assert_int_equal(cb_spawn_spec_add_env(&spec, big), 0);
+	assert_int_equal(cb_report_send_process(sv[1], &spec), 0);
+	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), 0);
+	assert_int_equal(p.n_env, 3);
+	assert_string_equal(p.env[2], big);
+	cb_process_release(&p);
+	free(got);
+	free(big);
+	/* Another kind of report is not a process. */
+	struct cb_report other = {.kind = 'R'};
+	assert_int_equal(write(sv[1], &other, sizeof(other)), (ssize_t)sizeof(other));
+	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), -EPROTO);
 	close(sv[1]);
 	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), -ECONNRESET);
 	close(sv[0]);
