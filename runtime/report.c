@@ -67,7 +67,11 @@ int cb_report_send_process(int sock, const struct cb_spawn_spec *spec)
 		struct iovec iov[2] = {{.iov_base = &rep, .iov_len = sizeof(rep)},
 				       {.iov_base = buf, .iov_len = len}};
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = ELEMENTSOF(iov)};
-		return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+		if (sendmsg(sock, &mh, MSG_NOSIGNAL) >= 0)
+			return 0;
+		if (errno != EMSGSIZE)
+			return -errno;
+		/* A socket buffer set smaller than that (net.core.wmem_default). */
 	}
 	_cleanup_close_ int fd = memfd_create("cowbox-process", MFD_CLOEXEC);
 	if (fd < 0)

@@ -164,9 +164,9 @@ static int load_image(struct cli_launch *l, struct cb_error *err)
 		r = cb_image_load_config(l->store, id, &l->cfg, err);
 	if (r >= 0)
 		r = build_argv(&l->cfg, l->o, l->user_cmd, &l->argv);
+	/* (The caller's error names the image.) */
 	if (r >= 0 && !l->argv[0])
-		r = cb_error_set(err, EINVAL, "%s: no command given and the image has none",
-				 l->image_name);
+		r = cb_error_set(err, EINVAL, "no command given and the image has none");
 	if (r >= 0)
 		r = fill_process(l->o, l, err);
 	return r;

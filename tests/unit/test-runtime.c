@@ -550,6 +550,24 @@ static void test_process_pack(void **state)
 	cb_process_release(&p);
 	free(got);
 	free(big);
+	/* One that fits the limit but not the socket's buffer: a memfd too. */
+	int small = 4096;
+	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	char mid[12 << 10];
+	memset(mid, 'y', sizeof(mid));
+	memcpy(mid, "MID=", 4);
+	mid[sizeof(mid) - 1] = '\0';
+	char *const mid_argv[] = {"true", NULL};
+	struct cb_spawn_spec midspec;
+	cb_spawn_spec_init(&midspec);
+	midspec.argv = mid_argv;
+	assert_int_equal(cb_spawn_spec_add_env(&midspec, mid), 0);
+	assert_int_equal(cb_report_send_process(sv[1], &midspec), 0);
+	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), 0);
+	assert_string_equal(p.env[0], mid);
+	cb_process_release(&p);
+	free(got);
+	cb_spawn_spec_release(&midspec);
 	/* Another kind of report is not a process. */
 	struct cb_report other = {.kind = 'R'};
 	assert_int_equal(write(sv[1], &other, sizeof(other)), (ssize_t)sizeof(other));
