@@ -5,12 +5,10 @@
 #include <errno.h>
 #include <linux/close_range.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -684,15 +682,4 @@ int cb_execvp(const char *file, char *const argv[])
 	if (*file && !strchr(file, '/') && path_lookup(file, buf, sizeof(buf)))
 		execvp(buf, argv); /* a '/': no search, and a script without #! still runs */
 	return execvp(file, argv);
-}
-
-int cb_mark_topdir(int fd)
-{
-	int flags;
-	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
-		return -errno;
-	if (flags & FS_TOPDIR_FL)
-		return 0;
-	flags |= FS_TOPDIR_FL;
-	return ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0 ? -errno : 1;
 }

@@ -101,13 +101,6 @@ uint64_t cb_proc_stat_field(const char *stat, int field);
 /* Nanoseconds of CLOCK_MONOTONIC. */
 uint64_t cb_now_ns(void);
 
-/* Mark directory fd the top of unrelated trees (FS_TOPDIR_FL, chattr +T):
- * ext4's Orlov allocator then puts each new subdirectory in a block group
- * of its own choosing, away from its siblings and from what the rest of
- * the disk churns. 1 when newly marked, 0 when it already was, -errno
- * (-ENOTTY, -EOPNOTSUPP: a file system without the hint). */
-int cb_mark_topdir(int fd);
-
 /* execvp(3), without its failed execve for every PATH entry before the
  * right one (each costs the kernel a new mm before the lookup fails):
  * the first executable regular file along $PATH is found with stat and

@@ -33,14 +33,10 @@ static int store_init_layout(int root_fd, struct cb_error *err)
 	/* The directories are made in order: a store with the last one has
 	 * them all (one lookup per command instead of seven mkdirs). */
 	const char *last = store_dirs[ELEMENTSOF(store_dirs) - 1];
-	if (faccessat(root_fd, last, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-		/* Each directory in a block group of its own (docs/store.md,
-		 * "placement"); a file system without the hint ignores it. */
-		(void)cb_mark_topdir(root_fd);
+	if (faccessat(root_fd, last, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		for (size_t i = 0; i < ELEMENTSOF(store_dirs); i++)
 			if (mkdirat(root_fd, store_dirs[i], 0700) < 0 && errno != EEXIST)
 				return cb_error_errno(err, errno, "mkdir %s", store_dirs[i]);
-	}
 	_cleanup_free_ char *v = NULL;
 	int r = cb_read_file_at(root_fd, "version", 64, &v, NULL);
 	if (r == -ENOENT) {
@@ -62,23 +58,6 @@ static int store_init_layout(int root_fd, struct cb_error *err)
 					    (int)strcspn(v, "\n"), v);
 	}
 	return 0;
-}
-
-/* A store made before the root was marked (store_init_layout) has tmp/,
- * where containers and layers are made, wherever ext4 put it, likely
- * beside whatever else churns its parent directory: with the root marked,
- * an empty tmp/ made again gets a block group of its own. Called with
- * tmp/ emptied and nobody adding (the gc lock held). Best effort. */
-static void place_tmp(int root_fd)
-{
-	int r = cb_mark_topdir(root_fd);
-	/* Marked before: done, unless a killed command left tmp.placed. */
-	if (r < 0 || (r == 0 && faccessat(root_fd, "tmp.placed", F_OK, AT_SYMLINK_NOFOLLOW) < 0))
-		return;
-	if (mkdirat(root_fd, "tmp.placed", 0700) < 0 && errno != EEXIST)
-		return;
-	if (renameat(root_fd, "tmp.placed", root_fd, "tmp") < 0)
-		unlinkat(root_fd, "tmp.placed", AT_REMOVEDIR);
 }
 
 static int open_lock_file(int root_fd, const char *name)
@@ -121,8 +100,7 @@ int cb_store_open(const char *root, struct cb_store **ret, struct cb_error *err)
 	}
 	/* Leftovers of a killed command: only when nobody else is adding. */
 	if (flock(s->gc_fd, LOCK_EX | LOCK_NB) == 0) {
-		if (cb_store_clean_tmp(s, NULL) >= 0)
-			place_tmp(s->root_fd);
+		cb_store_clean_tmp(s, NULL);
 		flock(s->gc_fd, LOCK_UN);
 	}
 	*ret = TAKE_PTR(s);

@@ -63,36 +63,3 @@ ok rm $(ls "$COWBOX_ROOT/containers")
 ok create --name "$name" create-base # the name is free again
 ok rm "$name"
 refuse "no such container" rm "$name"
-
-# Placement (docs/store.md): a store's root is marked the top of unrelated
-# trees (chattr +T), so ext4 gives each of its directories, tmp/ (where
-# containers and layers are made) above all, a block group of its own,
-# away from what else churns the disk (a neighbour deleting thousands of
-# files made every container 3 ms slower to make, ext4 without a journal
-# skipping recently freed inodes). An older store gets an empty tmp/ made
-# again, once; so does one whose re-making a kill cut short.
-mkdir "$TESTTMP/probe-T"
-if chattr +T "$TESTTMP/probe-T" 2>/dev/null && lsattr -d "$TESTTMP/probe-T" | cut -d' ' -f1 | grep -q T; then
-	attrs() { lsattr -d "$1" | cut -d' ' -f1; }
-	case "$(attrs "$COWBOX_ROOT")" in *T*) ;; *) fail "store root not marked +T: $(attrs "$COWBOX_ROOT")" ;; esac
-	case "$(attrs "$COWBOX_ROOT/tmp")" in *T*) fail "tmp/ itself marked: containers would scatter" ;; esac
-	chattr -T "$COWBOX_ROOT"
-	ino=$(stat -c %i "$COWBOX_ROOT/tmp")
-	: >"$COWBOX_ROOT/tmp/leftover" # a killed command's
-	ok images
-	case "$(attrs "$COWBOX_ROOT")" in *T*) ;; *) fail "an older store's root not marked" ;; esac
-	[ "$(stat -c %i "$COWBOX_ROOT/tmp")" != "$ino" ] || fail "an older store's tmp/ was not made again"
-	[ -z "$(ls -A "$COWBOX_ROOT/tmp")" ] || fail "tmp/ not empty: $(ls -A "$COWBOX_ROOT/tmp")"
-	ino=$(stat -c %i "$COWBOX_ROOT/tmp")
-	ok images
-	[ "$(stat -c %i "$COWBOX_ROOT/tmp")" = "$ino" ] || fail "tmp/ made again on every command"
-	mkdir "$COWBOX_ROOT/tmp.placed"
-	ok images
-	[ ! -e "$COWBOX_ROOT/tmp.placed" ] || fail "a left tmp.placed stayed"
-	[ "$(stat -c %i "$COWBOX_ROOT/tmp")" != "$ino" ] || fail "a left tmp.placed was not used"
-	ok create create-base
-	ok rm "$out"
-	say "placement: the root marked +T, an older store's tmp/ made again once"
-else
-	say "placement: this file system has no chattr +T, not checked"
-fi

@@ -1,7 +1,6 @@
 /* common/fsutil.c's fd helpers: closing (or marking close-on-exec) every
  * fd from a number up but those kept, and the standard fds made sure; and
- * cb_execvp's search of $PATH, which must find what execvp finds; the
- * placement hint. */
+ * cb_execvp's search of $PATH, which must find what execvp finds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -138,33 +137,12 @@ static void test_execvp(void **state)
 	assert_int_equal(system(rm), 0);
 }
 
-/* The placement hint: set once, then found set (a file system without it
- * says so: -ENOTTY or -EOPNOTSUPP). */
-static void test_mark_topdir(void **state)
-{
-	(void)state;
-	char dir[] = "/var/tmp/cb-test-topdir-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	int r = cb_mark_topdir(fd);
-	if (r == -ENOTTY || r == -EOPNOTSUPP) {
-		print_message("%s: no FS_TOPDIR_FL here, not checked\n", dir);
-	} else {
-		assert_int_equal(r, 1);
-		assert_int_equal(cb_mark_topdir(fd), 0);
-	}
-	close(fd);
-	assert_int_equal(rmdir(dir), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_close_fds_except),
 	    cmocka_unit_test(test_stdio_sanitize),
 	    cmocka_unit_test(test_execvp),
-	    cmocka_unit_test(test_mark_topdir),
 	};
 	int failed = cmocka_run_group_tests_name("fsutil", tests, NULL, NULL);
 	fprintf(stderr, "%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
