@@ -103,8 +103,17 @@ say "a process's chroot does not change what is exported"
 ok run --name bigc bb dd if=/dev/urandom of=/big bs=1M count=200
 "$COWBOX" export -o "$TESTTMP/big.tar" bigc &
 ex=$!
-sleep 0.3
+# Stopped once its temporary file exists, then killed: mid-write however
+# fast this disk takes 200 MB (a fixed sleep lost the race on a fast one).
+i=0
+while [ ! -e "$TESTTMP/big.tar.tmp-$ex" ] && [ $i -lt 2000 ]; do
+	sleep 0.005
+	i=$((i + 1))
+done
+kill -STOP $ex
+[ -e "$TESTTMP/big.tar.tmp-$ex" ] || fail "export showed no temporary file before it ended"
 kill -TERM $ex
+kill -CONT $ex
 wait $ex && fail "export was not interrupted" || true
 ls "$TESTTMP" | grep -q 'big.tar' && fail "an interrupted export left $(ls "$TESTTMP" | grep big)"
 ! grep -q "$COWBOX_ROOT/containers" /proc/self/mountinfo || fail "an interrupted export left a mount"
