@@ -90,26 +90,16 @@ int cb_report_recv_process(int sock, char **ret_buf, struct cb_process *ret)
 	_cleanup_free_ char *buf = malloc(PROCESS_INLINE_MAX);
 	if (!buf)
 		return -ENOMEM;
-	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov[2] = {{.iov_base = &rep, .iov_len = sizeof(rep)},
 			       {.iov_base = buf, .iov_len = PROCESS_INLINE_MAX}};
-	struct msghdr mh = {.msg_iov = iov,
-			    .msg_iovlen = ELEMENTSOF(iov),
-			    .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
-	ssize_t n;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	_cleanup_close_ int fd = -1;
+	int flags = 0;
+	ssize_t n = cb_report_recvmsg(sock, iov, ELEMENTSOF(iov), &fd, &flags);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if (n == 0)
 		return -ECONNRESET;
-	_cleanup_close_ int fd = -1;
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if ((size_t)n < sizeof(rep) || rep.kind != 'A' || (mh.msg_flags & MSG_TRUNC))
+	if ((size_t)n < sizeof(rep) || rep.kind != 'A' || (flags & MSG_TRUNC))
 		return -EPROTO;
 	size_t len = (size_t)n - sizeof(rep);
 	int r;

@@ -35,28 +35,43 @@ int cb_report_send_process(int sock, const struct cb_spawn_spec *spec);
  * -errno as cb_report_recv_fd; -EINVAL for junk. */
 int cb_report_recv_process(int sock, char **ret_buf, struct cb_process *ret);
 
-/* Read one report into *rep: 1, with the fd it carried in *ret_fd (else
- * -1); 0 at EOF (the child exec'd); -errno (-EIO: a short one). Inline:
- * the launcher's wait for its child then touches no other object's pages
- * (each one costs a 64 KB fault-around window of peak RSS). */
-static inline int cb_report_recv(int sock, struct cb_report *rep, int *ret_fd)
+/* recvmsg into iov, retried on EINTR: the bytes read (0 at EOF) or
+ * -errno, the fd an SCM_RIGHTS carried in *ret_fd (else -1), the
+ * message's flags (MSG_TRUNC) in *ret_flags. */
+static inline ssize_t cb_report_recvmsg(int sock, struct iovec *iov, size_t n_iov, int *ret_fd,
+					int *ret_flags)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {.msg_iov = iov,
+			    .msg_iovlen = n_iov,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
 	*ret_fd = -1;
+	*ret_flags = 0;
 	ssize_t n;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	if (n == 0)
-		return 0;
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
 		memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+	*ret_flags = mh.msg_flags;
+	return n;
+}
+
+/* Read one report into *rep: 1, with the fd it carried in *ret_fd (else
+ * -1); 0 at EOF (the child exec'd); -errno (-EIO: a short one). Inline:
+ * the launcher's wait for its child then touches no other object's pages
+ * (each one costs a 64 KB fault-around window of peak RSS). */
+static inline int cb_report_recv(int sock, struct cb_report *rep, int *ret_fd)
+{
+	struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
+	int flags = 0;
+	ssize_t n = cb_report_recvmsg(sock, &iov, 1, ret_fd, &flags);
+	if (n <= 0)
+		return (int)n;
 	if ((size_t)n < sizeof(*rep)) {
 		if (*ret_fd >= 0)
 			close(*ret_fd);
