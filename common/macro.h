@@ -73,6 +73,14 @@ static inline void strv_free(char **v)
 		free(*s);
 	free(v);
 }
+/* The number of strings before a NULL-terminated list's NULL (0 for NULL). */
+static inline size_t strv_length(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
 static inline void strv_freep(char ***v)
 {
 	int saved = errno;

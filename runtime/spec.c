@@ -717,17 +717,9 @@ int cb_parse_signal(const char *s)
 	return base == SIGRTMIN ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
 }
 
-static size_t strv_count(char *const *v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	return n;
-}
-
 int cb_process_pack(const struct cb_spawn_spec *spec, char **ret_buf, size_t *ret_len)
 {
-	size_t n_argv = strv_count(spec->argv);
+	size_t n_argv = strv_length(spec->argv);
 	if (n_argv == 0 || n_argv > UINT32_MAX || spec->n_env > UINT32_MAX)
 		return -EINVAL;
 	const char *opt[2] = {spec->workdir, spec->user};

@@ -21,14 +21,6 @@
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static size_t strv_len(char *const *v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	return n;
-}
-
 void cli_process_parts(const struct cb_image_config *cfg, const struct cb_run_options *o,
 		       char *const *user_cmd, char *ep_buf[2], char *const **ret_ep,
 		       char *const **ret_cmd)
@@ -45,7 +37,7 @@ static int build_argv(const struct cb_image_config *cfg, const struct cb_run_opt
 {
 	char *one[2], *const *ep, *const *cmd;
 	cli_process_parts(cfg, o, user_cmd, one, &ep, &cmd);
-	size_t n_ep = strv_len(ep), n_cmd = strv_len(cmd);
+	size_t n_ep = strv_length(ep), n_cmd = strv_length(cmd);
 	char **argv = calloc(n_ep + n_cmd + 1, sizeof(char *));
 	if (!argv)
 		return -ENOMEM;
@@ -242,7 +234,7 @@ static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 	struct cb_store *s = l->store;
 	bool make = !l->ctr;
 	l->late_failed = true;
-	int r = make && !l->img ? load_image(l, err) : 0;
+	int r = make ? load_image(l, err) : 0;
 	if (r >= 0 && make)
 		r = create_container(l, err);
 	if (r < 0)
