@@ -64,12 +64,17 @@ int cb_chain_id(const char *parent_chain, const char *diff_id, char out[CB_DIGES
 	return 0;
 }
 
+/* libcrypto's CPU probe, lazy in `cowbox` (tools/openssl-lazy.c): a
+ * hasher digests layers, worth SHA-NI; cb_digest_of's kilobytes are not. */
+void OPENSSL_cpuid_setup(void);
+
 struct cb_hasher {
 	SHA256_CTX ctx;
 };
 
 struct cb_hasher *cb_hasher_new(void)
 {
+	OPENSSL_cpuid_setup();
 	struct cb_hasher *h = calloc(1, sizeof(*h));
 	if (h)
 		SHA256_Init(&h->ctx);
