@@ -7,6 +7,7 @@
 #include "landlock.h"
 #include "macro.h"
 #include "mounts.h"
+#include "netpool.h"
 #include "seccomp-filter.h"
 #include "user.h"
 
@@ -55,12 +56,31 @@ struct cb_proc {
 	const struct cb_spawn_hook *net_hook; /* detached once, in cb_proc_free() */
 	int (*idle_step)(void *opaque);	      /* NULL once it has no more to do */
 	void *idle_opaque;
+	/* Spare network namespaces (netpool.h): the one the child joined,
+	 * released in the idle time, which then makes the next spare. */
+	const char *netpool;
+	struct cb_netpool_claim claim;
+	enum { POOL_DONE, POOL_RELEASE, POOL_FILL } pool_step;
 };
 
+static bool idle_pending(const struct cb_proc *c)
+{
+	return c->idle_step || c->pool_step != POOL_DONE;
+}
+
+/* The caller's steps first (its trash), then the pool's. */
 static void idle_once(struct cb_proc *c)
 {
-	if (c->idle_step(c->idle_opaque) <= 0)
-		c->idle_step = NULL;
+	if (c->idle_step) {
+		if (c->idle_step(c->idle_opaque) <= 0)
+			c->idle_step = NULL;
+		return;
+	}
+	if (c->pool_step == POOL_RELEASE) {
+		cb_netpool_release(c->netpool, &c->claim);
+		c->pool_step = POOL_FILL;
+	} else if (c->pool_step == POOL_FILL && cb_netpool_fill_step(c->netpool) <= 0)
+		c->pool_step = POOL_DONE;
 }
 
 static const int forwarded_signals[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
@@ -82,17 +102,6 @@ int cb_runtime_exit_code(int code, int status)
 }
 
 /* ---- the child ---------------------------------------------------------- */
-
-static int loopback_up(void)
-{
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, "lo");
-	ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
-	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
-}
 
 static bool has_net_sysctl(const struct cb_spawn_spec *spec)
 {
@@ -227,6 +236,7 @@ struct child_args {
 	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
 	bool wait_net;	   /* wait for the network hook before exec */
 	int ns_fds[7];	   /* setns targets for net, uts, ipc */
+	int spare_net;	   /* a spare network namespace to join (netpool.h), -1 */
 	struct cb_seccomp *seccomp;
 	uint64_t caps;
 };
@@ -284,6 +294,10 @@ static _Noreturn void child_main(struct child_args *a)
 		cb_error_errno(&err, errno, "unshare namespaces");
 		cb_report_fail(a->sock, 125, &err);
 	}
+	if (a->spare_net >= 0 && setns(a->spare_net, CLONE_NEWNET) < 0) {
+		cb_error_errno(&err, errno, "join a spare network namespace");
+		cb_report_fail(a->sock, 125, &err);
+	}
 	/* With a user namespace, wait for the maps before acting as root
 	 * (and for the rootfs, mounted for us: see attach_rootfs_for). */
 	int rootfs_fd = -1;
@@ -320,7 +334,7 @@ static _Noreturn void child_main(struct child_args *a)
 		cb_error_errno(&err, errno, "sethostname %s", a->hostname);
 		cb_report_fail(a->sock, 125, &err);
 	}
-	if ((spec->ns_create & CB_NS_NET) && (r = loopback_up()) < 0) {
+	if ((spec->ns_create & CB_NS_NET) && a->spare_net < 0 && (r = cb_loopback_up()) < 0) {
 		cb_error_errno(&err, -r, "bring lo up");
 		cb_report_fail(a->sock, 125, &err);
 	}
@@ -596,7 +610,7 @@ static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct
 	for (;;) {
 		struct cb_report rep;
 		int fd;
-		if (c->idle_step) {
+		if (idle_pending(c)) {
 			struct pollfd p = {.fd = sock, .events = POLLIN};
 			if (poll(&p, 1, 0) == 0) {
 				idle_once(c);
@@ -659,6 +673,8 @@ void cb_proc_free(struct cb_proc *c)
 	if (c->net_hook && c->net_hook->detach)
 		c->net_hook->detach(c->net_hook->userdata);
 	c->net_hook = NULL;
+	if (c->netpool)
+		cb_netpool_release(c->netpool, &c->claim);
 	cb_cgroup_destroy(&c->cgroup);
 	closep(&c->pidfd);
 	closep(&c->pty);
@@ -764,6 +780,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	c->phases.start = cb_now_ns();
 	c->pidfd = c->pty = -1;
 	c->cgroup.v2_fd = -1;
+	c->claim.fd = -1;
 	c->net_hook = spec->net_hook;
 	c->idle_step = spec->idle_step;
 	c->idle_opaque = spec->idle_opaque;
@@ -816,6 +833,14 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 			goto fail;
 		c->phases.cgroup = cb_now_ns();
 	}
+	/* A network namespace of its own, with nothing to attach to it: a
+	 * spare one will do, and this launch's idle time makes the next. Not
+	 * in a user namespace (it must own the network namespace). */
+	if (spec->netns_pool && (spec->ns_create & CB_NS_NET) && !userns && !net_attach) {
+		c->netpool = spec->netns_pool;
+		c->pool_step =
+		    cb_netpool_take(c->netpool, &c->claim) > 0 ? POOL_RELEASE : POOL_FILL;
+	}
 	int pid_idx = cb_ns_index(CB_NS_PID);
 	if (ns_fds[pid_idx] >= 0) {
 		/* The pid namespace applies to children: join it here. */
@@ -846,6 +871,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 			flags |= ns_flags[i].flag;
 	if (userns)
 		flags |= CLONE_NEWUSER;
+	if (c->claim.fd >= 0)
+		flags &= ~(uint64_t)CLONE_NEWNET;
 	if (v1)
 		flags &= ~(uint64_t)CLONE_NEWCGROUP; /* unshared after joining */
 	/* With a late rootfs the child makes them, while it is made. */
@@ -869,6 +896,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .wait_net = net_attach,
 	    .seccomp = filter,
 	    .caps = caps,
+	    .spare_net = c->claim.fd,
 	};
 	memcpy(a.ns_fds, ns_fds, sizeof(ns_fds));
 	memcpy(a.v1_tasks, v1_tasks, n_v1_tasks * sizeof(int));
@@ -961,6 +989,7 @@ fail_child:
 	/* The child may have failed first (and so made our step fail): its
 	 * report is the one the user needs. */
 	c->idle_step = NULL;
+	c->pool_step = POOL_DONE;
 	if (c->pid > 0) {
 		struct cb_error child_err = {0};
 		kill(c->pid, SIGKILL);
@@ -1169,7 +1198,8 @@ int cb_runtime_run(const struct cb_spawn_spec *spec, struct cb_run_status *statu
 		for (;;) {
 			siginfo_t si;
 			static const struct timespec now = {0};
-			int sig = c->idle_step ? sigtimedwait(&set, &si, &now) : sigwaitinfo(&set, &si);
+			int sig = idle_pending(c) ? sigtimedwait(&set, &si, &now)
+						  : sigwaitinfo(&set, &si);
 			if (sig < 0) {
 				if (errno == EAGAIN)
 					idle_once(c);

@@ -184,6 +184,11 @@ struct cb_spawn_spec {
 	 * a millisecond. cowbox deletes its trashes (one unlinkat a step). */
 	int (*idle_step)(void *opaque);
 	void *idle_opaque;
+	/* A directory of spare network namespaces (netpool.h), or NULL: a
+	 * container that gets a network namespace of its own, with no user
+	 * namespace and no net_hook, joins a spare one, and the launch's idle
+	 * time makes the next. Borrowed. */
+	const char *netns_pool;
 
 	/* Cgroup. */
 	bool no_cgroup;

@@ -4,6 +4,7 @@
 #include "state.h"
 #include "net-glue.h"
 #include "net.h"
+#include "netpool.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -218,6 +219,14 @@ static int net_prune(struct cb_cli *cli, int argc, char **argv, const char *nd, 
 	_cleanup_strv_ char **removed = NULL;
 	if (r >= 0)
 		r = cb_network_prune(nd, rd, &removed, &err);
+	/* The spare network namespaces too (runtime/netpool.h). */
+	_cleanup_free_ char *pool = NULL;
+	if (r >= 0 && asprintf(&pool, "%s/pool", rd) < 0) {
+		pool = NULL;
+		r = -ENOMEM;
+	}
+	if (r >= 0 && (r = cb_netpool_drain(pool)) < 0)
+		cb_error_errno(&err, -r, "remove the spare network namespaces in %s", pool);
 	if (r < 0)
 		return cli_fail(&err, r, "network prune");
 	for (char **n = removed; n && *n; n++)

@@ -103,6 +103,22 @@ static int delete_trash_step(void *opaque)
 	return 0;
 }
 
+/* A foreground launch's spare network namespaces (runtime/netpool.h), in
+ * the network run directory: root's, unless COWBOX_NETNS_POOL=0. */
+static int netns_pool_dir(struct cb_cli *cli, char **ret)
+{
+	*ret = NULL;
+	const char *env = getenv("COWBOX_NETNS_POOL");
+	if (geteuid() != 0 || (env && strcmp(env, "0") == 0))
+		return 0;
+	_cleanup_free_ char *nd = NULL, *rd = NULL;
+	if (cli_net_dirs(cli, &nd, &rd) < 0 || asprintf(ret, "%s/pool", rd) < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Point o->spec at what the options say of the container (l->id is
  * set), before anything is made. */
 static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
@@ -122,6 +138,10 @@ static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_optio
 		l->delete_trash = true;
 		spec->idle_step = delete_trash_step;
 		spec->idle_opaque = l;
+		int r = netns_pool_dir(cli, &l->netns_pool);
+		if (r < 0)
+			return cb_error_errno(err, -r, "network directories");
+		spec->netns_pool = l->netns_pool;
 	}
 	return 0;
 }
@@ -386,6 +406,7 @@ void cli_launch_release(struct cli_launch *l)
 	cb_container_free(l->ctr);
 	cb_image_free(l->img);
 	free(l->rootfs);
+	free(l->netns_pool);
 	free(l->argv);
 	cb_config_release(&l->cfg);
 	memset(l, 0, sizeof(*l));

@@ -44,6 +44,7 @@ struct cli_launch {
 	bool delete_trash; /* a foreground launch's (the spec's idle_step) */
 	struct cb_rm_steps *trash;
 	unsigned trash_phase; /* 0: state's to open, 1: state's, 2, 3: store's, 4: done */
+	char *netns_pool;     /* spare network namespaces (the spec's netns_pool), or NULL */
 };
 
 /* o->stop_signal from the image's StopSignal unless --stop-signal gave

@@ -23,7 +23,16 @@ _forget_containers() {
 		done
 	done
 }
-_run_cleanups() { rc=$?; set +e; eval "$_cleanups"; _forget_containers; exit $rc; }
+# Spare network namespaces (docs/runtime.md) in a test's own run
+# directories are bind mounts: unmounted before TESTTMP goes.
+_drain_pools() {
+	local m
+	for m in $(awk -v t="$TESTTMP/" 'index($5, t) == 1 && $5 ~ /\/pool\// { print $5 }' \
+		/proc/self/mountinfo | sort -r); do
+		umount -l "$m" 2>/dev/null
+	done
+}
+_run_cleanups() { rc=$?; set +e; eval "$_cleanups"; _forget_containers; _drain_pools; exit $rc; }
 trap _run_cleanups EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -11,13 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "caps.h"
 #include "cgroup.h"
 #include "idmap.h"
+#include "netpool.h"
 #include "report.h"
 #include "seccomp-filter.h"
 #define ELEMENTS(x) (sizeof(x) / sizeof((x)[0]))
@@ -753,6 +762,111 @@ static void test_mount_csv(void **state)
 	cb_spawn_spec_release(&spec);
 }
 
+/* The spare network namespaces (netpool.h), in a mount namespace of the
+ * test's own so its binds go with it. As root only. */
+static ino_t ns_ino(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static bool exists_at(const char *dir, const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+static void test_netpool(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		skip();
+	char base[] = "/tmp/cb-netpool-XXXXXX", dir[64], p[128];
+	assert_non_null(mkdtemp(base));
+	snprintf(dir, sizeof(dir), "%s/pool", base);
+	ino_t self = ns_ino("/proc/self/ns/net");
+	struct cb_netpool_claim c;
+
+	/* No pool yet: nothing to take, nothing made. */
+	assert_int_equal(cb_netpool_take(dir, &c), 0);
+	assert_int_equal(c.fd, -1);
+	assert_false(exists_at(base, "pool"));
+
+	/* One step makes the one spare, and we are back in our namespace. */
+	assert_int_equal(cb_netpool_fill_step(dir), 0);
+	assert_int_equal(ns_ino("/proc/self/ns/net"), self);
+	snprintf(p, sizeof(p), "%s/0/ns", dir);
+	ino_t spare = ns_ino(p);
+	assert_true(spare != 0 && spare != self);
+	assert_int_equal(cb_netpool_fill_step(dir), 0); /* full: nothing to do */
+	assert_int_equal(ns_ino(p), spare);
+
+	/* Taken once: the slot is gone, the claim is ours, a second take
+	 * finds nothing. */
+	assert_int_equal(cb_netpool_take(dir, &c), 1);
+	assert_int_equal(ioctl(c.fd, NS_GET_NSTYPE), CLONE_NEWNET);
+	struct stat st;
+	assert_int_equal(fstat(c.fd, &st), 0);
+	assert_int_equal(st.st_ino, spare);
+	assert_false(exists_at(dir, "0"));
+	assert_true(exists_at(dir, c.name));
+	struct cb_netpool_claim c2;
+	assert_int_equal(cb_netpool_take(dir, &c2), 0);
+	char taken[48];
+	snprintf(taken, sizeof(taken), "%s", c.name);
+	cb_netpool_release(dir, &c);
+	assert_int_equal(c.fd, -1);
+	assert_false(exists_at(dir, taken));
+
+	/* A claim and a half-made spare of a process that is gone are removed
+	 * when the next spare is made; our own claim stays. */
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	assert_true(dead > 0);
+	waitpid(dead, NULL, 0);
+	char stale1[64], stale2[64], mine[64];
+	snprintf(stale1, sizeof(stale1), "%s/taken.%d.0", dir, (int)dead);
+	snprintf(stale2, sizeof(stale2), "%s/new.%d", dir, (int)dead);
+	snprintf(mine, sizeof(mine), "%s/taken.%d.0", dir, (int)getpid());
+	assert_int_equal(mkdir(stale1, 0700), 0);
+	assert_int_equal(mkdir(stale2, 0700), 0);
+	assert_int_equal(mkdir(mine, 0700), 0);
+	assert_int_equal(cb_netpool_fill_step(dir), 0);
+	assert_int_equal(access(stale1, F_OK), -1);
+	assert_int_equal(access(stale2, F_OK), -1);
+	assert_int_equal(access(mine, F_OK), 0);
+	assert_int_equal(rmdir(mine), 0);
+
+	/* Too old: not used, and removed. */
+	struct timespec old[2] = {{time(NULL) - CB_NETPOOL_MAX_AGE - 10, 0},
+				  {time(NULL) - CB_NETPOOL_MAX_AGE - 10, 0}};
+	snprintf(p, sizeof(p), "%s/0", dir);
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	assert_int_equal(cb_netpool_take(dir, &c), 0);
+	assert_false(exists_at(dir, "0"));
+
+	/* Another kind of namespace in the slot: not used, and removed. */
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/0/ns", dir);
+	int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0400);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mount("/proc/self/ns/ipc", p, NULL, MS_BIND, NULL), 0);
+	assert_int_equal(cb_netpool_take(dir, &c), 0);
+	assert_false(exists_at(dir, "0"));
+
+	/* Drain: the spares counted, everything gone. */
+	assert_int_equal(cb_netpool_fill_step(dir), 0);
+	assert_true(exists_at(dir, "0"));
+	assert_int_equal(cb_netpool_drain(dir), 1);
+	assert_false(exists_at(base, "pool"));
+	assert_int_equal(cb_netpool_drain(dir), 0);
+	assert_int_equal(rmdir(base), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +882,7 @@ int main(void)
 	    cmocka_unit_test(test_user_name),	  cmocka_unit_test(test_group_add),
 	    cmocka_unit_test(test_sysctl),	  cmocka_unit_test(test_cpu_shares),
 	    cmocka_unit_test(test_own_ns),	  cmocka_unit_test(test_mount_csv),
+	    cmocka_unit_test(test_netpool),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);

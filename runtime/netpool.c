@@ -1,0 +1,242 @@
+/* Spare network namespaces (netpool.h). */
+#include "netpool.h"
+#include "fsutil.h"
+#include "macro.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/nsfs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int cb_loopback_up(void)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+/* An entry's namespace is bound over NAME/ns. */
+static void ns_rel(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/ns", name);
+}
+
+/* Remove an entry: the namespace's mount (the namespace itself lives on
+ * in whoever joined it), the file under it, the directory. */
+static void remove_entry(int dfd, const char *dir, const char *name)
+{
+	char path[PATH_MAX], rel[80];
+	snprintf(path, sizeof(path), "%s/%s/ns", dir, name);
+	(void)umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+	ns_rel(rel, sizeof(rel), name);
+	(void)unlinkat(dfd, rel, 0);
+	(void)unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/* A spare to use: a network namespace, made less than MAX_AGE ago. */
+static bool usable(int dfd, const char *name, int fd)
+{
+	struct stat st;
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET ||
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	time_t now = time(NULL);
+	return st.st_mtime <= now + 60 && now - st.st_mtime <= CB_NETPOOL_MAX_AGE;
+}
+
+int cb_netpool_take(const char *dir, struct cb_netpool_claim *c)
+{
+	c->fd = -1;
+	c->name[0] = '\0';
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	for (int i = 0; i < CB_NETPOOL_SIZE; i++) {
+		char slot[16], rel[80];
+		snprintf(slot, sizeof(slot), "%d", i);
+		snprintf(c->name, sizeof(c->name), "taken.%d.%d", (int)getpid(), i);
+		/* The claim: of launches racing for a slot, one rename wins. */
+		if (renameat2(dfd, slot, dfd, c->name, RENAME_NOREPLACE) < 0)
+			continue;
+		ns_rel(rel, sizeof(rel), c->name);
+		int fd = openat(dfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && usable(dfd, c->name, fd)) {
+			c->fd = fd;
+			return 1;
+		}
+		if (fd >= 0)
+			close(fd);
+		remove_entry(dfd, dir, c->name);
+	}
+	c->name[0] = '\0';
+	return 0;
+}
+
+void cb_netpool_release(const char *dir, struct cb_netpool_claim *c)
+{
+	closep(&c->fd);
+	if (!c->name[0])
+		return;
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		remove_entry(dfd, dir, c->name);
+	c->name[0] = '\0';
+}
+
+/* taken.PID.N or new.PID whose PID is gone: a launch killed between its
+ * claim and the release, or while making a spare. */
+static bool stale(const char *name)
+{
+	const char *p;
+	if (strncmp(name, "taken.", 6) == 0)
+		p = name + 6;
+	else if (strncmp(name, "new.", 4) == 0)
+		p = name + 4;
+	else
+		return false;
+	char *end;
+	long pid = strtol(p, &end, 10);
+	if (end == p || pid <= 0 || pid > INT_MAX)
+		return true;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void clear_stale(int dfd, const char *dir)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (stale(e->d_name))
+			remove_entry(dfd, dir, e->d_name);
+	closedir(d);
+}
+
+/* Make a spare in slot: new.PID/ns, the namespace (lo up) bound over it,
+ * then renamed to slot. We step into the namespace to make it and back. */
+static int make_spare(int dfd, const char *dir, const char *slot)
+{
+	char tmp[32], rel[48], path[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "new.%d", (int)getpid());
+	ns_rel(rel, sizeof(rel), tmp);
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (mkdirat(dfd, tmp, 0700) < 0)
+		return -errno;
+	int r = 0;
+	int fd = openat(dfd, rel, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0400);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	close(fd);
+	if (unshare(CLONE_NEWNET) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = cb_loopback_up();
+	if (r >= 0 && mount("/proc/thread-self/ns/net", path, NULL, MS_BIND, NULL) < 0)
+		r = -errno;
+	if (setns(self, CLONE_NEWNET) < 0)
+		return -ENOTRECOVERABLE;
+	if (r >= 0 && renameat2(dfd, tmp, dfd, slot, RENAME_NOREPLACE) < 0)
+		r = -errno;
+	if (r >= 0)
+		return 0;
+fail:
+	remove_entry(dfd, dir, tmp);
+	return r;
+}
+
+int cb_netpool_fill_step(const char *dir)
+{
+	int r = cb_mkdirat_p(AT_FDCWD, dir, 0700);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	char slot[16];
+	int missing = 0;
+	for (int i = CB_NETPOOL_SIZE - 1; i >= 0; i--) {
+		char s[16];
+		snprintf(s, sizeof(s), "%d", i);
+		if (faccessat(dfd, s, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+			memcpy(slot, s, sizeof(s));
+			missing++;
+		}
+	}
+	if (!missing)
+		return 0;
+	_cleanup_close_ int lock =
+	    openat(dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock < 0)
+		return -errno;
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 0 : -errno;
+	clear_stale(dfd, dir);
+	r = make_spare(dfd, dir, slot);
+	if (r == -EEXIST) /* made by another in the meantime */
+		r = 0;
+	return r < 0 ? r : missing > 1;
+}
+
+int cb_netpool_drain(const char *dir)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	_cleanup_close_ int lock =
+	    openat(dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return -errno;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *end;
+		strtol(e->d_name, &end, 10);
+		n += *end == '\0';
+		remove_entry(dfd, dir, e->d_name);
+	}
+	closedir(d);
+	(void)unlinkat(dfd, ".lock", 0);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return -errno;
+	return n;
+}

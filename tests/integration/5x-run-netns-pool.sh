@@ -1,0 +1,99 @@
+#!/bin/bash
+# Proves: a foreground run joins a spare network namespace and makes the
+# next one (runtime/netpool.h, docs/runtime.md "Spare network namespaces"),
+# and isolation stays whole: each container has a network namespace of its
+# own, with only lo, up; none is the host's; no two containers share one,
+# even twelve started at once; an address one container adds is not in the
+# next; a spare too old, a slot that is not a network namespace (an IPC
+# one, a plain file), a claim left by a killed cowbox and a half-made spare
+# are never joined, and the stale ones are removed; --userns, --network
+# host, -d and COWBOX_NETNS_POOL=0 leave the pool alone; `network prune`
+# removes it, mounts included.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root"
+R=$TESTTMP/run
+P=$R/net/pool
+on_exit "\"$COWBOX\" --runroot '$R' network prune >/dev/null 2>&1"
+ok import "$FIXTURES/busybox-gzip.oci" pool-base
+run_in() { ok --runroot "$R" run --rm "$@"; }
+spare() { stat -L -c %i "$P/0/ns" 2>/dev/null || true; }
+host=$(stat -L -c %i /proc/self/ns/net)
+mounted() { grep -c " $P/" /proc/self/mountinfo || true; }
+
+# The first run makes a spare (a bind mount, as `ip netns add` makes);
+# the second joins it: only lo, up.
+run_in pool-base true
+s1=$(spare)
+[ -n "$s1" ] || fail "no spare after a foreground run: $(ls -la "$P" 2>&1)"
+[ "$(mounted)" = 1 ] || fail "want one mount under the pool, got: $(grep " $P/" /proc/self/mountinfo)"
+run_in pool-base sh -c 'stat -L -c %i /proc/self/ns/net; ip -o link | wc -l; ip -o link show lo'
+set -- $out
+[ "$1" = "$s1" ] || fail "the run did not join the spare $s1: $out"
+[ "$2" = 1 ] || fail "want only lo in a spare namespace: $out"
+case "$out" in *"<LOOPBACK,UP,LOWER_UP>"*) ;; *) fail "lo is not up in a spare: $out" ;; esac
+s2=$(spare)
+[ -n "$s2" ] && [ "$s2" != "$s1" ] || fail "the joined spare was not replaced by a new one ($s1, $s2)"
+[ "$s2" != "$host" ] || fail "a spare is the host's network namespace"
+ls "$P" | grep -q '^taken' && fail "a claim was left: $(ls "$P")"
+
+# What a container does to its network stays there.
+run_in --cap-add NET_ADMIN pool-base sh -c 'ip addr add 10.9.8.7/32 dev lo && ip -o addr show lo'
+case "$out" in *10.9.8.7*) ;; *) fail "the address was not added: $out" ;; esac
+run_in pool-base sh -c 'ip -o addr show lo'
+case "$out" in *10.9.8.7*) fail "the next container sees the address: $out" ;; esac
+
+# Twelve at once: twelve namespaces, none the host's.
+for i in $(seq 12); do
+	"$COWBOX" --runroot "$R" run --rm pool-base stat -L -c %i /proc/self/ns/net >"$TESTTMP/ns.$i" 2>&1 &
+done
+wait
+cat "$TESTTMP"/ns.* >"$TESTTMP/all"
+[ "$(grep -c '^[0-9][0-9]*$' "$TESTTMP/all")" = 12 ] || fail "concurrent runs: $(cat "$TESTTMP/all")"
+[ -z "$(sort "$TESTTMP/all" | uniq -d)" ] || fail "two containers shared a namespace: $(sort "$TESTTMP/all" | uniq -c)"
+grep -qx "$host" "$TESTTMP/all" && fail "a container got the host's network namespace"
+[ "$(mounted)" -le 1 ] || fail "concurrent runs left mounts: $(grep " $P/" /proc/self/mountinfo)"
+
+# Runs that must make their own leave the spare where it is.
+s=$(spare)
+[ -n "$s" ] || fail "no spare after the concurrent runs"
+run_in --userns 0:100000:65536 pool-base true
+run_in --network host pool-base true
+ok --runroot "$R" run -d --name "pool-d-$$" pool-base sleep 30
+ok --runroot "$R" rm -f "pool-d-$$"
+COWBOX_NETNS_POOL=0 "$COWBOX" --runroot "$R" run --rm pool-base true || fail "run with COWBOX_NETNS_POOL=0"
+[ "$(spare)" = "$s" ] || fail "a run that makes its own namespace took the spare"
+
+# A spare older than five minutes is not joined (the host's sysctls may
+# have changed since), and goes.
+touch -d '10 minutes ago' "$P/0"
+run_in pool-base stat -L -c %i /proc/self/ns/net
+[ "$out" != "$s" ] || fail "a spare too old was joined"
+[ "$out" != "$host" ] || fail "the container got the host's network namespace"
+[ "$(mounted)" = 1 ] || fail "the old spare's mount stays: $(grep " $P/" /proc/self/mountinfo)"
+
+# Slots that are not network namespaces are never joined, nor are claims
+# and half-made spares of a cowbox that was killed; those two go when
+# the next spare is made.
+ok --runroot "$R" network prune
+[ "$(mounted)" = 0 ] && [ ! -e "$P" ] || fail "prune left the pool: $(ls -la "$P" 2>&1)"
+sleep 0.1 &
+dead=$!
+wait $dead
+mkdir -p "$P/0" "$P/taken.$dead.0" "$P/new.$dead"
+touch "$P/0/ns" "$P/taken.$dead.0/ns" "$P/new.$dead/ns"
+mount --bind /proc/self/ns/ipc "$P/0/ns"
+mount --bind /proc/self/ns/net "$P/taken.$dead.0/ns"
+run_in pool-base stat -L -c %i /proc/self/ns/net
+[ "$out" != "$host" ] || fail "a claim or a foreign namespace was joined: the host's network"
+[ ! -e "$P/taken.$dead.0" ] && [ ! -e "$P/new.$dead" ] || fail "stale entries stay: $(ls "$P")"
+[ "$(mounted)" = 1 ] || fail "want only the new spare mounted: $(grep " $P/" /proc/self/mountinfo)"
+s=$(spare)
+[ -n "$s" ] && [ "$s" != "$host" ] || fail "no fresh spare made"
+ok --runroot "$R" network prune
+mkdir -p "$P/0" && touch "$P/0/ns"
+run_in pool-base ip -o link show lo
+case "$out" in *"<LOOPBACK,UP,LOWER_UP>"*) ;; *) fail "after a plain-file slot: $out" ;; esac
+
+ok --runroot "$R" network prune
+[ "$(mounted)" = 0 ] && [ ! -e "$P" ] || fail "prune left the pool"
+say "spares joined once each, stale and foreign entries refused, prune clean"
