@@ -39,16 +39,50 @@ static void ns_rel(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "%s/ns", name);
 }
 
+/* The same as a path for mount(2) and umount2(2), through the pool's fd:
+ * nothing above the directory is looked up again. */
+static void ns_path(char *buf, size_t size, int dfd, const char *name)
+{
+	snprintf(buf, size, "/proc/self/fd/%d/%s/ns", dfd, name);
+}
+
+/* The pool's directory, when only root may put names in it (as the
+ * seccomp cache's): else a claim could be planted, a namespace of anyone's
+ * choosing. -EPERM when not. */
+static int open_pool(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+		close(dfd);
+		return -EPERM;
+	}
+	return dfd;
+}
+
 /* Remove an entry: the namespace's mount (the namespace itself lives on
  * in whoever joined it), the file under it, the directory. */
-static void remove_entry(int dfd, const char *dir, const char *name)
+static void remove_entry(int dfd, const char *name)
 {
 	char path[PATH_MAX], rel[80];
-	snprintf(path, sizeof(path), "%s/%s/ns", dir, name);
+	ns_path(path, sizeof(path), dfd, name);
 	(void)umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
 	ns_rel(rel, sizeof(rel), name);
 	(void)unlinkat(dfd, rel, 0);
 	(void)unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/* A slot's name: digits only. */
+static bool is_slot(const char *name)
+{
+	if (!*name)
+		return false;
+	for (; *name; name++)
+		if (*name < '0' || *name > '9')
+			return false;
+	return true;
 }
 
 /* A spare to use: a network namespace, made less than MAX_AGE ago. */
@@ -66,7 +100,7 @@ int cb_netpool_take(const char *dir, struct cb_netpool_claim *c)
 {
 	c->fd = -1;
 	c->name[0] = '\0';
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = open_pool(dir);
 	if (dfd < 0)
 		return 0;
 	for (int i = 0; i < CB_NETPOOL_SIZE; i++) {
@@ -84,7 +118,7 @@ int cb_netpool_take(const char *dir, struct cb_netpool_claim *c)
 		}
 		if (fd >= 0)
 			close(fd);
-		remove_entry(dfd, dir, c->name);
+		remove_entry(dfd, c->name);
 	}
 	c->name[0] = '\0';
 	return 0;
@@ -95,9 +129,9 @@ void cb_netpool_release(const char *dir, struct cb_netpool_claim *c)
 	closep(&c->fd);
 	if (!c->name[0])
 		return;
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = open_pool(dir);
 	if (dfd >= 0)
-		remove_entry(dfd, dir, c->name);
+		remove_entry(dfd, c->name);
 	c->name[0] = '\0';
 }
 
@@ -119,7 +153,7 @@ static bool stale(const char *name)
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-static void clear_stale(int dfd, const char *dir)
+static void clear_stale(int dfd)
 {
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -132,18 +166,18 @@ static void clear_stale(int dfd, const char *dir)
 	struct dirent *e;
 	while ((e = readdir(d)))
 		if (stale(e->d_name))
-			remove_entry(dfd, dir, e->d_name);
+			remove_entry(dfd, e->d_name);
 	closedir(d);
 }
 
 /* Make a spare in slot: new.PID/ns, the namespace (lo up) bound over it,
  * then renamed to slot. We step into the namespace to make it and back. */
-static int make_spare(int dfd, const char *dir, const char *slot)
+static int make_spare(int dfd, const char *slot)
 {
 	char tmp[32], rel[48], path[PATH_MAX];
 	snprintf(tmp, sizeof(tmp), "new.%d", (int)getpid());
 	ns_rel(rel, sizeof(rel), tmp);
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	ns_path(path, sizeof(path), dfd, tmp);
 	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return -errno;
@@ -170,7 +204,7 @@ static int make_spare(int dfd, const char *dir, const char *slot)
 	if (r >= 0)
 		return 0;
 fail:
-	remove_entry(dfd, dir, tmp);
+	remove_entry(dfd, tmp);
 	return r;
 }
 
@@ -179,9 +213,9 @@ int cb_netpool_fill_step(const char *dir)
 	int r = cb_mkdirat_p(AT_FDCWD, dir, 0700);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = open_pool(dir);
 	if (dfd < 0)
-		return -errno;
+		return dfd;
 	char slot[16];
 	int missing = 0;
 	for (int i = CB_NETPOOL_SIZE - 1; i >= 0; i--) {
@@ -200,8 +234,8 @@ int cb_netpool_fill_step(const char *dir)
 		return -errno;
 	if (flock(lock, LOCK_EX | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? 0 : -errno;
-	clear_stale(dfd, dir);
-	r = make_spare(dfd, dir, slot);
+	clear_stale(dfd);
+	r = make_spare(dfd, slot);
 	if (r == -EEXIST) /* made by another in the meantime */
 		r = 0;
 	return r < 0 ? r : missing > 1;
@@ -209,9 +243,9 @@ int cb_netpool_fill_step(const char *dir)
 
 int cb_netpool_drain(const char *dir)
 {
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = open_pool(dir);
 	if (dfd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return dfd == -ENOENT ? 0 : dfd;
 	_cleanup_close_ int lock =
 	    openat(dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
@@ -227,12 +261,12 @@ int cb_netpool_drain(const char *dir)
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
+		bool slot = is_slot(e->d_name);
+		if (!slot && strncmp(e->d_name, "taken.", 6) != 0 &&
+		    strncmp(e->d_name, "new.", 4) != 0)
 			continue;
-		char *end;
-		strtol(e->d_name, &end, 10);
-		n += *end == '\0';
-		remove_entry(dfd, dir, e->d_name);
+		n += slot;
+		remove_entry(dfd, e->d_name);
 	}
 	closedir(d);
 	(void)unlinkat(dfd, ".lock", 0);

@@ -17,7 +17,9 @@
  *   .lock           flock()ed by whoever makes or removes spares
  * A spare older than CB_NETPOOL_MAX_AGE is not used (the host's sysctls
  * may have changed since); a stale claim or one half made is removed by
- * the next launch that makes spares. */
+ * the next launch that makes spares. A directory that is not root's, or
+ * that others may write, is not used at all (a planted entry could be
+ * anyone's namespace); everything in it is reached through its fd. */
 #pragma once
 
 #include <stdbool.h>

@@ -4,8 +4,8 @@
 # and isolation stays whole: each container has a network namespace of its
 # own, with only lo, up; none is the host's; no two containers share one,
 # even twelve started at once; an address one container adds is not in the
-# next; a spare too old, a slot that is not a network namespace (an IPC
-# one, a plain file), a claim left by a killed cowbox and a half-made spare
+# next; a spare too old, a pool directory others may write, a slot that
+# is not a network namespace (an IPC one, a plain file), a claim left by a killed cowbox and a half-made spare
 # are never joined, and the stale ones are removed; --userns, --network
 # host, -d and COWBOX_NETNS_POOL=0 leave the pool alone; `network prune`
 # removes it, mounts included.
@@ -17,16 +17,19 @@ on_exit "\"$COWBOX\" --runroot '$R' network prune >/dev/null 2>&1"
 ok import "$FIXTURES/busybox-gzip.oci" pool-base
 run_in() { ok --runroot "$R" run --rm "$@"; }
 spare() { stat -L -c %i "$P/0/ns" 2>/dev/null || true; }
+# A spare is made in a run's idle time, after its trash: a container that
+# lives 0.3 s leaves it that time (one that ends at once may not).
+NS='stat -L -c %i /proc/self/ns/net; sleep 0.3'
 host=$(stat -L -c %i /proc/self/ns/net)
 mounted() { grep -c " $P/" /proc/self/mountinfo || true; }
 
 # The first run makes a spare (a bind mount, as `ip netns add` makes);
 # the second joins it: only lo, up.
-run_in pool-base true
+run_in pool-base sleep 0.3
 s1=$(spare)
 [ -n "$s1" ] || fail "no spare after a foreground run: $(ls -la "$P" 2>&1)"
 [ "$(mounted)" = 1 ] || fail "want one mount under the pool, got: $(grep " $P/" /proc/self/mountinfo)"
-run_in pool-base sh -c 'stat -L -c %i /proc/self/ns/net; ip -o link | wc -l; ip -o link show lo'
+run_in pool-base sh -c 'stat -L -c %i /proc/self/ns/net; ip -o link | wc -l; ip -o link show lo; sleep 0.3'
 set -- $out
 [ "$1" = "$s1" ] || fail "the run did not join the spare $s1: $out"
 [ "$2" = 1 ] || fail "want only lo in a spare namespace: $out"
@@ -63,10 +66,17 @@ ok --runroot "$R" rm -f "pool-d-$$"
 COWBOX_NETNS_POOL=0 "$COWBOX" --runroot "$R" run --rm pool-base true || fail "run with COWBOX_NETNS_POOL=0"
 [ "$(spare)" = "$s" ] || fail "a run that makes its own namespace took the spare"
 
+# A pool directory others may write is not used at all.
+chmod 0777 "$P"
+run_in pool-base sh -c "$NS"
+[ "$out" != "$s" ] || fail "a spare in a world-writable pool directory was joined"
+[ "$(spare)" = "$s" ] || fail "the world-writable pool was changed"
+chmod 0700 "$P"
+
 # A spare older than five minutes is not joined (the host's sysctls may
 # have changed since), and goes.
 touch -d '10 minutes ago' "$P/0"
-run_in pool-base stat -L -c %i /proc/self/ns/net
+run_in pool-base sh -c "$NS"
 [ "$out" != "$s" ] || fail "a spare too old was joined"
 [ "$out" != "$host" ] || fail "the container got the host's network namespace"
 [ "$(mounted)" = 1 ] || fail "the old spare's mount stays: $(grep " $P/" /proc/self/mountinfo)"
@@ -83,7 +93,7 @@ mkdir -p "$P/0" "$P/taken.$dead.0" "$P/new.$dead"
 touch "$P/0/ns" "$P/taken.$dead.0/ns" "$P/new.$dead/ns"
 mount --bind /proc/self/ns/ipc "$P/0/ns"
 mount --bind /proc/self/ns/net "$P/taken.$dead.0/ns"
-run_in pool-base stat -L -c %i /proc/self/ns/net
+run_in pool-base sh -c "$NS"
 [ "$out" != "$host" ] || fail "a claim or a foreign namespace was joined: the host's network"
 [ ! -e "$P/taken.$dead.0" ] && [ ! -e "$P/new.$dead" ] || fail "stale entries stay: $(ls "$P")"
 [ "$(mounted)" = 1 ] || fail "want only the new spare mounted: $(grep " $P/" /proc/self/mountinfo)"
