@@ -270,7 +270,8 @@ int cb_netpool_drain(const char *dir)
 	}
 	closedir(d);
 	(void)unlinkat(dfd, ".lock", 0);
-	if (rmdir(dir) < 0 && errno != ENOENT)
+	/* A launch that claimed a spare meanwhile removes its own entry. */
+	if (rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
 		return -errno;
 	return n;
 }
