@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
@@ -19,8 +20,15 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+
+bool cb_netpool_spare_pays(bool joined, int64_t waited_ns)
+{
+	int64_t gain = joined ? CB_NETPOOL_GAIN_NS - waited_ns : -waited_ns;
+	return gain > CB_NETPOOL_MARGIN_NS;
+}
 
 int cb_loopback_up(void)
 {
@@ -208,48 +216,10 @@ fail:
 	return r;
 }
 
-int cb_netpool_fill_step(const char *dir)
+/* Remove every entry of the pool's forms in dfd: the number of spares
+ * among them, or -errno. */
+static int remove_all(int dfd)
 {
-	int r = cb_mkdirat_p(AT_FDCWD, dir, 0700);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int dfd = open_pool(dir);
-	if (dfd < 0)
-		return dfd;
-	char slot[16];
-	int missing = 0;
-	for (int i = CB_NETPOOL_SIZE - 1; i >= 0; i--) {
-		char s[16];
-		snprintf(s, sizeof(s), "%d", i);
-		if (faccessat(dfd, s, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-			memcpy(slot, s, sizeof(s));
-			missing++;
-		}
-	}
-	if (!missing)
-		return 0;
-	_cleanup_close_ int lock =
-	    openat(dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (lock < 0)
-		return -errno;
-	if (flock(lock, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? 0 : -errno;
-	clear_stale(dfd);
-	r = make_spare(dfd, slot);
-	if (r == -EEXIST) /* made by another in the meantime */
-		r = 0;
-	return r < 0 ? r : missing > 1;
-}
-
-int cb_netpool_drain(const char *dir)
-{
-	_cleanup_close_ int dfd = open_pool(dir);
-	if (dfd < 0)
-		return dfd == -ENOENT ? 0 : dfd;
-	_cleanup_close_ int lock =
-	    openat(dfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
-		return -errno;
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
@@ -269,9 +239,122 @@ int cb_netpool_drain(const char *dir)
 		remove_entry(dfd, e->d_name);
 	}
 	closedir(d);
-	(void)unlinkat(dfd, ".lock", 0);
-	/* A launch that claimed a spare meanwhile removes its own entry. */
-	if (rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
-		return -errno;
 	return n;
+}
+
+/* The pool in memory: where its directory is on a disk, a tmpfs of its
+ * own over it. Each spare is a directory and a file made and removed; on
+ * this machine's /run (ext4 without a journal, mounted with discard) that
+ * is an inode allocation that skips recently freed ones and a synchronous
+ * discard per removal: 8.02 ms a run with spares there, 7.38 without (200
+ * interleaved rounds). What the disk directory held goes first (the tmpfs
+ * would hide it). With the lock held. 1 when mounted (open it again), 0
+ * when it already is in memory. */
+static int keep_in_memory(int dfd)
+{
+	struct statfs sf;
+	if (fstatfs(dfd, &sf) < 0)
+		return -errno;
+	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
+		return 0;
+	int r = remove_all(dfd);
+	if (r < 0)
+		return r;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dfd);
+	if (mount("cowbox-netns", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0700,size=64k") < 0)
+		return -errno;
+	return 1;
+}
+
+/* The slot to fill, and how many are empty. */
+static int missing_slots(int dfd, char slot[16])
+{
+	int missing = 0;
+	for (int i = CB_NETPOOL_SIZE - 1; i >= 0; i--) {
+		char s[16];
+		snprintf(s, sizeof(s), "%d", i);
+		if (faccessat(dfd, s, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+			memcpy(slot, s, sizeof(s));
+			missing++;
+		}
+	}
+	return missing;
+}
+
+int cb_netpool_fill_step(const char *dir)
+{
+	int r = cb_mkdirat_p(AT_FDCWD, dir, 0700);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dfd = open_pool(dir);
+	if (dfd < 0)
+		return dfd;
+	char slot[16];
+	if (!missing_slots(dfd, slot))
+		return 0;
+	/* The lock is the parent directory's, the same over the tmpfs and
+	 * under it. Then the directory again: another may have mounted it. */
+	_cleanup_close_ int parent = openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parent < 0)
+		return -errno;
+	if (flock(parent, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 0 : -errno;
+	for (int again = 0; again < 2; again++) {
+		closep(&dfd);
+		if ((dfd = open_pool(dir)) < 0)
+			return dfd;
+		if ((r = keep_in_memory(dfd)) <= 0)
+			break;
+	}
+	if (r < 0)
+		return r;
+	int missing = missing_slots(dfd, slot);
+	if (!missing)
+		return 0;
+	clear_stale(dfd);
+	r = make_spare(dfd, slot);
+	if (r == -EEXIST) /* made by another in the meantime */
+		r = 0;
+	return r < 0 ? r : missing > 1;
+}
+
+int cb_netpool_drain(const char *dir)
+{
+	int total = 0;
+	/* The tmpfs, then what may be under it. */
+	for (int round = 0; round < 3; round++) {
+		_cleanup_close_ int dfd = open_pool(dir);
+		if (dfd == -ENOENT)
+			return total;
+		if (dfd < 0)
+			return dfd;
+		_cleanup_close_ int parent = openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (parent < 0 || flock(parent, LOCK_EX) < 0)
+			return -errno;
+		int n = remove_all(dfd);
+		if (n < 0)
+			return n;
+		total += n;
+		(void)unlinkat(dfd, ".lock", 0); /* an earlier layout's */
+		struct stat self, up;
+		if (fstat(dfd, &self) < 0 || fstat(parent, &up) < 0)
+			return -errno;
+		if (self.st_dev != up.st_dev) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", dfd);
+			if (umount2(path, MNT_DETACH) < 0)
+				return -errno;
+			continue;
+		}
+		const char *name = strrchr(dir, '/');
+		name = name ? name + 1 : dir;
+		/* A launch that claimed a spare meanwhile removes its own entry. */
+		if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT &&
+		    errno != ENOTEMPTY)
+			return -errno;
+		return total;
+	}
+	return total;
 }

@@ -13,8 +13,10 @@
  *   N/ns            a spare (N = 0 .. CB_NETPOOL_SIZE-1): the namespace,
  *                   bound over an empty file as `ip netns add` does
  *   taken.PID.N/    claimed by the launch PID; removed once it is joined
- *   new.PID/        being made, under .lock
- *   .lock           flock()ed by whoever makes or removes spares
+ *   new.PID/        being made, under the lock (the parent directory,
+ *                   flock()ed by whoever makes or removes spares)
+ * On a disk the directory gets a tmpfs of its own first: spares come and
+ * go at every launch, and a disk's inodes and discards cost more.
  * A spare older than CB_NETPOOL_MAX_AGE is not used (the host's sysctls
  * may have changed since); a stale claim or one half made is removed by
  * the next launch that makes spares. A directory that is not root's, or
@@ -23,9 +25,25 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define CB_NETPOOL_SIZE	   1
 #define CB_NETPOOL_MAX_AGE 300 /* seconds */
+/* About what a spare saves a start: unshare(CLONE_NEWNET) and lo up take
+ * 0.6-0.7 ms of CPU here. */
+#define CB_NETPOOL_GAIN_NS 600000
+/* What a spare must save to be made: making one takes 0.7 ms of the
+ * launch's idle time, and delays the exit when it overlaps it. */
+#define CB_NETPOOL_MARGIN_NS 200000
+
+/* Whether the next spare pays, judged by this start: waited_ns, how long
+ * its child waited for its rootfs (negative: the rootfs was ready first
+ * and waited for the child), and whether the child joined a spare. The
+ * gain is what the child would have been late without one: GAIN - waited
+ * when it joined one, -waited when it made its own; it must exceed
+ * CB_NETPOOL_MARGIN_NS. When the store is slow to make the rootfs (this
+ * machine's disk) the child waits either way: no spares. Pure. */
+bool cb_netpool_spare_pays(bool joined, int64_t waited_ns);
 
 /* Bring `lo` up in the caller's network namespace. 0 or -errno. */
 int cb_loopback_up(void);

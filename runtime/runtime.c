@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -61,7 +62,27 @@ struct cb_proc {
 	const char *netpool;
 	struct cb_netpool_claim claim;
 	enum { POOL_DONE, POOL_RELEASE, POOL_FILL } pool_step;
+	bool pool_joined, pool_always;
+	/* A page shared with the child: when it was ready for its rootfs. */
+	volatile uint64_t *child_ready;
 };
+
+/* Whether a spare pays for the idle time it takes to make: only when the
+ * child waits for its network namespace rather than for the rootfs the
+ * store makes beside it (cb_netpool_spare_pays). With a store slow to
+ * make it (this machine's disk) the child waits for the rootfs either
+ * way, and making a spare only delays the exit it overlaps: 8.02 ms a run
+ * with spares always made, 7.38 without (200 interleaved rounds). A child
+ * not yet ready for its rootfs (0) is late. */
+static bool spare_pays(const struct cb_proc *c)
+{
+	if (c->pool_always || !c->child_ready || !c->phases.rootfs)
+		return true;
+	uint64_t ready = *c->child_ready;
+	int64_t waited = ready ? (int64_t)(c->phases.rootfs - ready)
+			       : -(int64_t)(cb_now_ns() - c->phases.rootfs);
+	return cb_netpool_spare_pays(c->pool_joined, waited);
+}
 
 static bool idle_pending(const struct cb_proc *c)
 {
@@ -79,7 +100,8 @@ static void idle_once(struct cb_proc *c)
 	if (c->pool_step == POOL_RELEASE) {
 		cb_netpool_release(c->netpool, &c->claim);
 		c->pool_step = POOL_FILL;
-	} else if (c->pool_step == POOL_FILL && cb_netpool_fill_step(c->netpool) <= 0)
+	} else if (c->pool_step == POOL_FILL &&
+		   (!spare_pays(c) || cb_netpool_fill_step(c->netpool) <= 0))
 		c->pool_step = POOL_DONE;
 }
 
@@ -237,6 +259,7 @@ struct child_args {
 	bool wait_net;	   /* wait for the network hook before exec */
 	int ns_fds[7];	   /* setns targets for net, uts, ipc */
 	int spare_net;	   /* a spare network namespace to join (netpool.h), -1 */
+	volatile uint64_t *t_ready; /* shared: when we waited for the rootfs */
 	struct cb_seccomp *seccomp;
 	uint64_t caps;
 };
@@ -341,7 +364,7 @@ static _Noreturn void child_main(struct child_args *a)
 	umask(0);
 	if (spec->ns_create & CB_NS_MNT)
 		r = cb_mounts_setup(spec, a->hostname, a->in_userns, rootfs_fd,
-				    a->rootfs_late ? a->sock : -1, &err);
+				    a->rootfs_late ? a->sock : -1, a->t_ready, &err);
 	else
 		r = cb_mounts_chroot(spec, &err);
 	if (r < 0)
@@ -675,6 +698,8 @@ void cb_proc_free(struct cb_proc *c)
 	c->net_hook = NULL;
 	if (c->netpool)
 		cb_netpool_release(c->netpool, &c->claim);
+	if (c->child_ready)
+		munmap((void *)c->child_ready, sizeof(*c->child_ready));
 	cb_cgroup_destroy(&c->cgroup);
 	closep(&c->pidfd);
 	closep(&c->pty);
@@ -838,8 +863,13 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	 * in a user namespace (it must own the network namespace). */
 	if (spec->netns_pool && (spec->ns_create & CB_NS_NET) && !userns && !net_attach) {
 		c->netpool = spec->netns_pool;
-		c->pool_step =
-		    cb_netpool_take(c->netpool, &c->claim) > 0 ? POOL_RELEASE : POOL_FILL;
+		c->pool_always = spec->netns_pool_always;
+		c->pool_joined = cb_netpool_take(c->netpool, &c->claim) > 0;
+		c->pool_step = c->pool_joined ? POOL_RELEASE : POOL_FILL;
+		void *p = late ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+			       : MAP_FAILED;
+		c->child_ready = p != MAP_FAILED ? p : NULL;
 	}
 	int pid_idx = cb_ns_index(CB_NS_PID);
 	if (ns_fds[pid_idx] >= 0) {
@@ -897,6 +927,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .seccomp = filter,
 	    .caps = caps,
 	    .spare_net = c->claim.fd,
+	    .t_ready = c->child_ready,
 	};
 	memcpy(a.ns_fds, ns_fds, sizeof(ns_fds));
 	memcpy(a.v1_tasks, v1_tasks, n_v1_tasks * sizeof(int));

@@ -187,8 +187,11 @@ struct cb_spawn_spec {
 	/* A directory of spare network namespaces (netpool.h), or NULL: a
 	 * container that gets a network namespace of its own, with no user
 	 * namespace and no net_hook, joins a spare one, and the launch's idle
-	 * time makes the next. Borrowed. */
+	 * time makes the next, when a spare pays (its start waited for its
+	 * network namespace, not its rootfs), or always with
+	 * netns_pool_always. Borrowed. */
 	const char *netns_pool;
+	bool netns_pool_always;
 
 	/* Cgroup. */
 	bool no_cgroup;

@@ -104,11 +104,13 @@ static int delete_trash_step(void *opaque)
 }
 
 /* A foreground launch's spare network namespaces (runtime/netpool.h), in
- * the network run directory: root's, unless COWBOX_NETNS_POOL=0. */
-static int netns_pool_dir(struct cb_cli *cli, char **ret)
+ * the network run directory: root's, unless COWBOX_NETNS_POOL=0; =1 makes
+ * the next spare whether or not one pays. */
+static int netns_pool_dir(struct cb_cli *cli, char **ret, bool *always)
 {
 	*ret = NULL;
 	const char *env = getenv("COWBOX_NETNS_POOL");
+	*always = env && strcmp(env, "1") == 0;
 	if (geteuid() != 0 || (env && strcmp(env, "0") == 0))
 		return 0;
 	_cleanup_free_ char *nd = NULL, *rd = NULL;
@@ -138,7 +140,7 @@ static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_optio
 		l->delete_trash = true;
 		spec->idle_step = delete_trash_step;
 		spec->idle_opaque = l;
-		int r = netns_pool_dir(cli, &l->netns_pool);
+		int r = netns_pool_dir(cli, &l->netns_pool, &spec->netns_pool_always);
 		if (r < 0)
 			return cb_error_errno(err, -r, "network directories");
 		spec->netns_pool = l->netns_pool;

@@ -24,10 +24,11 @@ _forget_containers() {
 	done
 }
 # Spare network namespaces (docs/runtime.md) in a test's own run
-# directories are bind mounts: unmounted before TESTTMP goes.
+# directories are bind mounts, in a tmpfs of their own where the run
+# directory is on a disk: unmounted before TESTTMP goes.
 _drain_pools() {
 	local m
-	for m in $(awk -v t="$TESTTMP/" 'index($5, t) == 1 && $5 ~ /\/pool\// { print $5 }' \
+	for m in $(awk -v t="$TESTTMP/" 'index($5, t) == 1 && $5 ~ /\/pool(\/|$)/ { print $5 }' \
 		/proc/self/mountinfo | sort -r); do
 		umount -l "$m" 2>/dev/null
 	done

@@ -762,6 +762,22 @@ static void test_mount_csv(void **state)
 	cb_spawn_spec_release(&spec);
 }
 
+/* A spare is made when this start's child would have been late for its
+ * rootfs without one, by more than the margin. */
+static void test_netpool_pays(void **state)
+{
+	(void)state;
+	const int64_t us = 1000;
+	assert_true(cb_netpool_spare_pays(true, 30 * us));   /* tmpfs: joined, a short wait */
+	assert_false(cb_netpool_spare_pays(true, 900 * us)); /* disk: the rootfs came last */
+	assert_false(cb_netpool_spare_pays(true, 400 * us)); /* gains only the margin */
+	assert_true(cb_netpool_spare_pays(true, 399 * us));
+	assert_true(cb_netpool_spare_pays(false, -860 * us)); /* made its own, late */
+	assert_false(cb_netpool_spare_pays(false, 140 * us)); /* made its own, early */
+	assert_false(cb_netpool_spare_pays(false, -100 * us));
+	assert_false(cb_netpool_spare_pays(false, 0));
+}
+
 /* The spare network namespaces (netpool.h), in a mount namespace of the
  * test's own so its binds go with it. As root only. */
 static ino_t ns_ino(const char *path)
@@ -882,7 +898,7 @@ int main(void)
 	    cmocka_unit_test(test_user_name),	  cmocka_unit_test(test_group_add),
 	    cmocka_unit_test(test_sysctl),	  cmocka_unit_test(test_cpu_shares),
 	    cmocka_unit_test(test_own_ns),	  cmocka_unit_test(test_mount_csv),
-	    cmocka_unit_test(test_netpool),
+	    cmocka_unit_test(test_netpool),	  cmocka_unit_test(test_netpool_pays),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
