@@ -5,7 +5,8 @@
  * of CPU on this machine, more than the other five namespaces together).
  * A foreground launch takes a spare one, made with `lo` up in an earlier
  * launch's idle time (while it only waited for its container), and makes
- * the next spare the same way. Each namespace serves one container: a
+ * the next spare the same way when one pays (cb_netpool_spare_pays).
+ * Each namespace serves one container: a
  * spare is claimed by renaming it, so it is never handed out twice, even
  * to launches racing for it or after a claimer was killed.
  *
