@@ -1,5 +1,5 @@
 /* libcrypto's x86-64 code puts a call to OPENSSL_cpuid_setup() in the
- * binary's .init: at every start it runs CPUID a dozen times to fill
+ * binary's .init: at every start it runs CPUID six times (and more) to fill
  * OPENSSL_ia32cap_P, which picks the SHA-NI/AVX code paths. Under a
  * hypervisor each CPUID is a VM exit (4.9 us here; the setup takes 47 us,
  * most of what `cowbox run` spends in libcrypto). cowbox is linked with
