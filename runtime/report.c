@@ -55,11 +55,12 @@ int cb_report_recv_fd(int sock, char kind)
  * environment may outgrow a socket's buffer) in a memfd sent with it. */
 #define PROCESS_INLINE_MAX (32 << 10)
 
-int cb_report_send_process(int sock, const struct cb_spawn_spec *spec)
+int cb_report_send_process(int sock, const struct cb_spawn_spec *spec,
+			   const struct cb_process *ahead)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
-	int r = cb_process_pack(spec, &buf, &len);
+	int r = cb_process_pack(spec, ahead, &buf, &len);
 	if (r < 0)
 		return r;
 	if (len <= PROCESS_INLINE_MAX) {

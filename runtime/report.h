@@ -30,7 +30,8 @@ int cb_report_recv_fd(int sock, char kind);
 
 /* Send spec's process (cb_process_pack) as an 'A' report: in the
  * message, or a memfd that holds it when large. 0 or -errno. */
-int cb_report_send_process(int sock, const struct cb_spawn_spec *spec);
+int cb_report_send_process(int sock, const struct cb_spawn_spec *spec,
+			   const struct cb_process *ahead);
 /* Receive it into *ret, pointing into *ret_buf (free both after). 0, or
  * -errno as cb_report_recv_fd; -EINVAL for junk. */
 int cb_report_recv_process(int sock, char **ret_buf, struct cb_process *ret);

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <poll.h>
@@ -192,6 +194,8 @@ static char *read_small(const char *path)
 	return data;
 }
 
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* The environment the process gets: spec->env plus PATH, HOSTNAME, HOME
  * and TERM when not given. */
 static char **build_env(const struct cb_spawn_spec *spec, const char *hostname, const char *home)
@@ -201,7 +205,7 @@ static char **build_env(const struct cb_spawn_spec *spec, const char *hostname, 
 		return NULL;
 	size_t n = 0;
 	if (!cb_spawn_spec_getenv(spec, "PATH"))
-		env[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		env[n++] = "PATH=" DEFAULT_PATH;
 	if (!cb_spawn_spec_getenv(spec, "HOSTNAME") &&
 	    asprintf(&env[n], "HOSTNAME=%s", hostname) > 0)
 		n++;
@@ -373,9 +377,9 @@ static _Noreturn void child_main(struct child_args *a)
 	/* A late process comes right after the rootfs; from here on the
 	 * spec is our copy with it. */
 	struct cb_spawn_spec with_process;
+	struct cb_process p = {0}; /* its ahead: the parent's work */
 	if (a->process_late) {
 		char *buf; /* ours until exec */
-		struct cb_process p;
 		if ((r = cb_report_recv_process(a->sock, &buf, &p)) < 0) {
 			cb_error_errno(&err, -r, "receive the process");
 			cb_report_fail(a->sock, 125, &err);
@@ -440,14 +444,17 @@ static _Noreturn void child_main(struct child_args *a)
 		}
 	}
 
-	/* The user, from the container's own files. */
-	_cleanup_free_ char *passwd = read_small("/etc/passwd");
-	_cleanup_free_ char *group =
-	    spec->user || passwd || spec->n_group_add ? read_small("/etc/group") : NULL;
-	struct cb_user user;
-	if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0 ||
-	    cb_user_add_groups(&user, spec->group_add, spec->n_group_add, group, &err) < 0)
-		cb_report_fail(a->sock, 125, &err);
+	/* The user, from the container's own files (unless the parent read
+	 * them already: work_out_ahead). */
+	struct cb_user user = p.user_ahead;
+	if (!p.have_user) {
+		_cleanup_free_ char *passwd = read_small("/etc/passwd");
+		_cleanup_free_ char *group =
+		    spec->user || passwd || spec->n_group_add ? read_small("/etc/group") : NULL;
+		if (cb_user_resolve(spec->user, passwd, group, &user, &err) < 0 ||
+		    cb_user_add_groups(&user, spec->group_add, spec->n_group_add, group, &err) < 0)
+			cb_report_fail(a->sock, 125, &err);
+	}
 	char **env = build_env(spec, a->hostname, user.home);
 	if (!env) {
 		cb_error_set(&err, ENOMEM, "out of memory");
@@ -558,6 +565,10 @@ static _Noreturn void child_main(struct child_args *a)
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	environ = env;
+	/* The file the parent found along $PATH (work_out_ahead), then our
+	 * own search: a file this user may not run, or gone, ends the same. */
+	if (p.exec_path)
+		execvp(p.exec_path, spec->argv);
 	cb_execvp(spec->argv[0], spec->argv);
 	int e = errno;
 	cb_error_errno(&err, e, "exec %s", spec->argv[0]);
@@ -565,6 +576,75 @@ static _Noreturn void child_main(struct child_args *a)
 }
 
 /* ---- the parent --------------------------------------------------------- */
+
+/* A small file of the rootfs, read through its fd; NULL when missing. */
+static char *read_in_root(int rootfd, const char *path)
+{
+	_cleanup_close_ int fd = cb_openat2(rootfd, path, O_RDONLY | O_NOCTTY | O_CLOEXEC, 0,
+					    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	char *data = NULL;
+	if (fd < 0 || cb_read_fd(fd, 4 << 20, &data, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+/* Where $PATH (the container's, as build_env makes it) finds file in the
+ * rootfs: the first regular file with an execute bit. Not when an entry
+ * on the way is relative (the workdir's) or in /proc, /sys or /dev (the
+ * child's own, not the rootfs's). */
+static bool path_in_root(const struct cb_spawn_spec *spec, int rootfd, char *buf, size_t size)
+{
+	const char *file = spec->argv[0];
+	if (!*file || strchr(file, '/'))
+		return false;
+	const char *path = cb_spawn_spec_getenv(spec, "PATH");
+	if (!path)
+		path = DEFAULT_PATH;
+	for (const char *p = path;;) {
+		const char *end = strchrnul(p, ':');
+		int dlen = (int)(end - p);
+		if (p[0] != '/' || !strncmp(p, "/proc", 5) || !strncmp(p, "/sys", 4) ||
+		    !strncmp(p, "/dev", 4))
+			return false;
+		if (snprintf(buf, size, "%.*s/%s", dlen, p, file) < (int)size) {
+			struct stat st;
+			_cleanup_close_ int fd =
+			    cb_openat2(rootfd, buf, O_PATH | O_CLOEXEC, 0,
+				       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+			if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    (st.st_mode & 0111))
+				return true;
+		}
+		if (!*end)
+			return false;
+		p = end + 1;
+	}
+}
+
+/* What the child would work out once its mounts are done, worked out here
+ * while it makes them (it is then the one waited for): the user (its
+ * /etc/passwd and /etc/group) and the file $PATH finds the command in.
+ * Only when nothing but /proc, /sys, /dev and /etc's three files will be
+ * mounted on the rootfs (no volume, no tmpfs): they change neither.
+ * Best effort: what is missing the child looks up itself (an unknown
+ * user fails there, with its own error), and it execs the path found
+ * here before its own search, which stays as the fallback. */
+static void work_out_ahead(const struct cb_spawn_spec *spec, int rootfd, struct cb_process *ahead,
+			   char *exec_path, size_t size)
+{
+	if (spec->n_mounts || rootfd < 0)
+		return;
+	_cleanup_free_ char *passwd = read_in_root(rootfd, "/etc/passwd");
+	_cleanup_free_ char *group =
+	    spec->user || passwd || spec->n_group_add ? read_in_root(rootfd, "/etc/group") : NULL;
+	struct cb_error e = {0};
+	ahead->have_user =
+	    cb_user_resolve(spec->user, passwd, group, &ahead->user_ahead, &e) >= 0 &&
+	    cb_user_add_groups(&ahead->user_ahead, spec->group_add, spec->n_group_add, group, &e) >=
+		0;
+	if (path_in_root(spec, rootfd, exec_path, size))
+		ahead->exec_path = exec_path;
+}
 
 /* A child in a new user namespace has no rights over the host's files:
  * the store's 0700 directories stop it on the way to its rootfs, and the
@@ -989,7 +1069,11 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 			r = cb_error_errno(err, -r, "send the rootfs");
 			goto fail_child;
 		}
-		if (process_late && (r = cb_report_send_process(sock_parent, spec)) < 0) {
+		struct cb_process ahead = {0};
+		char exec_path[PATH_MAX];
+		if (process_late)
+			work_out_ahead(spec, fd, &ahead, exec_path, sizeof(exec_path));
+		if (process_late && (r = cb_report_send_process(sock_parent, spec, &ahead)) < 0) {
 			r = cb_error_errno(err, -r, "send the process");
 			goto fail_child;
 		}

@@ -717,14 +717,23 @@ int cb_parse_signal(const char *s)
 	return base == SIGRTMIN ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
 }
 
-int cb_process_pack(const struct cb_spawn_spec *spec, char **ret_buf, size_t *ret_len)
+/* The flags of the head's third word: what follows argv and env. The user
+ * worked out ahead is the struct's bytes, last (parent and child are one
+ * program). */
+enum { PACK_WORKDIR = 1, PACK_USER = 2, PACK_EXEC_PATH = 4, PACK_USER_AHEAD = 8 };
+
+int cb_process_pack(const struct cb_spawn_spec *spec, const struct cb_process *ahead,
+		    char **ret_buf, size_t *ret_len)
 {
 	size_t n_argv = strv_length(spec->argv);
 	if (n_argv == 0 || n_argv > UINT32_MAX || spec->n_env > UINT32_MAX)
 		return -EINVAL;
-	const char *opt[2] = {spec->workdir, spec->user};
+	bool user_ahead = ahead && ahead->have_user;
+	const char *opt[3] = {spec->workdir, spec->user, ahead ? ahead->exec_path : NULL};
 	uint32_t head[3] = {(uint32_t)n_argv, (uint32_t)spec->n_env,
-			    (opt[0] ? 1u : 0u) | (opt[1] ? 2u : 0u)};
+			    (opt[0] ? PACK_WORKDIR : 0u) | (opt[1] ? PACK_USER : 0u) |
+				(opt[2] ? PACK_EXEC_PATH : 0u) |
+				(user_ahead ? PACK_USER_AHEAD : 0u)};
 	size_t len = sizeof(head);
 	for (size_t i = 0; i < n_argv; i++)
 		len += strlen(spec->argv[i]) + 1;
@@ -733,6 +742,8 @@ int cb_process_pack(const struct cb_spawn_spec *spec, char **ret_buf, size_t *re
 	for (size_t i = 0; i < ELEMENTSOF(opt); i++)
 		if (opt[i])
 			len += strlen(opt[i]) + 1;
+	if (user_ahead)
+		len += sizeof(ahead->user_ahead);
 	char *buf = malloc(len), *p = buf;
 	if (!buf)
 		return -ENOMEM;
@@ -745,6 +756,8 @@ int cb_process_pack(const struct cb_spawn_spec *spec, char **ret_buf, size_t *re
 	for (size_t i = 0; i < ELEMENTSOF(opt); i++)
 		if (opt[i])
 			p = stpcpy(p, opt[i]) + 1;
+	if (user_ahead)
+		memcpy(p, &ahead->user_ahead, sizeof(ahead->user_ahead));
 	*ret_buf = buf;
 	*ret_len = len;
 	return 0;
@@ -789,17 +802,31 @@ int cb_process_unpack(char *buf, size_t len, struct cb_process *ret)
 	if (len < sizeof(head))
 		return -EINVAL;
 	memcpy(head, buf, sizeof(head));
-	if (head[0] == 0 || head[2] > 3)
+	if (head[0] == 0 || head[2] > 15)
 		return -EINVAL;
 	size_t pos = sizeof(head);
 	int r = unpack_strv(buf, len, &pos, head[0], &p.argv);
 	if (r >= 0)
 		r = unpack_strv(buf, len, &pos, head[1], &p.env);
 	p.n_env = head[1];
-	if (r >= 0 && (head[2] & 1) && !(p.workdir = next_string(buf, len, &pos)))
+	if (r >= 0 && (head[2] & PACK_WORKDIR) && !(p.workdir = next_string(buf, len, &pos)))
 		r = -EINVAL;
-	if (r >= 0 && (head[2] & 2) && !(p.user = next_string(buf, len, &pos)))
+	if (r >= 0 && (head[2] & PACK_USER) && !(p.user = next_string(buf, len, &pos)))
 		r = -EINVAL;
+	if (r >= 0 && (head[2] & PACK_EXEC_PATH) && !(p.exec_path = next_string(buf, len, &pos)))
+		r = -EINVAL;
+	if (r >= 0 && (head[2] & PACK_USER_AHEAD)) {
+		if (len - pos < sizeof(p.user_ahead))
+			r = -EINVAL;
+		else {
+			memcpy(&p.user_ahead, buf + pos, sizeof(p.user_ahead));
+			pos += sizeof(p.user_ahead);
+			p.have_user = p.user_ahead.n_groups <= CB_USER_MAX_GROUPS &&
+				      memchr(p.user_ahead.home, '\0', sizeof(p.user_ahead.home));
+			if (!p.have_user)
+				r = -EINVAL;
+		}
+	}
 	if (r >= 0 && pos != len)
 		r = -EINVAL;
 	if (r < 0) {

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "user.h"
 
 /* Namespaces, as a bit set. */
 enum {
@@ -302,9 +303,17 @@ struct cb_process {
 	char **env;  /* likewise */
 	size_t n_env;
 	const char *workdir, *user; /* into the buffer, or NULL */
+	/* Worked out ahead by the parent, from the rootfs as it came (see
+	 * runtime.c, work_out_ahead): the user's ids, groups and home, and
+	 * the file $PATH finds the command in (into the buffer, or NULL). */
+	bool have_user;
+	struct cb_user user_ahead;
+	const char *exec_path;
 };
-/* -EINVAL without a command, -ENOMEM. */
-int cb_process_pack(const struct cb_spawn_spec *spec, char **ret_buf, size_t *ret_len);
+/* ahead (may be NULL): its have_user, user_ahead and exec_path go along.
+ * -EINVAL without a command, -ENOMEM. */
+int cb_process_pack(const struct cb_spawn_spec *spec, const struct cb_process *ahead,
+		    char **ret_buf, size_t *ret_len);
 /* Point *ret into buf (which must outlive it); -EINVAL when buf is not
  * exactly what cb_process_pack makes (a command included), -ENOMEM.
  * cb_process_release frees the arrays. */

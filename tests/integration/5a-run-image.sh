@@ -7,6 +7,10 @@
 # a run that writes nothing leaves `cowbox diff` empty (the /etc/hosts,
 # /etc/hostname and /etc/resolv.conf it is given come from the init
 # layer, not its upper dir), and the container sees them with its content.
+# The user and the command's file, which the launcher works out from the
+# rootfs while the container mounts, end as the container's own lookups:
+# image users and groups, a volume's /etc/passwd, a file on $PATH the
+# user may not run skipped, 127 for a command not found.
 . "$(dirname "$0")/lib.sh"
 
 ok import "$FIXTURES/busybox-gzip.oci" bb
@@ -56,6 +60,31 @@ ok diff quiet
 	fail "the quiet run wrote into its upper dir"
 [ ${#host} = 12 ] || fail "hostname: $host"
 ok rm quiet
+
+# The user and the command's file, worked out by the parent from the
+# rootfs while the child mounts (docs/runtime.md, step 4a), end as the
+# child's own lookups would: ids, groups and home from the image's files;
+# with a volume over /etc/passwd, that file; a file first on $PATH that
+# the user may not run is skipped for the next (the child's search).
+ok run --rm -u nobody --group-add 27 bb sh -c 'id; echo $HOME'
+[ "$out" = "uid=65534(nobody) gid=65534(nogroup) groups=27
+/nonexistent" ] || fail "user worked out ahead: $out"
+refuse 'user nosuch: not found in /etc/passwd' run --rm -u nosuch bb true
+printf 'root:x:0:0:root:/root:/bin/sh\nzed:x:4242:4343:zed:/home/zed:/bin/sh\n' >"$TESTTMP/passwd"
+ok run --rm -v "$TESTTMP/passwd:/etc/passwd:ro" -u zed bb sh -c 'id -u; echo $HOME'
+[ "$out" = "4242
+/home/zed" ] || fail "a volume's /etc/passwd: $out"
+ok run --name rootonly bb sh -c 'printf "#!/bin/sh\necho rootonly\n" >/usr/local/bin/true && chmod 700 /usr/local/bin/true'
+ok commit rootonly bb-rootonly
+ok rm rootonly
+ok run --rm bb-rootonly true
+[ "$out" = rootonly ] || fail "root did not run the first true on \$PATH: $out"
+# (Without CAP_DAC_OVERRIDE: with it, execve passes any execute bit.)
+ok run --rm --cap-drop ALL -u nobody bb-rootonly true
+[ -z "$out" ] || fail "nobody ran a 0700 root file: $out"
+cb run --rm bb nosuchcmd
+[ "$rc" = 127 ] || fail "a command not found: exit $rc, $err"
+ok rmi bb-rootonly
 ok rm keep
 [ -z "$(ls "$COWBOX_ROOT/containers" | grep -v '^\.')" ] || fail "containers left: $(ls "$COWBOX_ROOT/containers")"
 grep -q "$COWBOX_ROOT" /proc/self/mountinfo && fail "a mount is left"

@@ -495,7 +495,7 @@ static void test_process_pack(void **state)
 	spec.workdir = "/tmp";
 	char *buf;
 	size_t len;
-	assert_int_equal(cb_process_pack(&spec, &buf, &len), 0);
+	assert_int_equal(cb_process_pack(&spec, NULL, &buf, &len), 0);
 	struct cb_process p;
 	assert_int_equal(cb_process_unpack(buf, len, &p), 0);
 	for (size_t i = 0; i < 4; i++)
@@ -529,17 +529,58 @@ static void test_process_pack(void **state)
 	/* A user and no workdir; a spec with no command is not packed. */
 	spec.workdir = NULL;
 	spec.user = "nobody:nogroup";
-	assert_int_equal(cb_process_pack(&spec, &buf, &len), 0);
+	assert_int_equal(cb_process_pack(&spec, NULL, &buf, &len), 0);
 	assert_int_equal(cb_process_unpack(buf, len, &p), 0);
 	assert_null(p.workdir);
 	assert_string_equal(p.user, "nobody:nogroup");
 	cb_process_release(&p);
 	free(buf);
 
+	/* With what the parent worked out ahead: the exec path and the
+	 * user's ids, groups and home come back as they went. */
+	struct cb_process ahead = {.have_user = true, .exec_path = "/bin/sh"};
+	ahead.user_ahead.uid = 65534;
+	ahead.user_ahead.gid = 65534;
+	ahead.user_ahead.n_groups = 2;
+	ahead.user_ahead.groups[0] = 65534;
+	ahead.user_ahead.groups[1] = 27;
+	snprintf(ahead.user_ahead.home, sizeof(ahead.user_ahead.home), "/nonexistent");
+	assert_int_equal(cb_process_pack(&spec, &ahead, &buf, &len), 0);
+	assert_int_equal(cb_process_unpack(buf, len, &p), 0);
+	assert_string_equal(p.user, "nobody:nogroup");
+	assert_string_equal(p.exec_path, "/bin/sh");
+	assert_true(p.have_user);
+	assert_int_equal(p.user_ahead.uid, 65534);
+	assert_int_equal(p.user_ahead.n_groups, 2);
+	assert_int_equal(p.user_ahead.groups[1], 27);
+	assert_string_equal(p.user_ahead.home, "/nonexistent");
+	cb_process_release(&p);
+	for (size_t cut = 0; cut < len; cut++)
+		assert_int_equal(cb_process_unpack(buf, cut, &p), -EINVAL);
+	/* A user blob that claims too many groups, or a home without its
+	 * end: junk. */
+	struct cb_user bad = ahead.user_ahead;
+	bad.n_groups = CB_USER_MAX_GROUPS + 1;
+	memcpy(buf + len - sizeof(bad), &bad, sizeof(bad));
+	assert_int_equal(cb_process_unpack(buf, len, &p), -EINVAL);
+	bad = ahead.user_ahead;
+	memset(bad.home, 'h', sizeof(bad.home));
+	memcpy(buf + len - sizeof(bad), &bad, sizeof(bad));
+	assert_int_equal(cb_process_unpack(buf, len, &p), -EINVAL);
+	free(buf);
+	/* Only the exec path. */
+	ahead.have_user = false;
+	assert_int_equal(cb_process_pack(&spec, &ahead, &buf, &len), 0);
+	assert_int_equal(cb_process_unpack(buf, len, &p), 0);
+	assert_false(p.have_user);
+	assert_string_equal(p.exec_path, "/bin/sh");
+	cb_process_release(&p);
+	free(buf);
+
 	/* Through the reports' socket, as the child gets it (a memfd). */
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(cb_report_send_process(sv[1], &spec), 0);
+	assert_int_equal(cb_report_send_process(sv[1], &spec, NULL), 0);
 	char *got;
 	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), 0);
 	assert_string_equal(p.argv[3], "echo hi");
@@ -552,7 +593,7 @@ static void test_process_pack(void **state)
 	memcpy(big, "BIG=", 4);
 	big[(100 << 10) - 1] = '\0';
 	assert_int_equal(cb_spawn_spec_add_env(&spec, big), 0);
-	assert_int_equal(cb_report_send_process(sv[1], &spec), 0);
+	assert_int_equal(cb_report_send_process(sv[1], &spec, NULL), 0);
 	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), 0);
 	assert_int_equal(p.n_env, 3);
 	assert_string_equal(p.env[2], big);
@@ -571,7 +612,7 @@ static void test_process_pack(void **state)
 	cb_spawn_spec_init(&midspec);
 	midspec.argv = mid_argv;
 	assert_int_equal(cb_spawn_spec_add_env(&midspec, mid), 0);
-	assert_int_equal(cb_report_send_process(sv[1], &midspec), 0);
+	assert_int_equal(cb_report_send_process(sv[1], &midspec, NULL), 0);
 	assert_int_equal(cb_report_recv_process(sv[0], &got, &p), 0);
 	assert_string_equal(p.env[0], mid);
 	cb_process_release(&p);
@@ -586,7 +627,7 @@ static void test_process_pack(void **state)
 	close(sv[0]);
 
 	spec.argv = NULL;
-	assert_int_equal(cb_process_pack(&spec, &buf, &len), -EINVAL);
+	assert_int_equal(cb_process_pack(&spec, NULL, &buf, &len), -EINVAL);
 	cb_spawn_spec_release(&spec);
 }
 
