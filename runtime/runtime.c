@@ -188,8 +188,12 @@ int cb_oom_score_adj_apply(const struct cb_spawn_spec *spec, pid_t pid, struct c
 
 static char *read_small(const char *path)
 {
+	/* Only a regular file: an image's FIFO would hang the start. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
 	char *data = NULL;
-	if (cb_read_file_at(AT_FDCWD, path, 4 << 20, &data, NULL) < 0)
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    cb_read_fd(fd, 4 << 20, &data, NULL) < 0)
 		return NULL;
 	return data;
 }
@@ -577,15 +581,21 @@ static _Noreturn void child_main(struct child_args *a)
 
 /* ---- the parent --------------------------------------------------------- */
 
-/* A small file of the rootfs, read through its fd; NULL when missing. */
-static char *read_in_root(int rootfd, const char *path)
+/* A small file of the rootfs, read through its fd: *ret NULL when it is
+ * missing. false when it is there but not a regular file we read, or a
+ * link (it could lead where the child's own mounts will be; an image's
+ * FIFO must not hang cowbox itself): the child deals with it. */
+static bool read_in_root(int rootfd, const char *path, char **ret)
 {
-	_cleanup_close_ int fd = cb_openat2(rootfd, path, O_RDONLY | O_NOCTTY | O_CLOEXEC, 0,
-					    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-	char *data = NULL;
-	if (fd < 0 || cb_read_fd(fd, 4 << 20, &data, NULL) < 0)
-		return NULL;
-	return data;
+	*ret = NULL;
+	_cleanup_close_ int fd =
+	    cb_openat2(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0,
+		       RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+	if (fd == -ENOENT)
+		return true;
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       cb_read_fd(fd, 4 << 20, ret, NULL) >= 0;
 }
 
 /* Where $PATH (the container's, as build_env makes it) finds file in the
@@ -634,12 +644,13 @@ static void work_out_ahead(const struct cb_spawn_spec *spec, int rootfd, struct 
 {
 	if (spec->n_mounts || rootfd < 0)
 		return;
-	_cleanup_free_ char *passwd = read_in_root(rootfd, "/etc/passwd");
-	_cleanup_free_ char *group =
-	    spec->user || passwd || spec->n_group_add ? read_in_root(rootfd, "/etc/group") : NULL;
+	_cleanup_free_ char *passwd = NULL, *group = NULL;
+	bool read = read_in_root(rootfd, "/etc/passwd", &passwd);
+	if (read && (spec->user || passwd || spec->n_group_add))
+		read = read_in_root(rootfd, "/etc/group", &group);
 	struct cb_error e = {0};
 	ahead->have_user =
-	    cb_user_resolve(spec->user, passwd, group, &ahead->user_ahead, &e) >= 0 &&
+	    read && cb_user_resolve(spec->user, passwd, group, &ahead->user_ahead, &e) >= 0 &&
 	    cb_user_add_groups(&ahead->user_ahead, spec->group_add, spec->n_group_add, group, &e) >=
 		0;
 	if (path_in_root(spec, rootfd, exec_path, size))

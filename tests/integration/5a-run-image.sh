@@ -10,7 +10,8 @@
 # The user and the command's file, which the launcher works out from the
 # rootfs while the container mounts, end as the container's own lookups:
 # image users and groups, a volume's /etc/passwd, a file on $PATH the
-# user may not run skipped, 127 for a command not found.
+# user may not run skipped, 127 for a command not found; a FIFO for
+# /etc/passwd does not hang the start.
 . "$(dirname "$0")/lib.sh"
 
 ok import "$FIXTURES/busybox-gzip.oci" bb
@@ -85,6 +86,13 @@ ok run --rm --cap-drop ALL -u nobody bb-rootonly true
 cb run --rm bb nosuchcmd
 [ "$rc" = 127 ] || fail "a command not found: exit $rc, $err"
 ok rmi bb-rootonly
+# An image whose /etc/passwd is a FIFO: neither cowbox nor its child opens
+# it to wait for a writer that never comes (that start hung before).
+ok run --name fifo bb sh -c 'rm /etc/passwd && mkfifo /etc/passwd'
+ok commit fifo bb-fifo
+ok rm fifo
+timeout -s KILL 30 "$COWBOX" run --rm bb-fifo true || fail "a FIFO /etc/passwd: the start hung or failed"
+ok rmi bb-fifo
 ok rm keep
 [ -z "$(ls "$COWBOX_ROOT/containers" | grep -v '^\.')" ] || fail "containers left: $(ls "$COWBOX_ROOT/containers")"
 grep -q "$COWBOX_ROOT" /proc/self/mountinfo && fail "a mount is left"
