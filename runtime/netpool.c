@@ -161,23 +161,6 @@ static bool stale(const char *name)
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-static void clear_stale(int dfd)
-{
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (stale(e->d_name))
-			remove_entry(dfd, e->d_name);
-	closedir(d);
-}
-
 /* Make a spare in slot: new.PID/ns, the namespace (lo up) bound over it,
  * then renamed to slot. We step into the namespace to make it and back. */
 static int make_spare(int dfd, const char *slot)
@@ -216,9 +199,15 @@ fail:
 	return r;
 }
 
-/* Remove every entry of the pool's forms in dfd: the number of spares
- * among them, or -errno. */
-static int remove_all(int dfd)
+/* Any name of the pool's forms: a slot, a claim, a spare being made. */
+static bool pool_name(const char *name)
+{
+	return is_slot(name) || strncmp(name, "taken.", 6) == 0 || strncmp(name, "new.", 4) == 0;
+}
+
+/* Remove the entries of dfd that pick chooses: the number of spares
+ * (slots) among them, or -errno. */
+static int remove_entries(int dfd, bool (*pick)(const char *name))
 {
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -231,11 +220,9 @@ static int remove_all(int dfd)
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		bool slot = is_slot(e->d_name);
-		if (!slot && strncmp(e->d_name, "taken.", 6) != 0 &&
-		    strncmp(e->d_name, "new.", 4) != 0)
+		if (!pick(e->d_name))
 			continue;
-		n += slot;
+		n += is_slot(e->d_name);
 		remove_entry(dfd, e->d_name);
 	}
 	closedir(d);
@@ -257,7 +244,7 @@ static int keep_in_memory(int dfd)
 		return -errno;
 	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
 		return 0;
-	int r = remove_all(dfd);
+	int r = remove_entries(dfd, pool_name);
 	if (r < 0)
 		return r;
 	char path[64];
@@ -313,7 +300,7 @@ int cb_netpool_fill_step(const char *dir)
 	int missing = missing_slots(dfd, slot);
 	if (!missing)
 		return 0;
-	clear_stale(dfd);
+	(void)remove_entries(dfd, stale);
 	r = make_spare(dfd, slot);
 	if (r == -EEXIST) /* made by another in the meantime */
 		r = 0;
@@ -333,7 +320,7 @@ int cb_netpool_drain(const char *dir)
 		_cleanup_close_ int parent = openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (parent < 0 || flock(parent, LOCK_EX) < 0)
 			return -errno;
-		int n = remove_all(dfd);
+		int n = remove_entries(dfd, pool_name);
 		if (n < 0)
 			return n;
 		total += n;

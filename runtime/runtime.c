@@ -186,16 +186,31 @@ int cb_oom_score_adj_apply(const struct cb_spawn_spec *spec, pid_t pid, struct c
 	return 0;
 }
 
+/* A small regular file (an image's FIFO must not hang a start) at path,
+ * below dirfd with openat2's resolve flags: 0 and *ret NULL when it is
+ * missing, -errno when it cannot be read, or is not a regular file. */
+static int read_regular(int dirfd, const char *path, uint64_t resolve, char **ret)
+{
+	*ret = NULL;
+	_cleanup_close_ int fd =
+	    cb_openat2(dirfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0, resolve);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	return cb_read_fd(fd, 4 << 20, ret, NULL);
+}
+
+/* The child's own read: what cannot be read counts as missing. */
 static char *read_small(const char *path)
 {
-	/* Only a regular file: an image's FIFO would hang the start. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	char *data = NULL;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    cb_read_fd(fd, 4 << 20, &data, NULL) < 0)
-		return NULL;
-	return data;
+	char *data;
+	return read_regular(AT_FDCWD, path, 0, &data) < 0 ? NULL : data;
 }
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -581,23 +596,6 @@ static _Noreturn void child_main(struct child_args *a)
 
 /* ---- the parent --------------------------------------------------------- */
 
-/* A small file of the rootfs, read through its fd: *ret NULL when it is
- * missing. false when it is there but not a regular file we read, or a
- * link (it could lead where the child's own mounts will be; an image's
- * FIFO must not hang cowbox itself): the child deals with it. */
-static bool read_in_root(int rootfd, const char *path, char **ret)
-{
-	*ret = NULL;
-	_cleanup_close_ int fd =
-	    cb_openat2(rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0,
-		       RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
-	if (fd == -ENOENT)
-		return true;
-	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	       cb_read_fd(fd, 4 << 20, ret, NULL) >= 0;
-}
-
 /* Where $PATH (the container's, as build_env makes it) finds file in the
  * rootfs: the first regular file with an execute bit. Not when an entry
  * on the way is relative (the workdir's) or in /proc, /sys or /dev (the
@@ -645,9 +643,13 @@ static void work_out_ahead(const struct cb_spawn_spec *spec, int rootfd, struct 
 	if (spec->n_mounts || rootfd < 0)
 		return;
 	_cleanup_free_ char *passwd = NULL, *group = NULL;
-	bool read = read_in_root(rootfd, "/etc/passwd", &passwd);
+	/* Through the rootfs's fd, no link followed (one could lead where
+	 * the child's own mounts will be); what is not a plain file the child
+	 * reads itself. */
+	const uint64_t in_root = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
+	bool read = read_regular(rootfd, "/etc/passwd", in_root, &passwd) >= 0;
 	if (read && (spec->user || passwd || spec->n_group_add))
-		read = read_in_root(rootfd, "/etc/group", &group);
+		read = read_regular(rootfd, "/etc/group", in_root, &group) >= 0;
 	struct cb_error e = {0};
 	ahead->have_user =
 	    read && cb_user_resolve(spec->user, passwd, group, &ahead->user_ahead, &e) >= 0 &&
