@@ -165,9 +165,17 @@ static DIR *opendir_dup(int fd)
 	return d;
 }
 
+/* A taker of what would be removed (cb_rm_steps_set_keep), or none. */
+struct rm_keeper {
+	bool (*keep)(void *opaque, int dirfd, const char *name, const char *entry);
+	void *opaque;
+	const char *entry;
+};
+
 /* Remove known[*next...] below the entry (an fd of open_entry) until one
- * goes; false when the list is done. */
-static bool rm_next_known(int entry, const char *const *known, size_t *next)
+ * goes (or, a directory, is kept); false when the list is done. */
+static bool rm_next_known(int entry, const char *const *known, size_t *next,
+			  const struct rm_keeper *keeper)
 {
 	while (known && known[*next]) {
 		const char *k = known[(*next)++];
@@ -182,8 +190,11 @@ static bool rm_next_known(int entry, const char *const *known, size_t *next)
 			if ((parent = cb_openat2(entry, path, O_PATH | O_DIRECTORY, 0, RESOLVE_HERE)) < 0)
 				continue;
 		}
-		if (unlinkat(slash ? parent : entry, slash ? slash + 1 : path,
-			     is_dir ? AT_REMOVEDIR : 0) == 0)
+		int at = slash ? parent : entry;
+		const char *leaf = slash ? slash + 1 : path;
+		if (is_dir && keeper && keeper->keep(keeper->opaque, at, leaf, keeper->entry))
+			return true;
+		if (unlinkat(at, leaf, is_dir ? AT_REMOVEDIR : 0) == 0)
 			return true;
 	}
 	return false;
@@ -194,7 +205,7 @@ int cb_rm_known_at(int dirfd, const char *name, const char *const *known)
 	int entry = open_entry(dirfd, name);
 	if (entry >= 0) {
 		size_t next = 0;
-		while (rm_next_known(entry, known, &next))
+		while (rm_next_known(entry, known, &next, NULL))
 			;
 		close(entry); /* before the rmdir: the directory is freed there */
 	}
@@ -233,6 +244,7 @@ int cb_rm_entries_at(int dirfd, const char *const *known, unsigned *ret_removed)
 struct cb_rm_steps {
 	DIR *dir;
 	const char *const *known;
+	struct rm_keeper keeper;
 	bool done;
 	int entry; /* the entry being removed (open_entry), known[next] onwards; -1 */
 	bool in_entry;
@@ -253,6 +265,15 @@ int cb_rm_steps_new(int dirfd, const char *const *known, struct cb_rm_steps **re
 	t->entry = -1;
 	*ret = t;
 	return 0;
+}
+
+void cb_rm_steps_set_keep(struct cb_rm_steps *t,
+			  bool (*keep)(void *opaque, int dirfd, const char *name,
+				       const char *entry),
+			  void *opaque)
+{
+	t->keeper.keep = keep;
+	t->keeper.opaque = opaque;
 }
 
 void cb_rm_steps_free(struct cb_rm_steps *t)
@@ -283,13 +304,17 @@ int cb_rm_steps_next(struct cb_rm_steps *t)
 		t->next = 0;
 		t->entry = open_entry(dir, t->name);
 	}
-	if (t->entry >= 0 && rm_next_known(t->entry, t->known, &t->next))
+	const struct rm_keeper *k = t->keeper.keep ? &t->keeper : NULL;
+	t->keeper.entry = t->name;
+	if (t->entry >= 0 && rm_next_known(t->entry, t->known, &t->next, k))
 		return 1;
 	closep(&t->entry);
 	t->in_entry = false;
 	/* The entry itself (a file or a link: unlinked, not followed). What
 	 * is not empty now holds more than the known layout: it is left to a
 	 * walk by `rm` or `gc`, so that a step stays one unlinkat. */
+	if (k && k->keep(k->opaque, dir, t->name, t->name))
+		return 1;
 	if (unlinkat(dir, t->name, AT_REMOVEDIR) < 0 && errno == ENOTDIR)
 		(void)unlinkat(dir, t->name, 0);
 	return 1;

@@ -44,6 +44,13 @@ int cb_rm_entries_at(int dirfd, const char *const *known, unsigned *ret_removed)
 struct cb_rm_steps;
 int cb_rm_steps_new(int dirfd, const char *const *known, struct cb_rm_steps **ret);
 int cb_rm_steps_next(struct cb_rm_steps *t);
+/* Before a directory of an entry's known layout, or the entry itself, is
+ * removed, keep(opaque, dirfd, name, entry) may take it instead (renamed
+ * elsewhere): true when it did, and that is the step. */
+void cb_rm_steps_set_keep(struct cb_rm_steps *t,
+			  bool (*keep)(void *opaque, int dirfd, const char *name,
+				       const char *entry),
+			  void *opaque);
 void cb_rm_steps_free(struct cb_rm_steps *t);
 
 /* 1 when the directory path (below dirfd, not followed if a symlink)

@@ -3,6 +3,7 @@
 #include "images.h"
 #include "macro.h"
 #include "store.h"
+#include "spare.h"
 #include "trash.h"
 
 #include <ctype.h>
@@ -479,12 +480,14 @@ int cb_container_create(struct cb_store *s, const struct cb_image *img,
 					 img->id, c->layers[i]);
 			goto release;
 		}
-	r = cb_store_stage_dir(s, &stage, &stage_rel);
+	/* Its directory and upper dir: spares when there are (spare.h). */
+	r = cb_store_stage_dir(s, true, &stage, &stage_rel);
 	if (r < 0) {
 		cb_error_errno(err, r, "stage a container");
 		goto release;
 	}
-	if (mkdirat(stage, "upper", 0755) < 0) {
+	if (cb_spare_take(s, stage, "upper", 0755, true) <= 0 &&
+	    mkdirat(stage, "upper", 0755) < 0) {
 		r = cb_error_errno(err, errno, "container %.*s: mkdir upper", SHORT(c->id));
 		goto remove_stage;
 	}
@@ -642,7 +645,7 @@ static int init_layer_make(struct cb_store *s, unsigned mask)
 		return -errno;
 	_cleanup_close_ int stage = -1;
 	_cleanup_free_ char *rel = NULL;
-	int r = cb_store_stage_dir(s, &stage, &rel);
+	int r = cb_store_stage_dir(s, false, &stage, &rel);
 	if (r < 0)
 		return r;
 	if (fchmod(stage, 0755) < 0 || mkdirat(stage, "etc", 0755) < 0) {
@@ -779,7 +782,8 @@ static int container_mount(struct cb_store *s, const char *id, const struct cb_c
 		}
 		names[top + k] = c->layers[i];
 	}
-	if (mkdirat(cfd, "work", 0700) < 0 && errno != EEXIST) {
+	if (cb_spare_take(s, cfd, "work", 0700, false) <= 0 && mkdirat(cfd, "work", 0700) < 0 &&
+	    errno != EEXIST) {
 		r = cb_error_errno(err, errno, "container %.*s: mkdir work", SHORT(id));
 		goto free_dirs;
 	}
@@ -941,7 +945,7 @@ static int container_remove(struct cb_store *s, const char *id, const struct cb_
 		cb_store_release(s);
 		return cb_error_errno(err, r, "store lock");
 	}
-	if (defer && cb_trash_put(s, from, name) < 0)
+	if (defer && cb_trash_put(s, from, name, flags & CB_REMOVE_RECYCLE) < 0)
 		defer = false; /* no usable trash: deleted now */
 	if (!defer && renameat(cb_store_root_fd(s), from, cb_store_root_fd(s), to) < 0)
 		r = cb_error_errno(err, errno, "container %.*s: remove", SHORT(id));

@@ -129,6 +129,10 @@ enum cb_remove_flags {
 	/* When the container wrote nothing, leave its empty directories in
 	 * the trash for a later command to delete (storage/trash.h). */
 	CB_REMOVE_DEFER_EMPTY = 1 << 1,
+	/* With DEFER_EMPTY: its overlay is known to be gone (nothing can
+	 * write in its directories any more): they may become spares
+	 * (storage/spare.h). */
+	CB_REMOVE_RECYCLE = 1 << 2,
 };
 /* Unmount and remove it with its name. Busy (without force): -EBUSY and
  * nothing is changed. The directory is renamed into ROOT/tmp (or, put off,

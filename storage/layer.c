@@ -139,7 +139,7 @@ static void *tar_thread(void *opaque)
 
 static int writer_stage(struct cb_layer_writer *w, struct cb_error *err)
 {
-	int r = cb_store_stage_dir(w->store, &w->stage_fd, &w->stage_rel);
+	int r = cb_store_stage_dir(w->store, false, &w->stage_fd, &w->stage_rel);
 	if (r < 0)
 		return cb_error_errno(err, r, "%s: make staging directory", w->what);
 	if (mkdirat(w->stage_fd, "diff", 0755) < 0)

@@ -2,6 +2,7 @@
 #include "digest.h"
 #include "fsutil.h"
 #include "macro.h"
+#include "spare.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,10 +21,11 @@ struct cb_store {
 	unsigned lock_depth;
 	int gc_fd; /* ROOT/gc.lock */
 	unsigned hold_depth;
+	struct cb_spare_cache *spare; /* storage/spare.c's, NULL until used */
 };
 
 static const char *const store_dirs[] = {
-	"blobs", "blobs/sha256", "layers", "images", "containers", "tmp", "locks", "trash",
+    "blobs", "blobs/sha256", "layers", "images", "containers", "tmp", "locks", "trash", "spare",
 };
 
 static int write_file_via_tmp(int root_fd, const char *relpath, const void *data, size_t len);
@@ -114,8 +116,14 @@ void cb_store_free(struct cb_store *s)
 	closep(&s->root_fd);
 	closep(&s->lock_fd);
 	closep(&s->gc_fd);
+	cb_spare_cache_free(s->spare);
 	free(s->root);
 	free(s);
+}
+
+struct cb_spare_cache **cb_store_spare_cache(struct cb_store *s)
+{
+	return &s->spare;
 }
 
 const char *cb_store_root(const struct cb_store *s)
@@ -205,7 +213,7 @@ int cb_store_lock_name(struct cb_store *s, const char *name)
 	}
 }
 
-int cb_store_stage_dir(struct cb_store *s, int *ret_fd, char **ret_relpath)
+int cb_store_stage_dir(struct cb_store *s, bool spare, int *ret_fd, char **ret_relpath)
 {
 	char rnd[33];
 	int r = cb_random_hex(rnd, 16);
@@ -214,7 +222,8 @@ int cb_store_stage_dir(struct cb_store *s, int *ret_fd, char **ret_relpath)
 	_cleanup_free_ char *rel = NULL;
 	if (asprintf(&rel, "tmp/%s", rnd) < 0)
 		return -ENOMEM;
-	if (mkdirat(s->root_fd, rel, 0700) < 0)
+	if ((!spare || cb_spare_take(s, s->root_fd, rel, 0700, false) <= 0) &&
+	    mkdirat(s->root_fd, rel, 0700) < 0)
 		return -errno;
 	int fd = openat(s->root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {

@@ -44,9 +44,14 @@ void cb_store_release(struct cb_store *s);
  * unlock. The lock file is never removed while held. */
 int cb_store_lock_name(struct cb_store *s, const char *name);
 
-/* Make a fresh staging directory ROOT/tmp/<random>; returns an O_DIRECTORY
+/* storage/spare.c's per-store state. */
+struct cb_spare_cache;
+struct cb_spare_cache **cb_store_spare_cache(struct cb_store *s);
+
+/* Make a fresh staging directory ROOT/tmp/<random> (with spare, a spare
+ * directory when there is one: storage/spare.h); returns an O_DIRECTORY
  * fd and its name below the root ("tmp/<random>", caller frees). */
-int cb_store_stage_dir(struct cb_store *s, int *ret_fd, char **ret_relpath);
+int cb_store_stage_dir(struct cb_store *s, bool spare, int *ret_fd, char **ret_relpath);
 /* Remove leftovers in tmp/; with gc.lock held exclusively by the caller. */
 int cb_store_clean_tmp(struct cb_store *s, unsigned *ret_removed);
 

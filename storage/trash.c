@@ -1,9 +1,11 @@
 #include "trash.h"
 #include "fsutil.h"
 #include "macro.h"
+#include "spare.h"
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,10 +45,13 @@ static bool no_trash(int r)
 	return r == -ENOENT || r == -ENOTDIR || r == -ELOOP;
 }
 
-int cb_trash_put(struct cb_store *s, const char *rel, const char *name)
+/* The trash's name for an entry to take apart into spares. */
+#define RECYCLE_PREFIX "r-"
+
+int cb_trash_put(struct cb_store *s, const char *rel, const char *name, bool recycle)
 {
 	char to[128];
-	snprintf(to, sizeof(to), "trash/%s", name);
+	snprintf(to, sizeof(to), "trash/%s%s", recycle ? RECYCLE_PREFIX : "", name);
 	int root = cb_store_root_fd(s);
 	if (renameat(root, rel, root, to) == 0)
 		return 0;
@@ -64,13 +69,24 @@ int cb_trash_delete_dir(struct cb_store *s, const char *rel)
 	return r < 0 ? r : 0;
 }
 
+/* The steps' keeper: the directories of an entry put to be recycled
+ * become spares while there is room. */
+static bool keep_spare(void *opaque, int dirfd, const char *name, const char *entry)
+{
+	return strncmp(entry, RECYCLE_PREFIX, strlen(RECYCLE_PREFIX)) == 0 &&
+	       cb_spare_keep(opaque, dirfd, name) > 0;
+}
+
 int cb_trash_steps(struct cb_store *s, struct cb_rm_steps **ret)
 {
 	*ret = NULL;
 	int fd = trash_fd(s, false);
 	if (fd < 0)
 		return no_trash(fd) ? 0 : fd;
-	return cb_rm_steps_new(fd, container_layout, ret);
+	int r = cb_rm_steps_new(fd, container_layout, ret);
+	if (r >= 0)
+		cb_rm_steps_set_keep(*ret, keep_spare, s);
+	return r;
 }
 
 int cb_trash_empty(struct cb_store *s, unsigned *ret_removed)

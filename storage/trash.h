@@ -12,8 +12,10 @@
 #include "store.h"
 
 /* Rename ROOT/<rel> (a container's directory) to ROOT/trash/<name> (a
- * fresh random name). The caller holds the store lock. */
-int cb_trash_put(struct cb_store *s, const char *rel, const char *name);
+ * fresh random name). The caller holds the store lock. With recycle
+ * (its overlay is known to be gone: nothing can write in it any more),
+ * the steps below make its directories spares (storage/spare.h). */
+int cb_trash_put(struct cb_store *s, const char *rel, const char *name, bool recycle);
 
 /* Delete ROOT/<rel>, a removed container's directory, now: its known
  * layout by name, then a walk of anything else; never through a link or

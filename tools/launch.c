@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/mount.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <jansson.h>
@@ -186,6 +187,40 @@ static int load_image(struct cli_launch *l, struct cb_error *err)
 	return r;
 }
 
+/* An inotify watch on the root of the mount at fd: the shutdown of its
+ * superblock queues IN_UNMOUNT there (superblock_gone), which proves
+ * that nothing can write through it any more, however it was held (a
+ * host process may keep it after its container: a working directory
+ * under /proc/PID/root). -1 when it cannot be watched. */
+static int watch_superblock(int fd)
+{
+	int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ifd < 0)
+		return -1;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (inotify_add_watch(ifd, path, IN_DELETE_SELF) < 0) {
+		close(ifd);
+		return -1;
+	}
+	return ifd;
+}
+
+/* Whether the superblock watched by ifd (watch_superblock) shut down. */
+static bool superblock_gone(int ifd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	while (ifd >= 0 && (n = read(ifd, buf, sizeof(buf))) > 0)
+		for (ssize_t off = 0; off < n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+			if (ev->mask & IN_UNMOUNT)
+				return true;
+			off += (ssize_t)(sizeof(*ev) + ev->len);
+		}
+	return false;
+}
+
 /* Mount l->ctr's rootfs and point o->spec at it. */
 static int mount_rootfs(struct cb_cli *cli, struct cb_store *s, struct cb_run_options *o,
 			struct cli_launch *l, struct cb_error *err)
@@ -218,6 +253,8 @@ static int mount_rootfs(struct cb_cli *cli, struct cb_store *s, struct cb_run_op
 	closep(&idmap.userns_fd);
 	if (r < 0)
 		return r;
+	if (l->rootfs_fd >= 0)
+		l->gone_watch = watch_superblock(l->rootfs_fd);
 	l->t_mounted = cb_now_ns();
 	struct cb_spawn_spec *spec = &o->spec;
 	spec->rootfs = l->rootfs;
@@ -341,7 +378,7 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 		       struct cli_launch *l, struct cb_error *err)
 {
 	memset(l, 0, sizeof(*l));
-	l->rootfs_fd = -1;
+	l->rootfs_fd = l->gone_watch = -1;
 	l->t_begin = cb_now_ns();
 	l->image_name = image;
 	l->user_cmd = user_cmd;
@@ -379,7 +416,7 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 			struct cb_run_options *o, struct cli_launch *l, struct cb_error *err)
 {
 	memset(l, 0, sizeof(*l));
-	l->rootfs_fd = -1;
+	l->rootfs_fd = l->gone_watch = -1;
 	l->t_begin = cb_now_ns();
 	int r = cb_container_get(s, id, &l->ctr, err);
 	if (r >= 0) {
@@ -404,6 +441,7 @@ int cli_launch_existing(struct cb_cli *cli, struct cb_store *s, const char *id,
 void cli_launch_release(struct cli_launch *l)
 {
 	closep(&l->rootfs_fd);
+	closep(&l->gone_watch);
 	cb_rm_steps_free(l->trash);
 	cb_container_free(l->ctr);
 	cb_image_free(l->img);
@@ -412,7 +450,7 @@ void cli_launch_release(struct cli_launch *l)
 	free(l->argv);
 	cb_config_release(&l->cfg);
 	memset(l, 0, sizeof(*l));
-	l->rootfs_fd = -1;
+	l->rootfs_fd = l->gone_watch = -1;
 }
 
 /* {"args":[...],"cwd":"..."}: the RUN OPTIONS as typed, parsed again by
@@ -497,8 +535,11 @@ int cli_launch_finish(struct cb_cli *cli, struct cb_store *s, struct cli_launch 
 	 * directories are touched. */
 	closep(&l->rootfs_fd);
 	if (l->ctr) {
-		r = remove ? cb_container_remove_known(s, l->ctr,
-						       CB_REMOVE_FORCE | CB_REMOVE_DEFER_EMPTY, err)
+		/* Its directories may become the next containers' when its
+		 * overlay is gone (storage/spare.h). */
+		unsigned rm_flags = CB_REMOVE_FORCE | CB_REMOVE_DEFER_EMPTY |
+				    (superblock_gone(l->gone_watch) ? CB_REMOVE_RECYCLE : 0);
+		r = remove ? cb_container_remove_known(s, l->ctr, rm_flags, err)
 			   : cb_container_unmount(s, l->ctr->id, 0, err);
 	}
 	cli_launch_release(l);

@@ -24,6 +24,7 @@ struct cli_launch {
 	struct cb_container *ctr;      /* the store's record; NULL until made */
 	char *rootfs;		  /* the mounted rootfs (owned) */
 	int rootfs_fd;		  /* or its detached mount (see spec.rootfs_detached), -1 */
+	int gone_watch;		  /* inotify on that mount's root (watch_superblock), -1 */
 	/* A container made late (the spec's rootfs_late): what it is made
 	 * of, until then. */
 	struct cb_cli *cli;

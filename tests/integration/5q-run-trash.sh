@@ -7,7 +7,10 @@
 # an entry that is a symlink, or holds more than a container's layout (a
 # deep tree, links out), is removed without following any link; a store
 # whose trash/ went missing gets it back; concurrent runs share the
-# deleting; the store passes its check throughout. The same for the run state: a foreground
+# deleting; the store passes its check throughout. A run --rm whose
+# overlay is gone is recycled: its directories become spares that later
+# containers are made of, empty; one held after its container is not. The
+# same for the run state: a foreground
 # run's state directory goes to RUNDIR/.trash, the next run deletes it,
 # ps and rm empty it, and ps never lists it.
 . "$(dirname "$0")/lib.sh"
@@ -127,6 +130,59 @@ ok --runroot "$R" run --name "$name-kept" trash-base true
 ok --runroot "$R" ps -a
 case "$out" in *Exited*"$name-kept"*) ;; *) fail "a kept container's state: $out" ;; esac
 ok --runroot "$R" rm "$name-kept"
+
+# Recycling (storage/spare.h): a run --rm whose overlay is gone when it
+# ends puts its directory in the trash to be taken apart (r-*); the next
+# run makes its directories spares, and containers are made of them.
+S=$COWBOX_ROOT/spare
+spares() { ls -A "$S" 2>/dev/null | wc -l; }
+case "$(stat -f -c %T "$COWBOX_ROOT")" in
+tmpfs | ramfs) say "a store in memory: no spares (storage/spare.h), not tested here" ;;
+*)
+ok gc
+[ "$(spares)" = 0 ] || fail "gc left spares: $(ls -A "$S")"
+ok run --rm trash-base true
+case "$(ls -A "$T")" in r-*) ;; *) fail "a run whose overlay is gone: want an r- entry, got $(ls -A "$T")" ;; esac
+ok run --rm trash-base true
+[ "$(spares)" -ge 3 ] || fail "the next run made $(spares) spares of a recycled entry"
+before=$(spares)
+ok create trash-base sh -c 'ls -A /tmp; echo made >/tmp/made'
+ctr=$out
+[ "$(spares)" = $((before - 2)) ] || fail "create took $((before - $(spares))) spares, want 2 (its directory, upper)"
+[ -z "$(ls -A "$COWBOX_ROOT/containers/$ctr/upper")" ] || fail "a spare upper is not empty"
+ok start -a "$ctr"
+[ -z "$out" ] || fail "a container made of spares sees files in /tmp: $out"
+ok rm "$ctr"
+[ -z "$(find "$S" -mindepth 1 -maxdepth 1 -type d ! -empty)" ] || fail "a spare holds something"
+store_check
+
+# An overlay held after its container (a host process in it, through
+# /proc/PID/root): not recycled, and what the holder writes there never
+# reaches a later container.
+n=$(uniq_name)
+"$COWBOX" run --rm --name "$n" trash-base sleep 2 >/dev/null 2>&1 &
+bg=$!
+k=0
+until pid=$("$COWBOX" inspect -f '{{.State.Pid}}' "$n" 2>/dev/null) && [ "${pid:-0}" -gt 0 ]; do
+	k=$((k + 1)); [ $k -lt 100 ] || fail "the run did not start"; sleep 0.05
+done
+(cd "/proc/$pid/root/tmp" && exec sleep 30) &
+holder=$!
+on_exit "kill $holder 2>/dev/null"
+wait $bg || fail "the held run failed"
+entry=$(ls -A "$T")
+case "$entry" in r-*|"") fail "a held overlay's directory was put to be recycled: '$entry'" ;; esac
+echo leak >"/proc/$holder/cwd/leak" || fail "the holder cannot write through the held overlay"
+for i in 1 2 3 4; do
+	ok run --rm trash-base sh -c 'ls -A /tmp'
+	[ -z "$out" ] || fail "a later container sees what was written through a held overlay: $out"
+done
+kill $holder
+wait $holder 2>/dev/null || true
+ok gc
+[ "$(in_trash)" = 0 ] && [ "$(spares)" = 0 ] || fail "gc left trash or spares: $(ls -A "$T" "$S")"
+;;
+esac
 
 # A store whose trash/ went missing (or older than it) gets it back.
 rmdir "$T"

@@ -78,11 +78,12 @@ need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; d
 # store_check [--allow-tmp]: the store is consistent (tests/integration/store-check.py).
 store_check() { python3 "$(dirname "${BASH_SOURCE[0]}")/store-check.py" "$COWBOX_ROOT" "$@" || fail "store is inconsistent"; }
 # store_state: a listing of everything in the store but tmp/, trash/ (what a
-# run --rm left to delete: docs/store.md) and locks/, to compare before and
-# after a command that must change nothing.
+# run --rm left to delete: docs/store.md), spare/ (empty directories a
+# container may be made of) and locks/, to compare before and after a
+# command that must change nothing.
 store_state() {
 	(cd "$COWBOX_ROOT" 2>/dev/null && find . -path ./tmp -prune -o -path ./trash -prune \
-		-o -path ./locks -prune -o \
+		-o -path ./locks -prune -o -path ./spare -prune -o \
 		-printf '%p %y %s\n' | LC_ALL=C sort)
 }
 # merged_view IMAGE OUTFILE: mount the image's layers read-only in a private

@@ -1,6 +1,7 @@
 /* storage/trash.c: deleting what removals put in ROOT/trash, all at once
  * or a step at a time (common/fsutil.c's cb_rm_steps), and
- * cb_dir_is_empty_at. */
+ * cb_dir_is_empty_at; storage/spare.c: the directories of a recycled
+ * entry kept as spares, and taken. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,14 +9,19 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "spare.h"
 #include "store.h"
 #include "trash.h"
 
@@ -94,7 +100,7 @@ static void test_put_and_delete(void **state)
 	(void)state;
 	assert_true(exists("trash")); /* a new store has it */
 	ran_container("containers/c1");
-	assert_int_equal(cb_trash_put(store, "containers/c1", "n1"), 0);
+	assert_int_equal(cb_trash_put(store, "containers/c1", "n1", false), 0);
 	assert_false(exists("containers/c1"));
 	assert_true(exists("trash/n1/work/work/incompat/volatile/dirty"));
 	assert_int_equal(cb_trash_delete_dir(store, "trash/n1"), 0);
@@ -102,7 +108,7 @@ static void test_put_and_delete(void **state)
 	/* Already gone (another command deleted it): no error. */
 	assert_int_equal(cb_trash_delete_dir(store, "trash/n1"), 0);
 	/* Nothing to put: the error of the rename. */
-	assert_int_equal(cb_trash_put(store, "containers/none", "n2"), -ENOENT);
+	assert_int_equal(cb_trash_put(store, "containers/none", "n2", false), -ENOENT);
 }
 
 /* Links in an entry, or an entry that is a link, are removed, never
@@ -144,7 +150,7 @@ static void test_put_makes_trash(void **state)
 	dir("containers/c2");
 	assert_int_equal(rmdir(strcat(strcpy((char[512]){0}, top), "/store/trash")), 0);
 	char name[33];
-	assert_int_equal(cb_trash_put(store, "containers/c2", name), 0);
+	assert_int_equal(cb_trash_put(store, "containers/c2", name, false), 0);
 	assert_true(exists("trash"));
 	assert_false(exists("containers/c2"));
 }
@@ -237,6 +243,159 @@ static void test_dir_is_empty(void **state)
 	assert_true(cb_dir_is_empty_at(AT_FDCWD, link) < 0);
 }
 
+/* The entries of ROOT/<rel>, each checked to be an empty directory. */
+static unsigned empty_dirs_in(const char *rel)
+{
+	char p[512];
+	path_of(p, sizeof(p), rel);
+	DIR *d = opendir(p);
+	assert_non_null(d);
+	unsigned n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char sub[600];
+		snprintf(sub, sizeof(sub), "%s/%s", p, de->d_name);
+		assert_int_equal(cb_dir_is_empty_at(AT_FDCWD, sub), 1);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Spares are off on a store in memory (spare.h): skip there. */
+static void need_disk(void)
+{
+	char p[512];
+	struct statfs sf;
+	path_of(p, sizeof(p), "");
+	if (statfs(p, &sf) == 0 && (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC))
+		skip();
+}
+
+static void run_steps(void)
+{
+	struct cb_rm_steps *t = NULL;
+	assert_int_equal(cb_trash_steps(store, &t), 0);
+	while (cb_rm_steps_next(t) > 0)
+		;
+	cb_rm_steps_free(t);
+}
+
+/* A container put to be recycled becomes six spares (its directory,
+ * upper, work and overlayfs's three); its files are deleted. One put
+ * plainly is deleted whole. */
+static void test_recycle(void **state)
+{
+	(void)state;
+	need_disk();
+	assert_true(exists("spare")); /* a new store has it */
+	ran_container("containers/r");
+	assert_int_equal(cb_trash_put(store, "containers/r", "n", true), 0);
+	assert_true(exists("trash/r-n"));
+	ran_container("containers/p");
+	assert_int_equal(cb_trash_put(store, "containers/p", "m", false), 0);
+	run_steps();
+	assert_false(exists("trash/r-n"));
+	assert_false(exists("trash/m"));
+	assert_int_equal(empty_dirs_in("spare"), 6);
+	assert_int_equal(empty_dirs_in("trash"), 0);
+}
+
+/* What is not kept: a directory not empty, not root's, with an extended
+ * attribute of its own (overlayfs's are removed), or past the limit. */
+static void test_keep_rules(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* chown and trusted.* need root */
+	need_disk();
+	char p[512];
+	int root;
+	path_of(p, sizeof(p), "");
+	root = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root >= 0);
+	dir("full");
+	file("full/f");
+	assert_int_equal(cb_spare_keep(store, root, "full"), 0);
+	assert_true(exists("full/f"));
+	dir("theirs");
+	assert_int_equal(fchownat(root, "theirs", 1000, 1000, 0), 0);
+	assert_int_equal(cb_spare_keep(store, root, "theirs"), 0);
+	assert_true(exists("theirs"));
+	dir("ovl");
+	path_of(p, sizeof(p), "ovl");
+	assert_int_equal(setxattr(p, "trusted.overlay.uuid", "0123456789abcdef", 16, 0), 0);
+	assert_int_equal(cb_spare_keep(store, root, "ovl"), 1);
+	assert_false(exists("ovl"));
+	assert_int_equal(empty_dirs_in("spare"), 1);
+	dir("acl");
+	path_of(p, sizeof(p), "acl");
+	if (setxattr(p, "user.mine", "1", 1, 0) == 0) {
+		assert_int_equal(cb_spare_keep(store, root, "acl"), 0);
+		assert_true(exists("acl"));
+	}
+	assert_int_equal(cb_spare_keep(store, root, "missing"), 0);
+	for (unsigned i = 1; i < CB_SPARE_MAX; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "d%u", i);
+		dir(name);
+		assert_int_equal(cb_spare_keep(store, root, name), 1);
+	}
+	dir("one-more");
+	assert_int_equal(cb_spare_keep(store, root, "one-more"), 0);
+	assert_true(exists("one-more"));
+	assert_int_equal(empty_dirs_in("spare"), CB_SPARE_MAX);
+	/* No xattr is left on what was kept. */
+	path_of(p, sizeof(p), "spare");
+	DIR *d = opendir(p);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char sub[600];
+		snprintf(sub, sizeof(sub), "%s/%s", p, de->d_name);
+		assert_int_equal(listxattr(sub, NULL, 0), 0);
+	}
+	closedir(d);
+	unsigned n = 0;
+	assert_int_equal(cb_spare_empty(store, &n), 0);
+	assert_int_equal(n, CB_SPARE_MAX);
+	close(root);
+}
+
+/* Taking: none gives 0; one comes empty, with the mode asked; a spare
+ * that holds something after all is deleted, never used. */
+static void test_take(void **state)
+{
+	(void)state;
+	need_disk();
+	char p[512];
+	path_of(p, sizeof(p), "");
+	int root = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root >= 0);
+	assert_int_equal(cb_spare_take(store, root, "x", 0750, true), 0);
+	assert_false(exists("x"));
+	dir("k");
+	assert_int_equal(cb_spare_keep(store, root, "k"), 1);
+	dir("y");
+	assert_int_equal(cb_spare_take(store, root, "y", 0750, true), -EEXIST); /* name taken */
+	assert_int_equal(cb_spare_take(store, root, "x", 0750, true), 1);
+	struct stat st;
+	path_of(p, sizeof(p), "x");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(cb_dir_is_empty_at(AT_FDCWD, p), 1);
+	assert_int_equal(cb_spare_take(store, root, "z", 0700, true), 0);
+	dir("spare/junk");
+	file("spare/junk/f");
+	assert_int_equal(cb_spare_take(store, root, "z", 0700, true), 0);
+	assert_false(exists("z"));
+	assert_false(exists("spare/junk"));
+	close(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +405,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dir_is_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keep_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_take, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("trash", tests, NULL, NULL);
 }
