@@ -19,19 +19,61 @@ _Noreturn void cb_report_fail(int sock, int exit_code, const struct cb_error *er
 	_exit(exit_code);
 }
 
+int cb_report_send_fds(int sock, char kind, const int *fds, size_t n)
+{
+	if (n > CB_REPORT_MAX_FDS)
+		return -EINVAL;
+	struct cb_report rep = {.kind = kind};
+	char cbuf[CMSG_SPACE(sizeof(int) * CB_REPORT_MAX_FDS)] = {0};
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (n > 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
 int cb_report_send_fd(int sock, char kind, int fd)
 {
-	struct cb_report rep = {.kind = kind};
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	return cb_report_send_fds(sock, kind, &fd, 1);
+}
+
+int cb_report_recv_fds(int sock, char kind, int *fds, size_t max, size_t *ret_n)
+{
+	struct cb_report rep;
+	char cbuf[CMSG_SPACE(sizeof(int) * CB_REPORT_MAX_FDS)];
 	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
 	struct msghdr mh = {
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	*ret_n = 0;
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	size_t got = 0;
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		got = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+	int *in = cm ? (int *)CMSG_DATA(cm) : NULL;
+	if ((size_t)n != sizeof(rep) || rep.kind != kind || got > max ||
+	    (mh.msg_flags & MSG_CTRUNC)) {
+		for (size_t i = 0; i < got; i++)
+			close(in[i]);
+		return -EPROTO;
+	}
+	memcpy(fds, in, got * sizeof(int));
+	*ret_n = got;
+	return 0;
 }
 
 int cb_report_recv_fd(int sock, char kind)

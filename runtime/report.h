@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 struct cb_report {
-	char kind;     /* 'E' error, 'P' pty; to the child: 'R' rootfs, 'A' its process */
+	char kind; /* 'E' error, 'P' pty; to the child: 'R' rootfs, 'A' its process, 'G' cgroup */
 	int exit_code; /* 125, 126 or 127 */
 	int code;      /* errno */
 	char msg[512];
@@ -27,6 +27,14 @@ int cb_report_send_fd(int sock, char kind, int fd);
 /* Receive one report with an fd of this kind: the fd, or -errno
  * (-EPROTO for another kind or no fd, -ECONNRESET at EOF). */
 int cb_report_recv_fd(int sock, char kind);
+
+/* The same with up to CB_REPORT_MAX_FDS fds in one report ('G': the
+ * cgroup v1 `tasks` files to join, none or more). recv fills fds and
+ * *ret_n, and takes -EPROTO for more than max, another kind or a short
+ * report (closing what came). */
+#define CB_REPORT_MAX_FDS 8
+int cb_report_send_fds(int sock, char kind, const int *fds, size_t n);
+int cb_report_recv_fds(int sock, char kind, int *fds, size_t max, size_t *ret_n);
 
 /* Send spec's process (cb_process_pack) as an 'A' report: in the
  * message, or a memfd that holds it when large. 0 or -errno. */

@@ -278,6 +278,7 @@ struct child_args {
 	int unshare_late;	 /* CLONE_NEW* to make ourselves, first thing */
 	int v1_tasks[CB_CGROUP_V1_MAX]; /* cgroup v1: `tasks` files to join first */
 	size_t n_v1_tasks;
+	bool cgroup_late;  /* v1: they come in a 'G' report after the process */
 	bool v1_cgroup_ns; /* unshare the cgroup ns after joining (v1) */
 	bool wait_net;	   /* wait for the network hook before exec */
 	int ns_fds[7];	   /* setns targets for net, uts, ipc */
@@ -309,6 +310,24 @@ int cb_rlimits_apply(const struct cb_spawn_spec *spec, struct cb_error *err)
 	return 0;
 }
 
+/* cgroup v1: join the container's cgroup by moving ourselves (see
+ * cb_cgroup_open_v1_tasks); the fds are closed. */
+static void join_v1_cgroup(int sock, const int *tasks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ssize_t w;
+		do
+			w = write(tasks[i], "0", 1);
+		while (w < 0 && errno == EINTR);
+		if (w != 1) {
+			struct cb_error err = {0};
+			cb_error_errno(&err, errno, "cgroup: join");
+			cb_report_fail(sock, 125, &err);
+		}
+		close(tasks[i]);
+	}
+}
+
 static _Noreturn void child_main(struct child_args *a)
 {
 	const struct cb_spawn_spec *spec = a->spec;
@@ -316,19 +335,9 @@ static _Noreturn void child_main(struct child_args *a)
 	int r;
 
 	uint64_t t_start = spec->record_phases ? cb_now_ns() : 0, t_mounts = 0;
-	/* cgroup v1: join the container's cgroup before anything is charged,
-	 * by moving ourselves (see cb_cgroup_open_v1_tasks). */
-	for (size_t i = 0; i < a->n_v1_tasks; i++) {
-		ssize_t n;
-		do
-			n = write(a->v1_tasks[i], "0", 1);
-		while (n < 0 && errno == EINTR);
-		if (n != 1) {
-			cb_error_errno(&err, errno, "cgroup: join");
-			cb_report_fail(a->sock, 125, &err);
-		}
-		close(a->v1_tasks[i]);
-	}
+	/* cgroup v1: join the container's cgroup before anything is charged
+	 * (unless it comes late: see cgroup_late). */
+	join_v1_cgroup(a->sock, a->v1_tasks, a->n_v1_tasks);
 	/* Die with cowbox: a foreground container must not outlive it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* Making the namespaces takes most of a clone's time (a network one
@@ -413,6 +422,15 @@ static _Noreturn void child_main(struct child_args *a)
 	}
 	if (spec->record_phases)
 		t_mounts = cb_now_ns();
+	if (a->cgroup_late) {
+		int tasks[CB_CGROUP_V1_MAX];
+		size_t n;
+		if ((r = cb_report_recv_fds(a->sock, 'G', tasks, ELEMENTSOF(tasks), &n)) < 0) {
+			cb_error_errno(&err, -r, "receive the cgroup");
+			cb_report_fail(a->sock, 125, &err);
+		}
+		join_v1_cgroup(a->sock, tasks, n);
+	}
 
 	/* Standard input and output, and the terminal. */
 	for (int fd = 0; fd < 3; fd++)
@@ -812,32 +830,42 @@ static void attach_run(struct attach_job *j)
 	j->r = j->hook->attach(j->hook->userdata, j->pid, &j->err);
 }
 
-/* Leave this CPU to the child just cloned, when the kernel put it here:
- * a kernel that does not balance new tasks (this one: no scheduling
- * domains, `sched_vcpu_pack`) starts a child on its parent's CPU and
- * leaves it waiting there for the parent to block (0.8 ms, with the other
- * CPU idle), when the two are meant to run side by side
- * (spec->rootfs_late). Moving ourselves to another CPU we may use, then
- * allowing all of them again, lets it run at once: the scheduler leaves a
- * running task where it is. A child the kernel placed elsewhere is left
- * alone (moving would then as likely land on its CPU). Best effort. */
-static void leave_cpu_to_child(pid_t child)
+/* Let the child just cloned run beside us, on another CPU. A kernel that
+ * does not balance new tasks (this one: no scheduling domains,
+ * `sched_vcpu_pack`) starts a child on its parent's CPU and leaves it
+ * waiting there for the parent to block (0.8 ms, with the other CPU
+ * idle), when the two are meant to run side by side
+ * (spec->rootfs_late). Allowing the child every CPU but ours, then all of
+ * them again, moves a child queued here to one of the others, where it
+ * starts at once (the scheduler then leaves it there); one already
+ * running elsewhere stays where it is. Only when no cpuset is joined
+ * (spec->cpuset_cpus): joining one sets the task's CPUs, and our second
+ * call, if it came after, would narrow them to ours. There we move
+ * ourselves instead, when /proc says the child is on our CPU. Best
+ * effort. */
+static void leave_cpu_to_child(const struct cb_spawn_spec *spec, pid_t child)
 {
 	cpu_set_t all, others;
 	int cpu = sched_getcpu();
 	if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof(all), &all) < 0)
 		return;
+	others = all;
+	CPU_CLR(cpu, &others);
+	if (CPU_COUNT(&others) == 0)
+		return;
+	if (!spec->cpuset_cpus) {
+		if (sched_setaffinity(child, sizeof(others), &others) == 0)
+			(void)sched_setaffinity(child, sizeof(all), &all);
+		return;
+	}
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
 	_cleanup_free_ char *stat = NULL;
 	if (cb_read_file_at(AT_FDCWD, path, 4096, &stat, NULL) < 0 ||
 	    cb_proc_stat_field(stat, 39) != (uint64_t)cpu) /* processor */
 		return;
-	others = all;
-	CPU_CLR(cpu, &others);
-	if (CPU_COUNT(&others) == 0 || sched_setaffinity(0, sizeof(others), &others) < 0)
-		return;
-	(void)sched_setaffinity(0, sizeof(all), &all);
+	if (sched_setaffinity(0, sizeof(others), &others) == 0)
+		(void)sched_setaffinity(0, sizeof(all), &all);
 }
 
 static int open_ns_paths(const struct cb_spawn_spec *spec, int fds[7], struct cb_error *err)
@@ -941,10 +969,20 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	if (r < 0)
 		goto fail;
 	/* The cgroup exists, limited, before the clone: on v2 for
-	 * CLONE_INTO_CGROUP, on v1 so the child can move itself in. */
-	bool v1 = false;
+	 * CLONE_INTO_CGROUP, on v1 so the child can move itself in first
+	 * thing. With a late rootfs on v1 it is made just after the clone
+	 * instead (while the child makes its namespaces: its mkdir, a memory
+	 * cgroup ~0.11 ms, then delays neither), and the child joins it
+	 * before it execs, its `tasks` files sent after its process ('G').
+	 * What the child's setup allocates before is charged to the caller's
+	 * cgroup. */
+	bool v1 = false, cgroup_late = false;
 	if (!spec->no_cgroup) {
 		v1 = cb_cgroup_detect() == 1;
+		cgroup_late = v1 && late;
+	}
+	if (!spec->no_cgroup && !cgroup_late) {
+		c->phases.cgroup_begin = cb_now_ns();
 		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0)
 			goto fail;
 		if (v1 && (r = cb_cgroup_open_v1_tasks(&c->cgroup, v1_tasks, &n_v1_tasks, err)) < 0)
@@ -1010,6 +1048,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .hostname = hostname,
 	    .sock = sock_child,
 	    .n_v1_tasks = n_v1_tasks,
+	    .cgroup_late = cgroup_late,
 	    .in_userns = userns,
 	    .rootfs_from_parent = userns && (spec->ns_create & CB_NS_MNT),
 	    .rootfs_late = late,
@@ -1046,6 +1085,15 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	n_v1_tasks = 0;
 	closep(&sock_child);
 	close_fds(ns_fds);
+	if (late)
+		leave_cpu_to_child(spec, c->pid);
+	if (cgroup_late) {
+		c->phases.cgroup_begin = cb_now_ns();
+		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0 ||
+		    (r = cb_cgroup_open_v1_tasks(&c->cgroup, v1_tasks, &n_v1_tasks, err)) < 0)
+			goto fail_child;
+		c->phases.cgroup = cb_now_ns();
+	}
 
 	if (userns) {
 		size_t ng;
@@ -1070,7 +1118,6 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	}
 	if (late) {
 		int fd = -1;
-		leave_cpu_to_child(c->pid);
 		if ((r = spec->rootfs_late(spec->rootfs_late_opaque, &fd, err)) < 0)
 			goto fail_child;
 		c->phases.rootfs = cb_now_ns();
@@ -1089,6 +1136,16 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		if (process_late && (r = cb_report_send_process(sock_parent, spec, &ahead)) < 0) {
 			r = cb_error_errno(err, -r, "send the process");
 			goto fail_child;
+		}
+		if (cgroup_late) {
+			r = cb_report_send_fds(sock_parent, 'G', v1_tasks, n_v1_tasks);
+			for (size_t i = 0; i < n_v1_tasks; i++)
+				close(v1_tasks[i]);
+			n_v1_tasks = 0;
+			if (r < 0) {
+				r = cb_error_errno(err, -r, "send the cgroup");
+				goto fail_child;
+			}
 		}
 	}
 	if (net_attach) {

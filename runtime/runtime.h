@@ -26,7 +26,8 @@ struct cb_proc;
  * with spec->record_phases (one more message before exec). */
 struct cb_run_phases {
 	uint64_t start;	      /* cb_runtime_spawn() entered */
-	uint64_t cgroup;      /* parent: cgroup made, limited (and joined on v1) */
+	uint64_t cgroup_begin; /* parent: making the cgroup began */
+	uint64_t cgroup;       /* parent: cgroup made and limited */
 	uint64_t cloned;      /* parent: clone3 returned */
 	uint64_t rootfs;      /* parent: spec->rootfs_late returned (0 without it) */
 	uint64_t net;	      /* parent: spec->net_hook attached (0 without one) */

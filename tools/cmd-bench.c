@@ -44,12 +44,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The phases of one boot. The cgroup is made before the clone (v2 for
- * CLONE_INTO_CGROUP; v1 so the child can move itself in first thing);
- * phase_interval() also takes one made after the clone, as an older
- * cowbox did on v1. The rootfs is made after the clone, while the child
- * makes its namespaces (runtime/spec.h rootfs_late): that phase overlaps
- * the clone's and the mounts' (which waits for it); the others are
+/* The phases of one boot. The cgroup is made before the clone on v2 (for
+ * CLONE_INTO_CGROUP), and on v1 after the rootfs went to the child, while
+ * it mounts (runtime.c cgroup_late): that phase then overlaps the
+ * mounts'. The rootfs is made after the clone, while the child makes its
+ * namespaces (runtime/spec.h rootfs_late): that phase overlaps the
+ * clone's and the mounts' (which waits for it); the others are
  * disjoint. */
 enum { PH_ROOTFS, PH_CLONE, PH_MOUNTS, PH_CGROUP, PH_EXEC, PH_TEARDOWN, N_PHASES };
 static const char *const phase_names[N_PHASES] = {"rootfs", "clone", "mounts",
@@ -119,7 +119,7 @@ static uint64_t span(uint64_t a, uint64_t b)
 static void phase_interval(const struct boot_sample *s, int i, uint64_t *a, uint64_t *b)
 {
 	const struct cb_run_phases *p = &s->ph;
-	/* Made before the clone (both v2 and v1 now), or after it. */
+	/* Made before the clone (v2), or after it (v1). */
 	bool cgroup_first = p->cgroup && p->cgroup <= p->cloned;
 	*a = *b = 0;
 	switch (i) {
@@ -133,8 +133,7 @@ static void phase_interval(const struct boot_sample *s, int i, uint64_t *a, uint
 		*a = p->child_start, *b = p->mounts_done;
 		break;
 	case PH_CGROUP:
-		*a = cgroup_first ? p->start : p->cloned;
-		*b = p->cgroup;
+		*a = p->cgroup_begin, *b = p->cgroup;
 		break;
 	case PH_EXEC:
 		*a = p->mounts_done > p->cgroup ? p->mounts_done : p->cgroup;

@@ -15,6 +15,19 @@
 . "$(dirname "$0")/lib.sh"
 
 ok import "$FIXTURES/busybox-gzip.oci" bb
+# The CPUs it may use are the caller's: the launcher moves the child off
+# its own CPU for the start (runtime.c leave_cpu_to_child) and back.
+cpus() { awk '/^Cpus_allowed_list/ {print $2}' "${1:-/proc/self/status}"; }
+ok run --rm bb grep Cpus_allowed_list /proc/self/status
+[ "${out##*[[:space:]]}" = "$(cpus)" ] || fail "the container's CPUs: $out, the caller's $(cpus)"
+if [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
+	# (Without a cgroup: on v2 joining one sets the cgroup's CPUs.)
+	out=$(taskset -c 1 "$COWBOX" run --rm --no-cgroup bb grep Cpus_allowed_list /proc/self/status)
+	[ "${out##*[[:space:]]}" = 1 ] || fail "a caller held to CPU 1: the container's CPUs $out"
+	out=$(taskset -c 0,1 "$COWBOX" run --rm --cpuset-cpus 1 bb \
+		grep Cpus_allowed_list /proc/self/status)
+	[ "${out##*[[:space:]]}" = 1 ] || fail "--cpuset-cpus 1: the container's CPUs $out"
+fi
 # The fixture's config: Cmd ["sh"], WorkingDir /root, Env with PATH.
 ok run --rm bb sh -c pwd
 [ "$out" = /root ] || fail "WorkingDir not used: $out"
