@@ -835,37 +835,23 @@ static void attach_run(struct attach_job *j)
  * `sched_vcpu_pack`) starts a child on its parent's CPU and leaves it
  * waiting there for the parent to block (0.8 ms, with the other CPU
  * idle), when the two are meant to run side by side
- * (spec->rootfs_late). Allowing the child every CPU but ours, then all of
- * them again, moves a child queued here to one of the others, where it
- * starts at once (the scheduler then leaves it there); one already
- * running elsewhere stays where it is. Only when no cpuset is joined
- * (spec->cpuset_cpus): joining one sets the task's CPUs, and our second
- * call, if it came after, would narrow them to ours. There we move
- * ourselves instead, when /proc says the child is on our CPU. Best
- * effort. */
-static void leave_cpu_to_child(const struct cb_spawn_spec *spec, pid_t child)
+ * (spec->rootfs_late). Allowing the child every CPU it may use but ours,
+ * then all of them again, moves a child queued here to one of the
+ * others, where it starts at once (the scheduler then leaves it there);
+ * one already running elsewhere stays where it is. Its CPUs end as they
+ * were read here: those it was born with (on v2 its cgroup's); on v1 it
+ * joins its cgroup (a cpuset, perhaps) only after its 'G' report, long
+ * after. Best effort. */
+static void leave_cpu_to_child(pid_t child)
 {
-	cpu_set_t all, others;
+	cpu_set_t mask, others;
 	int cpu = sched_getcpu();
-	if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof(all), &all) < 0)
+	if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(child, sizeof(mask), &mask) < 0)
 		return;
-	others = all;
+	others = mask;
 	CPU_CLR(cpu, &others);
-	if (CPU_COUNT(&others) == 0)
-		return;
-	if (!spec->cpuset_cpus) {
-		if (sched_setaffinity(child, sizeof(others), &others) == 0)
-			(void)sched_setaffinity(child, sizeof(all), &all);
-		return;
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
-	_cleanup_free_ char *stat = NULL;
-	if (cb_read_file_at(AT_FDCWD, path, 4096, &stat, NULL) < 0 ||
-	    cb_proc_stat_field(stat, 39) != (uint64_t)cpu) /* processor */
-		return;
-	if (sched_setaffinity(0, sizeof(others), &others) == 0)
-		(void)sched_setaffinity(0, sizeof(all), &all);
+	if (CPU_COUNT(&others) > 0 && sched_setaffinity(child, sizeof(others), &others) == 0)
+		(void)sched_setaffinity(child, sizeof(mask), &mask);
 }
 
 static int open_ns_paths(const struct cb_spawn_spec *spec, int fds[7], struct cb_error *err)
@@ -1086,7 +1072,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	closep(&sock_child);
 	close_fds(ns_fds);
 	if (late)
-		leave_cpu_to_child(spec, c->pid);
+		leave_cpu_to_child(c->pid);
 	if (cgroup_late) {
 		c->phases.cgroup_begin = cb_now_ns();
 		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0 ||
