@@ -147,7 +147,7 @@ int cb_store_gc(struct cb_store *s, struct cb_gc_report *ret, struct cb_error *e
 		cb_error_errno(err, r, "clean tmp");
 		goto out_release;
 	}
-	unsigned trashed = 0, spares = 0;
+	unsigned trashed = 0;
 	r = cb_trash_empty(s, &trashed);
 	rep.leftovers_removed += trashed;
 	if (r < 0) {
@@ -155,7 +155,7 @@ int cb_store_gc(struct cb_store *s, struct cb_gc_report *ret, struct cb_error *e
 		goto out_release;
 	}
 	/* Not garbage (storage/spare.h), but gc leaves nothing unused. */
-	r = cb_spare_empty(s, &spares);
+	r = cb_spare_empty(s, NULL);
 	if (r < 0) {
 		cb_error_errno(err, r, "delete the spare directories");
 		goto out_release;
