@@ -78,19 +78,12 @@ int cb_report_recv_fds(int sock, char kind, int *fds, size_t max, size_t *ret_n)
 
 int cb_report_recv_fd(int sock, char kind)
 {
-	struct cb_report rep;
 	int fd;
-	int n = cb_report_recv(sock, &rep, &fd);
-	if (n < 0)
-		return n == -EIO ? -EPROTO : n;
-	if (n == 0)
-		return -ECONNRESET;
-	if (rep.kind != kind || fd < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -EPROTO;
-	}
-	return fd;
+	size_t n;
+	int r = cb_report_recv_fds(sock, kind, &fd, 1, &n);
+	if (r < 0)
+		return r;
+	return n == 1 ? fd : -EPROTO;
 }
 
 /* A process this small goes in the message itself; a larger one (an

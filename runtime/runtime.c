@@ -872,6 +872,26 @@ static bool has_command(const struct cb_spawn_spec *spec)
 	return spec->argv && spec->argv[0];
 }
 
+/* Make the container's cgroup and write its limits; on v1 open its
+ * `tasks` files for the child to move itself in. */
+static int make_cgroup(struct cb_proc *c, const struct cb_spawn_spec *spec, bool v1,
+		       int tasks[CB_CGROUP_V1_MAX], size_t *n_tasks, struct cb_error *err)
+{
+	c->phases.cgroup_begin = cb_now_ns();
+	int r = cb_cgroup_create(spec, &c->cgroup, err);
+	if (r >= 0 && v1)
+		r = cb_cgroup_open_v1_tasks(&c->cgroup, tasks, n_tasks, err);
+	if (r >= 0)
+		c->phases.cgroup = cb_now_ns();
+	return r;
+}
+
+static void close_tasks(int *tasks, size_t *n)
+{
+	while (*n > 0)
+		close(tasks[--*n]);
+}
+
 static void close_fds(int fds[7])
 {
 	for (int i = 0; i < 7; i++)
@@ -967,14 +987,9 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		v1 = cb_cgroup_detect() == 1;
 		cgroup_late = v1 && late;
 	}
-	if (!spec->no_cgroup && !cgroup_late) {
-		c->phases.cgroup_begin = cb_now_ns();
-		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0)
-			goto fail;
-		if (v1 && (r = cb_cgroup_open_v1_tasks(&c->cgroup, v1_tasks, &n_v1_tasks, err)) < 0)
-			goto fail;
-		c->phases.cgroup = cb_now_ns();
-	}
+	if (!spec->no_cgroup && !cgroup_late &&
+	    (r = make_cgroup(c, spec, v1, v1_tasks, &n_v1_tasks, err)) < 0)
+		goto fail;
 	/* A network namespace of its own, with nothing to attach to it: a
 	 * spare one will do, and this launch's idle time makes the next. Not
 	 * in a user namespace (it must own the network namespace). */
@@ -1066,20 +1081,13 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	}
 	c->pid = (pid_t)pid;
 	c->phases.cloned = cb_now_ns();
-	for (size_t i = 0; i < n_v1_tasks; i++)
-		close(v1_tasks[i]); /* the child has its copies */
-	n_v1_tasks = 0;
+	close_tasks(v1_tasks, &n_v1_tasks); /* the child has its copies */
 	closep(&sock_child);
 	close_fds(ns_fds);
 	if (late)
 		leave_cpu_to_child(c->pid);
-	if (cgroup_late) {
-		c->phases.cgroup_begin = cb_now_ns();
-		if ((r = cb_cgroup_create(spec, &c->cgroup, err)) < 0 ||
-		    (r = cb_cgroup_open_v1_tasks(&c->cgroup, v1_tasks, &n_v1_tasks, err)) < 0)
-			goto fail_child;
-		c->phases.cgroup = cb_now_ns();
-	}
+	if (cgroup_late && (r = make_cgroup(c, spec, true, v1_tasks, &n_v1_tasks, err)) < 0)
+		goto fail_child;
 
 	if (userns) {
 		size_t ng;
@@ -1125,9 +1133,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		}
 		if (cgroup_late) {
 			r = cb_report_send_fds(sock_parent, 'G', v1_tasks, n_v1_tasks);
-			for (size_t i = 0; i < n_v1_tasks; i++)
-				close(v1_tasks[i]);
-			n_v1_tasks = 0;
+			close_tasks(v1_tasks, &n_v1_tasks);
 			if (r < 0) {
 				r = cb_error_errno(err, -r, "send the cgroup");
 				goto fail_child;
@@ -1172,8 +1178,7 @@ fail_child:
 		}
 	}
 fail:
-	for (size_t i = 0; i < n_v1_tasks; i++)
-		close(v1_tasks[i]);
+	close_tasks(v1_tasks, &n_v1_tasks);
 	cb_seccomp_free(filter);
 	close_fds(ns_fds);
 	closep(&sock_child);

@@ -720,7 +720,13 @@ int cb_parse_signal(const char *s)
 /* The flags of the head's third word: what follows argv and env. The user
  * worked out ahead is the struct's bytes, last (parent and child are one
  * program). */
-enum { PACK_WORKDIR = 1, PACK_USER = 2, PACK_EXEC_PATH = 4, PACK_USER_AHEAD = 8 };
+enum {
+	PACK_WORKDIR = 1,
+	PACK_USER = 2,
+	PACK_EXEC_PATH = 4,
+	PACK_USER_AHEAD = 8,
+	PACK_ALL = PACK_WORKDIR | PACK_USER | PACK_EXEC_PATH | PACK_USER_AHEAD,
+};
 
 int cb_process_pack(const struct cb_spawn_spec *spec, const struct cb_process *ahead,
 		    char **ret_buf, size_t *ret_len)
@@ -802,7 +808,7 @@ int cb_process_unpack(char *buf, size_t len, struct cb_process *ret)
 	if (len < sizeof(head))
 		return -EINVAL;
 	memcpy(head, buf, sizeof(head));
-	if (head[0] == 0 || head[2] > 15)
+	if (head[0] == 0 || (head[2] & ~(uint32_t)PACK_ALL))
 		return -EINVAL;
 	size_t pos = sizeof(head);
 	int r = unpack_strv(buf, len, &pos, head[0], &p.argv);

@@ -45,6 +45,7 @@ static int next_name(struct dir_reader *d, const char **ret)
 struct cb_spare_cache {
 	bool off; /* no spare/, or a store where recycling does not pay */
 	int fd;
+	int count; /* spares there, read at the first keep (-1 before) */
 	char names[8][64];
 	unsigned n, next;
 };
@@ -68,7 +69,7 @@ static int spare_fd(struct cb_store *s, struct cb_spare_cache **ret)
 		if (!c)
 			return -1;
 		struct statfs sf;
-		c->fd = -1;
+		c->fd = c->count = -1;
 		c->off = fstatfs(cb_store_root_fd(s), &sf) < 0 || sf.f_type == TMPFS_MAGIC ||
 			 sf.f_type == RAMFS_MAGIC;
 		if (!c->off)
@@ -126,6 +127,8 @@ int cb_spare_take(struct cb_store *s, int dirfd, const char *name, mode_t mode, 
 			(void)unlinkat(dirfd, name, AT_REMOVEDIR);
 			return r;
 		}
+		if (c->count > 0)
+			c->count--;
 		return 1;
 	}
 	return 0;
@@ -180,7 +183,12 @@ int cb_spare_keep(struct cb_store *s, int dirfd, const char *name)
 		return -errno;
 	if (st.st_uid != 0 || st.st_gid != 0 || !is_empty(fd) || !strip_xattrs(fd))
 		return 0;
-	if (lseek(sp, 0, SEEK_SET) < 0 || count_spares(sp) >= CB_SPARE_MAX)
+	/* Counted once per command: the six of an entry need not read the
+	 * directory six times (others' keeps in between may overshoot the
+	 * limit by a few). */
+	if (c->count < 0)
+		c->count = lseek(sp, 0, SEEK_SET) < 0 ? CB_SPARE_MAX : (int)count_spares(sp);
+	if (c->count >= CB_SPARE_MAX)
 		return 0;
 	char rnd[33];
 	int r = cb_random_hex(rnd, 16);
@@ -188,6 +196,7 @@ int cb_spare_keep(struct cb_store *s, int dirfd, const char *name)
 		return r;
 	if (renameat2(dirfd, name, sp, rnd, RENAME_NOREPLACE) < 0)
 		return errno == ENOENT ? 0 : -errno;
+	c->count++;
 	return 1;
 }
 
