@@ -106,12 +106,12 @@ static int mount_legacy(const struct cb_mount_request *req, struct cb_error *err
 	if (r < 0)
 		goto remove_links;
 	if (req->flags & CB_MOUNT_READONLY)
-		r = asprintf(&data, "lowerdir=%s,index=off,redirect_dir=off,metacopy=off,xino=off",
+		r = asprintf(&data, "lowerdir=%s,index=off,redirect_dir=off,metacopy=off,xino=off,uuid=off",
 			     lower);
 	else
 		r = asprintf(&data,
 			     "lowerdir=%s,upperdir=%s,workdir=%s,index=off,redirect_dir=off,"
-			     "metacopy=off,xino=off%s",
+			     "metacopy=off,xino=off,uuid=off%s",
 			     lower, req->upper_dir, req->work_dir,
 			     req->flags & CB_MOUNT_VOLATILE ? ",volatile" : "");
 	if (r < 0) {
@@ -250,6 +250,7 @@ static int overlay_mount_new(const struct cb_mount_request *req, int fsfd,
 	}
 	static const char *const opts[][2] = {
 		{"index", "off"}, {"redirect_dir", "off"}, {"metacopy", "off"}, {"xino", "off"},
+	    {"uuid", "off"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(opts); i++)
 		if ((r = set_string(fsfd, opts[i][0], opts[i][1])) < 0)
