@@ -216,8 +216,9 @@ static _Noreturn void setup_and_exec(const struct cb_exec_spec *x, struct cb_sec
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (spec->env)
-		environ = spec->env;
+	/* The container's, never ours (cb_proc_hide cleared ours anyway). */
+	static char *no_env[] = {NULL};
+	environ = spec->env ? spec->env : no_env;
 	cb_execvp(spec->argv[0], spec->argv);
 	int e = errno;
 	cb_error_errno(&err, e, "exec %s", spec->argv[0]);
@@ -231,6 +232,32 @@ static int wait_code(pid_t pid)
 		if (errno != EINTR)
 			return 125;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* A copy of spec whose strings the go-between reads after cb_proc_hide
+ * (setup_and_exec's) are its own; never freed (it execs or exits). NULL
+ * when out of memory. */
+static const struct cb_spawn_spec *own_strings(const struct cb_spawn_spec *spec,
+					       struct cb_spawn_spec *copy)
+{
+	*copy = *spec;
+	size_t n = 0;
+	while (spec->argv[n])
+		n++;
+	char **argv = calloc(n + 1, sizeof(char *));
+	if (!argv)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!(argv[i] = strdup(spec->argv[i])))
+			return NULL;
+	copy->argv = argv;
+	if ((spec->workdir && !(copy->workdir = strdup(spec->workdir))) ||
+	    (spec->user && !(copy->user = strdup(spec->user))))
+		return NULL;
+	for (size_t i = 0; i < spec->n_group_add; i++)
+		if (!(copy->group_add[i] = strdup(spec->group_add[i])))
+			return NULL;
+	return copy;
 }
 
 static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct cb_seccomp *filter,
@@ -254,6 +281,18 @@ static _Noreturn void exec_child(const struct cb_exec_spec *x, int flags, struct
 	}
 	if (x->cgroup && join_cgroup(x->pid, x->cgroup, &err) < 0)
 		cb_report_fail(fd, 125, &err);
+	/* From here on the container may see us (its pid namespace). What
+	 * is still to be read of the caller's argument strings (an option's
+	 * value) goes out of the area cb_proc_hide clears first. */
+	struct cb_spawn_spec own;
+	struct cb_exec_spec xc = *x;
+	xc.proc = own_strings(x->proc, &own);
+	if (!xc.proc) {
+		cb_error_set(&err, ENOMEM, "out of memory");
+		cb_report_fail(fd, 125, &err);
+	}
+	x = &xc;
+	cb_proc_hide((const char *const[]){"cowbox-exec", NULL});
 	/* Only 0-2 reach the command (the caller's other fds could lead out
 	 * of the container; the run's --preserve-fds is not exec's): marked
 	 * here, with the host's /proc (the fallback's list) still ours. */
@@ -451,4 +490,57 @@ int cb_exec_run(const struct cb_exec_spec *x, int *ret_exit_code, struct cb_erro
 	}
 	*ret_exit_code = code;
 	return 0;
+}
+
+/* ---- cb_proc_hide: not on a run's path (at the end, with the pages of
+ * exec's go-between) ---------------------------------------------------- */
+
+/* Fields 48-51 of /proc/self/stat: where the kernel reads cmdline and
+ * environ from (arg_start, arg_end, env_start, env_end). */
+static bool args_area(unsigned long area[4])
+{
+	char buf[1024];
+	_cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the name may hold anything */
+	if (!p)
+		return false;
+	p++;
+	/* p is before field 3: field f starts after f - 2 more spaces. */
+	for (int field = 3; field <= 51; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return false;
+		p++;
+		if (field >= 48 && sscanf(p, "%lu", &area[field - 48]) != 1)
+			return false;
+	}
+	return area[1] > area[0] && area[3] >= area[2];
+}
+
+void cb_proc_hide(const char *const *title)
+{
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	(void)prctl(PR_SET_NAME, title[0]);
+	unsigned long a[4];
+	if (!args_area(a))
+		return;
+	/* The title first (its words may lie in the area), the last byte
+	 * left NUL, so the kernel reads the area as it is. */
+	char *args = (char *)a[0];
+	size_t size = a[1] - a[0], off = 0;
+	char buf[4096];
+	for (size_t i = 0; title[i]; i++) {
+		size_t len = strlen(title[i]) + 1;
+		if (off + len >= size || off + len > sizeof(buf))
+			break;
+		memcpy(buf + off, title[i], len);
+		off += len;
+	}
+	memset(args, 0, size);
+	memcpy(args, buf, off);
+	memset((char *)a[2], 0, a[3] - a[2]);
 }

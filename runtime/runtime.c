@@ -340,6 +340,12 @@ static _Noreturn void child_main(struct child_args *a)
 	join_v1_cgroup(a->sock, a->v1_tasks, a->n_v1_tasks);
 	/* Die with cowbox: a foreground container must not outlive it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* In a pid namespace it shares (--pid container:C), other processes
+	 * see us until we exec: not our environment nor the host's binary
+	 * (cb_proc_hide). The command line stays (the spec points into it)
+	 * until the exec replaces it. */
+	if (!(spec->ns_create & CB_NS_PID))
+		(void)prctl(PR_SET_DUMPABLE, 0);
 	/* Making the namespaces takes most of a clone's time (a network one
 	 * ~0.7 ms of setup_net here): made here, they are made while the
 	 * parent makes the rootfs (spec->rootfs_late). The pid namespace
@@ -513,15 +519,24 @@ static _Noreturn void child_main(struct child_args *a)
 		cb_report_fail(a->sock, 125, &err);
 	}
 
+	/* --init: the command waits on this gate until its pid 1 has hidden
+	 * itself and closed what it must not keep (the container would see
+	 * both); made before seccomp, which might refuse pipe2. */
+	int gate[2] = {-1, -1};
+	if (spec->init && pipe2(gate, O_CLOEXEC) < 0) {
+		cb_error_errno(&err, errno, "pipe");
+		cb_report_fail(a->sock, 125, &err);
+	}
 	/* No fd of the caller's reaches the container but those asked for
 	 * (an open directory would be a way out of its root): close on exec
 	 * every other one, before seccomp could refuse the call. */
+	const int keep[] = {a->sock, gate[0], gate[1]};
 	if ((r = cb_fds_close_on_exec(spec->preserve_fds)) < 0 ||
 	    /* --init's reaper never execs: nothing it does not need stays open
 	     * (our reports' socket goes at the fork, --preserve-fds's with
 	     * it: plain close calls, which no seccomp filter refuses). */
-	    (spec->init &&
-	     (r = cb_close_fds_except(3 + spec->preserve_fds, &a->sock, 1, false)) < 0)) {
+	    (spec->init && (r = cb_close_fds_except(3 + spec->preserve_fds, keep, ELEMENTSOF(keep),
+						    false)) < 0)) {
 		cb_error_errno(&err, -r, "close inherited fds");
 		cb_report_fail(a->sock, 125, &err);
 	}
@@ -579,16 +594,30 @@ static _Noreturn void child_main(struct child_args *a)
 			cb_report_fail(a->sock, 125, &err);
 		}
 		if (child > 0) {
+			/* pid 1 for the container's life: it shows
+			 * "cowbox-init -- CMD...", as docker-init does, and
+			 * nothing of the caller's. */
+			close(gate[0]);
+			const char *title[16] = {"cowbox-init", "--"};
+			for (size_t i = 0; i + 3 < ELEMENTSOF(title) && spec->argv[i]; i++)
+				title[i + 2] = spec->argv[i];
+			cb_proc_hide(title);
 			/* The reaper keeps nothing: not even the fds the
 			 * command was given. */
 			close(a->sock);
 			for (int fd = 3; fd < 3 + spec->preserve_fds; fd++)
 				close(fd);
+			close(gate[1]); /* the command goes on */
 			if (chdir("/") < 0) {
 				/* the reaper needs no working directory */
 			}
 			init_loop(child);
 		}
+		close(gate[1]);
+		char c;
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
 	}
 
 	if (spec->record_phases) {

@@ -93,3 +93,14 @@ int cb_fds_close_on_exec(int preserve);
  * our own, through /proc/self; as host root: in a user namespace the file
  * is not its root's). No-op when unset. Lowering it below ours needs CAP_SYS_RESOURCE. */
 int cb_oom_score_adj_apply(const struct cb_spawn_spec *spec, pid_t pid, struct cb_error *err);
+/* For a process of cowbox's own that a container can see (--init's
+ * reaper, exec's go-between, a run's child in a pid namespace it shares):
+ * hide what it inherited from the caller. Non-dumpable, its
+ * /proc/PID/{environ,exe,maps,mem,fd} need CAP_SYS_PTRACE in the host's
+ * user namespace: the caller's environment stays the caller's, and the
+ * host's binary cannot be opened from inside (the way to overwrite a
+ * runtime's binary, CVE-2019-5736). /proc/PID/cmdline, which anyone may
+ * read (`cowbox run -e KEY=SECRET ...`), is overwritten in place with
+ * title, NUL-separated words as many as fit, and the environment's
+ * strings with NULs; the name (comm) becomes title[0]. Best effort. */
+void cb_proc_hide(const char *const *title);

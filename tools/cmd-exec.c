@@ -17,6 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* With --init, pid 1 is cowbox's reaper, which keeps nothing of the
+ * caller's environment (cb_proc_hide): the command's is its first child's. */
+static pid_t env_pid(pid_t pid, bool init)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	_cleanup_free_ char *kids = NULL;
+	size_t len = 0;
+	if (!init || cb_read_file_at(AT_FDCWD, path, 4096, &kids, &len) < 0)
+		return pid;
+	long child = strtol(kids, NULL, 10);
+	return child > 0 ? (pid_t)child : pid;
+}
+
 /* The container's environment, then -e over it. */
 static int fill_env(struct cb_spawn_spec *spec, pid_t pid, char **extra, size_t n_extra)
 {
@@ -133,7 +147,7 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 	if (ret != 0)
 		goto out;
 	struct cb_spawn_spec *spec = &o.spec;
-	if (fill_env(spec, st.pid, env, n_env) < 0) {
+	if (fill_env(spec, env_pid(st.pid, spec->init), env, n_env) < 0) {
 		ret = cli_error("exec %s: read the container's environment: %m", what);
 		goto out;
 	}

@@ -12,7 +12,10 @@
 # open host directory would lead out of its root), not through run,
 # --init's reaper or exec, unless --preserve-fds N passes 3..N+2 (which
 # must be open, and is run's alone); a closed stdout does not become one
-# of cowbox's files; a detached container's supervisor keeps none.
+# of cowbox's files; a detached container's supervisor keeps none; with
+# --init the container sees neither the caller's command line, nor its
+# environment, nor cowbox's binary through pid 1, and exec still gets the
+# command's environment.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -121,9 +124,10 @@ J
 leak run --rm --init --security-opt "seccomp=$TESTTMP/no-close-range.json" bb sh -c 'ls /proc/1/fd'
 [ "$rc" = 0 ] && [ "$(echo $out)" = "0 1 2" ] || fail "--init without close_range: rc $rc, pid 1 holds $out"
 # A caller that closed its stdout: cowbox's own files must not take fd 1
-# (the store's directory would be --init's pid 1's stdout).
+# (the store's directory would be the stdout of --init's command and of
+# its pid 1, whose fds the container cannot read: see below).
 set +e
-"$COWBOX" run --rm --init bb sh -c 'readlink /proc/1/fd/1 >&2' >&- 2>"$TESTTMP/.err"
+"$COWBOX" run --rm --init bb sh -c 'x=$(readlink /proc/$$/fd/1); echo "$x" >&2' >&- 2>"$TESTTMP/.err"
 rc=$?
 set -e
 [ "$rc" = 0 ] && [ "$(cat "$TESTTMP/.err")" = /dev/null ] ||
@@ -149,4 +153,35 @@ set -e
 	fail "--preserve-fds of a closed fd: rc $rc, $(cat "$TESTTMP/.err")"
 refuse 'create: --preserve-fds is for run' create --preserve-fds 1 bb true
 say "fds: only 0-2 reach a container (run, --init, -d, exec) but --preserve-fds's"
+
+# --init's pid 1 is cowbox, forked from the caller: the container sees
+# neither the caller's environment nor its command line (a -e value) nor
+# the host's binary (CVE-2019-5736: a container that can open its
+# runtime's binary may write it later). exec into such a container gets
+# the command's environment, not the caller's.
+export CB_TEST_HOST_ONLY=host-secret-$$
+ok run --rm --init -e CB_SECRET=hunter2 bb sh -c '
+	echo "cmdline=$(tr "\0\n" "  " </proc/1/cmdline | sed "s/ *$//")"
+	echo "comm=$(cat /proc/1/comm)"
+	cat /proc/1/environ >/dev/null 2>&1 && echo environ-readable
+	readlink /proc/1/exe >/dev/null 2>&1 && echo exe-readable
+	head -c 1 /proc/1/exe >/dev/null 2>&1 && echo exe-opened
+	true'
+unset CB_TEST_HOST_ONLY
+case "$(echo "$out" | grep '^cmdline=')" in
+"cmdline=cowbox-init -- sh -c "*) ;;
+*) fail "--init: pid 1's command line: $out" ;;
+esac
+! echo "$out" | grep -q -e hunter2 -e "$TESTTMP" -e ' run ' -e host-secret ||
+	fail "--init: pid 1 shows the caller's command line: $out"
+echo "$out" | grep -qx comm=cowbox-init || fail "--init: pid 1's name: $out"
+! echo "$out" | grep -qx -e environ-readable -e exe-readable -e exe-opened ||
+	fail "--init: the container reaches pid 1's environment or binary: $out"
+n4=$(uniq_name)
+CB_TEST_HOST_ONLY=host-secret ok run -d --init --name "$n4" -e CB_FOO=bar bb sleep 60
+ok exec "$n4" env
+echo "$out" | grep -q '^CB_FOO=bar$' && ! echo "$out" | grep -q CB_TEST_HOST_ONLY ||
+	fail "exec into an --init container: environment $out"
+ok rm -f "$n4"
+say "--init: pid 1 shows 'cowbox-init -- CMD', no environ, no binary; exec gets the command's env"
 say "security: ok"
