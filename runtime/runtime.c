@@ -927,9 +927,21 @@ static void close_fds(int fds[7])
 		closep(&fds[i]);
 }
 
+/* Back to the pid namespace we were born in (its fd, which is closed)
+ * after joining another for a child: a pid namespace joined applies to
+ * every later child, such as a fork of LeakSanitizer's, which could not
+ * see us from in there. */
+static void pid_ns_back(int *own)
+{
+	if (*own >= 0)
+		(void)setns(*own, CLONE_NEWPID);
+	closep(own);
+}
+
 int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		     int *fail_exit_code, struct cb_error *err)
 {
+	int own_pid_ns = -1; /* see pid_ns_back */
 	struct cb_spawn_spec early;
 	int r;
 	if (fail_exit_code)
@@ -1034,8 +1046,11 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	}
 	int pid_idx = cb_ns_index(CB_NS_PID);
 	if (ns_fds[pid_idx] >= 0) {
-		/* The pid namespace applies to children: join it here. */
-		if (setns(ns_fds[pid_idx], CLONE_NEWPID) < 0) {
+		/* The pid namespace applies to children: join it here, and
+		 * come back to ours once the child is made (own_pid_ns), so
+		 * what we fork later is not born in the container's. */
+		own_pid_ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (own_pid_ns < 0 || setns(ns_fds[pid_idx], CLONE_NEWPID) < 0) {
 			r = cb_error_errno(err, errno, "join namespace %s", spec->ns_path[pid_idx]);
 			goto fail;
 		}
@@ -1100,6 +1115,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .cgroup = c->cgroup.version == 2 ? (uint64_t)c->cgroup.v2_fd : 0,
 	};
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid != 0)
+		pid_ns_back(&own_pid_ns);
 	if (pid < 0) {
 		r = cb_error_errno(err, errno, "clone3");
 		goto fail;
@@ -1207,6 +1224,7 @@ fail_child:
 		}
 	}
 fail:
+	pid_ns_back(&own_pid_ns);
 	close_tasks(v1_tasks, &n_v1_tasks);
 	cb_seccomp_free(filter);
 	close_fds(ns_fds);

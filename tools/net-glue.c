@@ -187,21 +187,64 @@ static void hook_detach(void *userdata)
 	n->detach_r = cb_net_detach(n->cfg, &n->lease, &n->detach_err);
 }
 
+static const unsigned shared_ns[3] = {CB_NS_PID, CB_NS_IPC, CB_NS_UTS};
+
+/* --pid/--ipc/--uts container:C: open C's namespace (its first process's,
+ * checked against pid reuse once open) and point the spec at the fd. */
+static int open_shared(struct cb_cli *cli, struct cb_spawn_spec *spec, struct cli_net *n,
+		       struct cb_error *err)
+{
+	for (size_t i = 0; i < ELEMENTSOF(shared_ns); i++) {
+		int idx = cb_ns_index(shared_ns[i]);
+		const char *ref = spec->ns_path[idx];
+		if (!ref || strncmp(ref, "container:", 10) != 0)
+			continue;
+		const char *c = ref + 10, *name = cb_ns_name(shared_ns[i]);
+		pid_t pid;
+		int r = cli_container_pid(c, &pid, cli);
+		if (r == -EEXIST)
+			return cb_error_set(err, EEXIST, "--%s %s: more than one container matches",
+					    name, ref);
+		if (r < 0)
+			return cb_error_set(err, ESRCH, "--%s %s: no such container running", name,
+					    ref);
+		uint64_t start = cb_proc_start_time(pid);
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || cb_proc_start_time(pid) != start) {
+			if (fd >= 0)
+				close(fd);
+			return cb_error_set(err, ESRCH, "--%s %s: its process %d is gone", name,
+					    ref, (int)pid);
+		}
+		n->shared_fds[i] = fd;
+		snprintf(n->shared_paths[i], sizeof(n->shared_paths[i]), "/proc/self/fd/%d", fd);
+		spec->ns_path[idx] = n->shared_paths[i];
+	}
+	return 0;
+}
+
 int cli_net_prepare(struct cb_cli *cli, struct cb_run_options *o, struct cli_net *n,
 		    struct cb_error *err)
 {
 	memset(n, 0, sizeof(*n));
 	n->share_fd = -1;
+	for (size_t i = 0; i < ELEMENTSOF(n->shared_fds); i++)
+		n->shared_fds[i] = -1;
 	n->cfg = &o->net;
+	struct cb_spawn_spec *spec = &o->spec;
+	int r = open_shared(cli, spec, n, err);
+	if (r < 0)
+		goto fail;
 	uint64_t t0 = cb_now_ns();
 	struct cb_net_config *cfg = &o->net;
-	struct cb_spawn_spec *spec = &o->spec;
 	bool configured = cfg->mode_set || cfg->n_ports > 0;
 	/* Nothing to do: no network asked for, and no name for /etc/hosts
 	 * (the runtime's default one says the hostname). */
 	if (!o->name && (!configured || cfg->mode == CB_NET_NONE || cfg->mode == CB_NET_HOST))
 		return 0;
-	int r = cli_net_dirs(cli, &n->networks_dir, &n->run_dir);
+	r = cli_net_dirs(cli, &n->networks_dir, &n->run_dir);
 	if (r < 0)
 		return cb_error_errno(err, -r, "network directories");
 	cfg->networks_dir = n->networks_dir;
@@ -250,8 +293,11 @@ int cli_net_release(struct cli_net *n, struct cb_error *err)
 	int r = n->detach_r;
 	if (r < 0 && err)
 		*err = n->detach_err;
-	if (n->cfg) /* a zeroed struct has share_fd 0, not an fd of ours */
+	if (n->cfg) { /* a zeroed struct has share_fd 0, not an fd of ours */
 		closep(&n->share_fd);
+		for (size_t i = 0; i < ELEMENTSOF(n->shared_fds); i++)
+			closep(&n->shared_fds[i]);
+	}
 	free(n->hosts);
 	free(n->networks_dir);
 	free(n->run_dir);
@@ -261,5 +307,7 @@ int cli_net_release(struct cli_net *n, struct cb_error *err)
 	}
 	memset(n, 0, sizeof(*n));
 	n->share_fd = -1;
+	for (size_t i = 0; i < ELEMENTSOF(n->shared_fds); i++)
+		n->shared_fds[i] = -1;
 	return r;
 }

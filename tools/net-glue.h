@@ -34,13 +34,16 @@ struct cli_net {
 	char *hosts;		    /* /etc/hosts text (spec->etc_hosts points here) */
 	int share_fd;		    /* container:C / ns:PATH; -1 otherwise */
 	char share_path[32];	    /* /proc/self/fd/N for spec->ns_path */
+	int shared_fds[3];	    /* --pid, --ipc, --uts container:C's; -1 otherwise */
+	char shared_paths[3][32];   /* /proc/self/fd/N for spec->ns_path */
 	bool reserved;		    /* a lease to detach */
 	struct cb_error detach_err; /* what a failed detach said */
 	int detach_r;
 };
 
 /* Fill n from o->net and point o->spec at it (net_hook, etc_hosts,
- * ns_path[net]). o->spec.id and o->name must be final. n must outlive the
+ * ns_path[net]); open the namespaces --pid, --ipc and --uts container:C
+ * share, and point ns_path at them. o->spec.id and o->name must be final. n must outlive the
  * run; on failure n holds nothing (cli_net_release is still safe). */
 int cli_net_prepare(struct cb_cli *cli, struct cb_run_options *o, struct cli_net *n,
 		    struct cb_error *err);

@@ -122,7 +122,9 @@ static const struct option run_opts[] = {
     {0},
 };
 
-/* --pid/--uts/--ipc=host|ns:PATH (--net/--network: network_option). */
+/* --pid/--uts/--ipc=host|container:C|ns:PATH (--net/--network:
+ * network_option). container:C stays so in ns_path until the glue opens
+ * C's namespace at start (cli_net_prepare): C need not run before then. */
 static int share_ns(struct cb_spawn_spec *spec, const char *opt, unsigned ns, const char *v)
 {
 	int idx = cb_ns_index(ns);
@@ -132,13 +134,14 @@ static int share_ns(struct cb_spawn_spec *spec, const char *opt, unsigned ns, co
 	} else if (strncmp(v, "ns:", 3) == 0 && v[3] == '/') {
 		spec->ns_create &= ~ns;
 		spec->ns_path[idx] = v + 3;
+	} else if (strncmp(v, "container:", 10) == 0 && v[10]) {
+		spec->ns_create &= ~ns;
+		spec->ns_path[idx] = v;
 	} else if ((ns == CB_NS_NET && strcmp(v, "none") == 0) || strcmp(v, "private") == 0) {
 		spec->ns_create |= ns;
 		spec->ns_path[idx] = NULL;
-	} else if (strncmp(v, "container:", 10) == 0)
-		return cli_error("--%s %s: not supported yet", opt, v);
-	else
-		return cli_error("--%s %s: expected host or ns:PATH", opt, v);
+	} else
+		return cli_error("--%s %s: expected host, container:NAME or ns:PATH", opt, v);
 	return 0;
 }
 

@@ -3,7 +3,8 @@
 # only the container; it has its own hostname, IPC and network (only lo,
 # up); host mounts are invisible; /proc/self/cgroup shows its own cgroup
 # root; /sys is read-only; runc's masked paths are masked and its read-only
-# paths read-only; --no-ns and --net=host share what they name.
+# paths read-only; --no-ns, --net=host, ns:PATH and container:C (pid, ipc,
+# uts) share what they name.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -67,4 +68,25 @@ ok run --rootfs "$ROOT" --uts "ns:$TESTTMP/utsns" hostname
 [ "$out" = joined-uts ] || fail "--uts ns:PATH did not join: $out"
 ok run --rootfs "$ROOT" --pid host sh -c 'ps -o pid | wc -l'
 [ "$out" -gt 3 ] || fail "--pid host does not see host processes"
+# --pid/--ipc/--uts container:C join C's, as docker's do (a debugger
+# container beside C, with its own rootfs); C's own hostname stays.
+ok import "$FIXTURES/busybox-gzip.oci" bb
+n=$(uniq_name)
+ok run -d --name "$n" --hostname iso-c bb sleep 60
+on_exit "$COWBOX" rm -f "$n"
+cpid=$("$COWBOX" inspect "$n" | sed -n 's/.*"Pid": *\([0-9]*\).*/\1/p' | head -1)
+[ -n "$cpid" ] || fail "inspect $n: no Pid"
+ok run --rootfs "$ROOT" --pid "container:$n" sh -c 'tr "\0" " " </proc/1/cmdline'
+[ "$out" = "sleep 60 " ] || fail "--pid container:$n: pid 1 is $out"
+for ns in ipc uts pid; do
+	ok run --rootfs "$ROOT" --$ns "container:$n" readlink /proc/self/ns/$ns
+	[ "$out" = "$(readlink /proc/$cpid/ns/$ns)" ] || fail "--$ns container:$n: in $out"
+done
+ok run --rootfs "$ROOT" --uts "container:$n" --hostname other hostname
+[ "$out" = iso-c ] || fail "--uts container:$n: hostname $out"
+ok exec "$n" hostname
+[ "$out" = iso-c ] || fail "$n's hostname changed: $out"
+cb run --rootfs "$ROOT" --ipc container:cbt-no-such-ctr true
+[ "$rc" = 125 ] && echo "$err" | grep -q 'ipc container:cbt-no-such-ctr: no such container running' ||
+	fail "--ipc container:missing: rc $rc, $err"
 say "isolation: ok"
