@@ -149,6 +149,7 @@ int cli_main(int argc, char **argv, const struct cb_verb *table, size_t n)
 	cb_stdio_sanitize();
 	verbs = table;
 	n_verbs = n;
+	cli.argv = argv;
 	cli.root = getenv("COWBOX_ROOT");
 	cli.storage_driver = getenv("COWBOX_STORAGE_DRIVER");
 	const char *run_dir = getenv("COWBOX_RUN_DIR");

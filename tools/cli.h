@@ -18,6 +18,7 @@ struct cb_cli {
 	enum cb_log_level log_level;
 	struct cb_store *store; /* opened by cli_store() */
 	char *default_root;	/* owned */
+	char **argv;		/* main's, for cli_reexec_readonly */
 };
 
 struct cb_verb {
@@ -26,6 +27,18 @@ struct cb_verb {
 	const char *summary;
 	const char *usage; /* one or more lines after "usage: cowbox " */
 };
+
+/* Run again, the same argv, from a read-only bind of our own binary, unless
+ * it is read-only already. For a verb that puts a process of ours where a
+ * container sees it (exec, a run in a pid namespace it shares): the
+ * container could make that process run this binary again (a command
+ * whose interpreter is /proc/self/exe) and keep a handle on it, to write
+ * it once no cowbox runs (CVE-2019-5736); reopened for writing through
+ * that mount, it gives EROFS. Returns only when it did not re-exec:
+ * 0 when there was nothing to do, -errno when it could not (the caller
+ * goes on unprotected: open_tree and mount_setattr need CAP_SYS_ADMIN and
+ * Linux 5.12). */
+int cli_reexec_readonly(struct cb_cli *cli);
 
 /* Open the store on first use; on failure print why and return NULL. */
 struct cb_store *cli_store(struct cb_cli *cli);

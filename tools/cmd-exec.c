@@ -117,6 +117,8 @@ int cmd_exec(struct cb_cli *cli, int argc, char **argv)
 		return cli_usage("exec", true);
 	if (detach && (interactive || tty))
 		return cli_error("exec -d: not with -i or -t (nothing would read or show them)");
+	/* Our go-between is seen by the container until it execs. */
+	(void)cli_reexec_readonly(cli);
 	const char *what = argv[optind];
 	struct cb_store *s = cli_store(cli);
 	if (!s)

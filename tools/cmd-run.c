@@ -53,6 +53,9 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		ret = cli_preserve_fds(&o);
 	if (ret != 0)
 		goto out;
+	/* Our child is seen by the pid namespace it shares until it execs. */
+	if (!(o.spec.ns_create & CB_NS_PID))
+		(void)cli_reexec_readonly(cli);
 	if (o.detach && o.rootfs) {
 		ret = cli_error("run -d: needs an IMAGE (not --rootfs)");
 		goto out;

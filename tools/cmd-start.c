@@ -68,6 +68,9 @@ int cli_container_start(struct cb_cli *cli, struct cb_store *s, const char *what
 	ret = cli_run_options_load("start", ctr->run_json, &o, &args);
 	if (ret != 0)
 		goto out;
+	/* Our child is seen by the pid namespace it shares until it execs. */
+	if (!(o.spec.ns_create & CB_NS_PID))
+		(void)cli_reexec_readonly(cli);
 	struct cb_error err = {0};
 	int ur = cli_userns_auto_for(&o, ctr->id, &err);
 	if (ur < 0) {
