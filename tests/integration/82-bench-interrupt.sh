@@ -15,8 +15,11 @@ interrupt() {
 	"$COWBOX" "$@" >"$TESTTMP/int.out" 2>"$TESTTMP/int.err" &
 	local pid=$!
 	sleep "$wait_s"
-	kill -INT "$pid"
 	local rc=0 t=0
+	if ! kill -INT "$pid" 2>/dev/null; then
+		wait "$pid" || rc=$?
+		fail "cowbox $* ended before the SIGINT (rc $rc): $(cat "$TESTTMP/int.err")"
+	fi
 	# At most 30 s for the clean-up.
 	while kill -0 "$pid" 2>/dev/null && [ $t -lt 300 ]; do sleep 0.1; t=$((t + 1)); done
 	kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; fail "cowbox $* did not stop on SIGINT"; }
