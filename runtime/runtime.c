@@ -1123,6 +1123,8 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	}
 	if (pid == 0) {
 		close(sock_parent);
+		if (own_pid_ns >= 0)
+			close(own_pid_ns);
 		child_main(&a);
 	}
 	c->pid = (pid_t)pid;

@@ -106,7 +106,9 @@ static int mount_legacy(const struct cb_mount_request *req, struct cb_error *err
 	if (r < 0)
 		goto remove_links;
 	if (req->flags & CB_MOUNT_READONLY)
-		r = asprintf(&data, "lowerdir=%s,index=off,redirect_dir=off,metacopy=off,xino=off,uuid=off",
+		r = asprintf(&data,
+			     "lowerdir=%s,index=off,redirect_dir=off,metacopy=off,xino=off,"
+			     "uuid=off",
 			     lower);
 	else
 		r = asprintf(&data,
@@ -249,8 +251,8 @@ static int overlay_mount_new(const struct cb_mount_request *req, int fsfd,
 			return overlay_fail(fsfd, err, -r, req->what, "work dir");
 	}
 	static const char *const opts[][2] = {
-		{"index", "off"}, {"redirect_dir", "off"}, {"metacopy", "off"}, {"xino", "off"},
-	    {"uuid", "off"},
+	    {"index", "off"}, {"redirect_dir", "off"}, {"metacopy", "off"},
+	    {"xino", "off"},  {"uuid", "off"},
 	};
 	for (size_t i = 0; i < ELEMENTSOF(opts); i++)
 		if ((r = set_string(fsfd, opts[i][0], opts[i][1])) < 0)
