@@ -323,8 +323,11 @@ int cb_rm_steps_next(struct cb_rm_steps *t)
 int cb_dir_is_empty_at(int dirfd, const char *path)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	return fd < 0 ? -errno : cb_dir_is_empty(fd);
+}
+
+int cb_dir_is_empty(int fd)
+{
 	char buf[512] __attribute__((aligned(8)));
 	for (;;) {
 		ssize_t n = getdents64(fd, buf, sizeof(buf));

@@ -57,6 +57,8 @@ void cb_rm_steps_free(struct cb_rm_steps *t);
  * holds no entry, 0 when it holds one, -errno. One getdents64 in a small
  * buffer: no readdir stream to allocate. */
 int cb_dir_is_empty_at(int dirfd, const char *path);
+/* The same for a directory fd just opened (read from its offset). */
+int cb_dir_is_empty(int fd);
 
 /* Replace name below dirfd with data: write a temporary sibling, fsync it,
  * rename it over name, fsync dirfd. Readers see the old or the new file,

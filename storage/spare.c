@@ -134,16 +134,9 @@ int cb_spare_take(struct cb_store *s, int dirfd, const char *name, mode_t mode, 
 	return 0;
 }
 
-/* Whether the directory at fd holds no entry. */
-static bool is_empty(int fd)
-{
-	struct dir_reader d = {.fd = fd};
-	const char *e;
-	return next_name(&d, &e) == 0;
-}
-
-/* Drop overlayfs's own attributes (the uuid it writes on an upper dir's
- * root); true when no other is left. */
+/* Drop overlayfs's own attributes (the uuid it wrote on an upper dir's
+ * root before cowbox mounted with uuid=off); true when no other is
+ * left. */
 static bool strip_xattrs(int fd)
 {
 	char list[1024];
@@ -181,7 +174,7 @@ int cb_spare_keep(struct cb_store *s, int dirfd, const char *name)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (st.st_uid != 0 || st.st_gid != 0 || !is_empty(fd) || !strip_xattrs(fd))
+	if (st.st_uid != 0 || st.st_gid != 0 || cb_dir_is_empty(fd) != 1 || !strip_xattrs(fd))
 		return 0;
 	/* Counted once per command: the six of an entry need not read the
 	 * directory six times (others' keeps in between may overshoot the

@@ -150,6 +150,19 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+/* cli_container_pid() of C, an error naming what (the reference as
+ * the user wrote it) when none or more than one runs. */
+static int running_pid(struct cb_cli *cli, const char *c, const char *what, pid_t *ret_pid,
+		       struct cb_error *err)
+{
+	int r = cli_container_pid(c, ret_pid, cli);
+	if (r == -EEXIST)
+		return cb_error_set(err, EEXIST, "%s: more than one container matches", what);
+	if (r < 0)
+		return cb_error_set(err, ESRCH, "%s: no such container running", what);
+	return 0;
+}
+
 int cli_net_open_netns(struct cb_cli *cli, const char *ref, int *ret_fd, struct cb_error *err)
 {
 	const char *c = strncmp(ref, "container:", 10) == 0 ? ref + 10 : ref;
@@ -157,11 +170,9 @@ int cli_net_open_netns(struct cb_cli *cli, const char *ref, int *ret_fd, struct 
 	if (!is_name)
 		return cb_net_open_netns(ref, NULL, NULL, ret_fd, err);
 	pid_t pid;
-	int r = cli_container_pid(c, &pid, cli);
-	if (r == -EEXIST)
-		return cb_error_set(err, EEXIST, "%s: more than one container matches", c);
+	int r = running_pid(cli, c, c, &pid, err);
 	if (r < 0)
-		return cb_error_set(err, ESRCH, "%s: no such container", c);
+		return r;
 	char num[24];
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	r = cb_net_open_netns(num, NULL, NULL, ret_fd, err);
@@ -199,15 +210,13 @@ static int open_shared(struct cb_cli *cli, struct cb_spawn_spec *spec, struct cl
 		const char *ref = spec->ns_path[idx];
 		if (!ref || strncmp(ref, "container:", 10) != 0)
 			continue;
-		const char *c = ref + 10, *name = cb_ns_name(shared_ns[i]);
+		const char *name = cb_ns_name(shared_ns[i]);
+		char what[160];
+		snprintf(what, sizeof(what), "--%s %s", name, ref);
 		pid_t pid;
-		int r = cli_container_pid(c, &pid, cli);
-		if (r == -EEXIST)
-			return cb_error_set(err, EEXIST, "--%s %s: more than one container matches",
-					    name, ref);
+		int r = running_pid(cli, ref + 10, what, &pid, err);
 		if (r < 0)
-			return cb_error_set(err, ESRCH, "--%s %s: no such container running", name,
-					    ref);
+			return r;
 		uint64_t start = cb_proc_start_time(pid);
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
@@ -215,8 +224,8 @@ static int open_shared(struct cb_cli *cli, struct cb_spawn_spec *spec, struct cl
 		if (fd < 0 || cb_proc_start_time(pid) != start) {
 			if (fd >= 0)
 				close(fd);
-			return cb_error_set(err, ESRCH, "--%s %s: its process %d is gone", name,
-					    ref, (int)pid);
+			return cb_error_set(err, ESRCH, "%s: its process %d is gone", what,
+					    (int)pid);
 		}
 		n->shared_fds[i] = fd;
 		snprintf(n->shared_paths[i], sizeof(n->shared_paths[i]), "/proc/self/fd/%d", fd);
