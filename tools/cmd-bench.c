@@ -188,7 +188,7 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	struct cb_run_options o;
 	bench_spec_init(&o, bo, devnull);
 	struct cli_launch l;
-	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, &l, err);
+	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, NULL, &l, err);
 	if (r < 0)
 		goto out_spec;
 	snprintf(o.id, sizeof(o.id), "%s", l.id);
@@ -636,7 +636,7 @@ static int fp_start(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 {
 	struct cb_run_options o;
 	bench_spec_init(&o, bo, devnull);
-	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, &c->l, err);
+	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, NULL, &c->l, err);
 	if (r >= 0) {
 		snprintf(o.id, sizeof(o.id), "%s", c->l.id);
 		o.spec.id = o.id;

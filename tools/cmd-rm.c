@@ -24,8 +24,10 @@ static int rm_one(struct cb_cli *cli, struct cb_store *s, const char *what,
 	}
 	struct cb_error err = {0};
 	int r = cb_container_remove(s, ctr->id, flags, &err);
-	if (r == -ENOENT && running)
-		r = 0; /* --rm: its supervisor removed it */
+	/* --rm: its supervisor removed it; or looking it up did, its cowbox
+	 * gone (cli_state_get) */
+	if (r == -ENOENT && (running || st->status == CB_STATE_REMOVED))
+		r = 0;
 	if (r < 0)
 		return cli_fail(&err, r, "rm %s", what);
 	cb_state_remove(ctr->id);

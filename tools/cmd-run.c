@@ -24,14 +24,16 @@ static uint64_t stamp(bool record)
 	return record ? cb_now_ns() : 0;
 }
 
-/* run -d: hand the container to its supervisor and print the full ID. */
-static int run_detached(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l)
+/* run -d: hand the container and its state lock to its supervisor and
+ * print the full ID. */
+static int run_detached(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l,
+			struct cli_foreground *claimed)
 {
 	struct cb_error err = {0};
 	char id[CB_CONTAINER_ID_SIZE];
 	snprintf(id, sizeof(id), "%s", l->ctr->id);
 	int code = 125;
-	int r = cli_supervise(cli, o, l, o->rm, &code, &err);
+	int r = cli_supervise(cli, o, l, o->rm, claimed, &code, &err);
 	cli_launch_release(l);
 	if (r == CLI_SUPERVISOR_DONE)
 		return 0;
@@ -69,6 +71,10 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	}
 	struct cli_launch launch = {0};
 	struct cli_net net = {0};
+	/* A container of the store is listed by ps while it runs, and exec
+	 * reaches it; a kept one shows how it ended, as docker's does. Its
+	 * state is begun before the container is made (cli_launch_prepare). */
+	struct cli_foreground fg = {.dirfd = -1, .lock = -1};
 	if (!o.rootfs) {
 		if (o.n_cmd < 1) {
 			ret = cli_usage("run", true);
@@ -87,7 +93,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		}
 		if ((ret = cli_cidfile_open(&o, &cidfd)) != 0)
 			goto out;
-		int r = cli_launch_prepare(cli, s, o.cmd[0], &o, o.cmd + 1, run_json, &launch,
+		int r = cli_launch_prepare(cli, s, o.cmd[0], &o, o.cmd + 1, run_json, &fg, &launch,
 					   &err);
 		if (r < 0) {
 			ret = cli_fail(&err, r, "run %s", o.cmd[0]);
@@ -95,6 +101,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		}
 		if ((ret = cli_cidfile_finish(&o, &cidfd, launch.id)) != 0) {
 			struct cb_error ferr = {0};
+			cli_foreground_end(&fg, launch.id, true, NULL);
 			if (cli_launch_finish(cli, s, &launch, true, &ferr) < 0)
 				cli_fail(&ferr, -ferr.code, "run: container %.12s", o.id);
 			goto out;
@@ -103,7 +110,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 		if (!o.rm)
 			cli_userns_remember(&o, launch.id);
 		if (o.detach) {
-			ret = run_detached(cli, &o, &launch);
+			ret = run_detached(cli, &o, &launch, &fg);
 			goto out;
 		}
 		/* The spec outlives the launch record: keep the ID in o. */
@@ -119,18 +126,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	o.spec.record_phases = cli->log_level >= CB_LOG_DEBUG;
 	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
 	uint64_t t_end[4] = {0};
-	/* A container of the store is listed by ps while it runs, and exec
-	 * reaches it; a kept one shows how it ended, as docker's does. */
-	struct cli_foreground fg = {.dirfd = -1, .lock = -1};
-	int r = 0;
-	if (s && o.spec.rootfs_late) {
-		launch.fg = &fg; /* begun once the container is made */
-	} else if (s) {
-		r = cli_foreground_begin(&fg, &o, &err);
-		fg.rootfs_fd = &launch.rootfs_fd;
-	}
-	if (r >= 0)
-		r = cli_net_prepare(cli, &o, &net, &err);
+	int r = cli_net_prepare(cli, &o, &net, &err);
 	if (r >= 0)
 		r = cb_runtime_run(&o.spec, &st, &err);
 	struct cb_error nerr = {0};
@@ -140,11 +136,10 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	bool late_failed = launch.late_failed;
 	if (s) {
 		/* A container made late may never have been made: one to keep
-		 * is made now, unless making it was what failed, and its state
-		 * begun (to record how it ended) if that was to come too. */
-		if (r < 0 && !o.rm && !late_failed && cli_launch_create_now(&launch, NULL) >= 0 &&
-		    launch.fg && fg.dirfd < 0)
-			(void)cli_foreground_begin(&fg, &o, NULL);
+		 * is made now, unless making it was what failed (its state,
+		 * begun before, records how it ended). */
+		if (r < 0 && !o.rm && !late_failed)
+			(void)cli_launch_create_now(&launch, NULL);
 		bool made = launch.ctr != NULL;
 		t_end[0] = stamp(o.spec.record_phases);
 		cli_launch_drain_trash(&launch);

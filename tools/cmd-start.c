@@ -78,7 +78,8 @@ int cli_container_start(struct cb_cli *cli, struct cb_store *s, const char *what
 		goto out;
 	}
 	o.detach = !attach; /* its supervisor runs it: keep the host mount */
-	cli_userns_remember(&o, ctr->id);
+	if (!ctr->is_volatile) /* one removed after this run has no next start */
+		cli_userns_remember(&o, ctr->id);
 	int r = cli_launch_existing(cli, s, ctr->id, &o, &l, &err);
 	if (r < 0) {
 		ret = cli_fail(&err, r, "start %s", what);
@@ -89,7 +90,7 @@ int cli_container_start(struct cb_cli *cli, struct cb_store *s, const char *what
 		goto out;
 	}
 	int code = 125;
-	r = cli_supervise(cli, &o, &l, ctr->is_volatile, &code, &err);
+	r = cli_supervise(cli, &o, &l, ctr->is_volatile, NULL, &code, &err);
 	cli_launch_release(&l);
 	if (r == CLI_SUPERVISOR_DONE)
 		ret = -1; /* the supervisor: nothing to print */

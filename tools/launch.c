@@ -263,6 +263,27 @@ static int mount_rootfs(struct cb_cli *cli, struct cb_store *s, struct cb_run_op
 	return 0;
 }
 
+/* The name l wants is held by a --rm container whose cowbox was killed
+ * (it ran, or was about to): looking at it repairs it (cli_state_get),
+ * which removes it and frees the name. True when it did. */
+static bool free_stale_name(struct cli_launch *l)
+{
+	char id[CB_CONTAINER_ID_SIZE];
+	struct cb_container *holder = NULL;
+	struct cb_state st;
+	struct cb_error e = {0};
+	bool freed = false;
+	if (cb_container_resolve(l->store, l->o->name, id, &e) < 0 ||
+	    cb_container_get(l->store, id, &holder, &e) < 0)
+		return false;
+	if (holder->is_volatile && cli_state_get(l->cli, l->store, holder, &st) >= 0) {
+		freed = st.status == CB_STATE_REMOVED;
+		cb_state_release(&st);
+	}
+	cb_container_free(holder);
+	return freed;
+}
+
 /* Create the container l was prepared for. */
 static int create_container(struct cli_launch *l, struct cb_error *err)
 {
@@ -275,6 +296,10 @@ static int create_container(struct cli_launch *l, struct cb_error *err)
 	    .id = l->id,
 	};
 	int r = cb_container_create(l->store, l->img, &copts, &l->ctr, err);
+	if (r == -EEXIST && copts.name && free_stale_name(l)) {
+		*err = (struct cb_error){0};
+		r = cb_container_create(l->store, l->img, &copts, &l->ctr, err);
+	}
 	cb_image_free(l->img);
 	l->img = NULL;
 	if (r >= 0)
@@ -285,8 +310,8 @@ static int create_container(struct cli_launch *l, struct cb_error *err)
 /* The spec's rootfs_late: make (for run: its image read, the process
  * filled from it) and mount the container now, a detached mount for the
  * child to attach (a host mount, when the driver made one, cloned into
- * one); then its foreground state (l->fg). The predicted rootfs path in
- * the spec stays. */
+ * one), which its foreground state (l->fg, begun before) closes once the
+ * container runs. The predicted rootfs path in the spec stays. */
 static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 {
 	struct cli_launch *l = opaque;
@@ -320,10 +345,8 @@ static int make_rootfs_late(void *opaque, int *ret_fd, struct cb_error *err)
 	l->o->spec.rootfs = l->rootfs;
 	l->o->spec.rootfs_detached = false;
 	l->o->spec.rootfs_fd = -1;
-	if (r >= 0 && l->fg) {
-		r = cli_foreground_begin(l->fg, l->o, err);
+	if (r >= 0 && l->fg)
 		l->fg->rootfs_fd = &l->rootfs_fd;
-	}
 	if (r < 0) {
 		closep(&l->rootfs_fd);
 		if (!make) {
@@ -375,20 +398,30 @@ static int set_late(struct cb_cli *cli, struct cb_store *s, struct cb_run_option
 
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
 		       struct cb_run_options *o, char *const *user_cmd, const char *run_json,
-		       struct cli_launch *l, struct cb_error *err)
+		       struct cli_foreground *fg, struct cli_launch *l, struct cb_error *err)
 {
 	memset(l, 0, sizeof(*l));
 	l->rootfs_fd = l->gone_watch = -1;
 	l->t_begin = cb_now_ns();
+	l->cli = cli;
 	l->image_name = image;
 	l->user_cmd = user_cmd;
 	l->run_json = run_json;
 	l->o = o;
+	struct cli_foreground none = {.dirfd = -1, .lock = -1};
+	if (fg)
+		*fg = none;
 	int r = cb_container_new_id(l->id);
 	if (r >= 0)
 		r = fill_spec(cli, s, o, l, err);
+	/* The state lock before the container exists: a run killed from here
+	 * on leaves the lock free, and its --rm container (once made) is
+	 * removed by whichever command looks at it next (cli_state_get). */
+	if (r >= 0 && fg)
+		r = o->detach ? cli_state_claim(fg, l->id, err) : cli_foreground_begin(fg, o, err);
 	if (r < 0)
 		goto out_release;
+	l->fg = o->detach ? NULL : fg;
 	/* Late, the image is read too while the child makes its namespaces. */
 	r = set_late(cli, s, o, l);
 	if (r != 0) {
@@ -404,10 +437,13 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 	r = mount_rootfs(cli, s, o, l, err);
 	if (r < 0)
 		goto out_remove;
+	if (l->fg)
+		l->fg->rootfs_fd = &l->rootfs_fd;
 	return 0;
 out_remove:
 	cb_container_remove_known(s, l->ctr, CB_REMOVE_FORCE, NULL);
 out_release:
+	cli_foreground_end(fg ? fg : &none, l->id, true, NULL);
 	cli_launch_release(l);
 	return r;
 }

@@ -61,10 +61,13 @@ int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
  * rootfs_late reads the image, fills the process (o->spec.process_late),
  * makes and mounts the container while the launcher's child makes its
  * namespaces (l->ctr is set from then on; o, image, user_cmd and
- * run_json must live until then). */
+ * run_json must live until then).
+ * Before the container is made, its state lock goes to fg (NULL: none,
+ * for bench): begun as a foreground state (cli_foreground_begin), or only
+ * claimed with o->detach (for cli_supervise); on failure it is ended. */
 int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image,
 		       struct cb_run_options *o, char *const *user_cmd, const char *run_json,
-		       struct cli_launch *l, struct cb_error *err);
+		       struct cli_foreground *fg, struct cli_launch *l, struct cb_error *err);
 /* Make the container now if it is still to be made late (its start
  * failed before its rootfs was needed): a run without --rm that fails
  * leaves its container, as docker's. */

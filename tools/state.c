@@ -102,6 +102,66 @@ int cb_state_open(const char *id, bool create, int *ret_dirfd)
 	return 0;
 }
 
+/* id's state directory made under a name no one looks up, locked, then
+ * renamed into place: it never appears unlocked. -EEXIST when another
+ * made it first. */
+static int make_locked(int base, const char *id, int *ret_dirfd, int *ret_lock)
+{
+	char rnd[17], tmp[32];
+	int r = cb_random_hex(rnd, 8);
+	if (r < 0)
+		return r;
+	snprintf(tmp, sizeof(tmp), ".new-%s", rnd);
+	if (mkdirat(base, tmp, 0700) < 0)
+		return -errno;
+	_cleanup_close_ int fd = openat(base, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int lock = fd < 0 ? -errno : cb_state_open_lock(fd);
+	r = lock < 0 ? lock : flock(lock, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+	if (r == 0 && renameat2(base, tmp, base, id, RENAME_NOREPLACE) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlinkat(base, tmp, AT_REMOVEDIR);
+		return r;
+	}
+	*ret_dirfd = TAKE_FD(fd);
+	*ret_lock = TAKE_FD(lock);
+	return 0;
+}
+
+int cb_state_open_locked(const char *id, int *ret_dirfd, int *ret_lock)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r = cb_state_base_dir(&dir);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int base = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (base < 0 && errno == ENOENT && (r = cb_mkdirat_p(AT_FDCWD, dir, 0700)) >= 0)
+		base = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (base < 0)
+		return r < 0 ? r : -errno;
+	for (int tries = 0; tries < 3; tries++) {
+		_cleanup_close_ int fd =
+		    openat(base, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			if (errno != ENOENT)
+				return -errno;
+			r = make_locked(base, id, ret_dirfd, ret_lock);
+			if (r != -EEXIST && r != -ENOTEMPTY)
+				return r;
+			continue;
+		}
+		_cleanup_close_ int lock = cb_state_open_lock(fd);
+		if (lock < 0)
+			return lock;
+		if (flock(lock, LOCK_EX | LOCK_NB) < 0)
+			return errno == EWOULDBLOCK ? -EBUSY : -errno;
+		*ret_dirfd = TAKE_FD(fd);
+		*ret_lock = TAKE_FD(lock);
+		return 0;
+	}
+	return -EBUSY;
+}
+
 /* What a state directory holds, by name first (each call saved counts
  * where /run is not a tmpfs); the walk takes anything else. */
 static const char *const state_layout[] = {"state", "log", "supervisor.log", NULL};
@@ -313,12 +373,31 @@ void cb_state_prune(int min_age_s)
 	time_t now = time(NULL);
 	struct dirent *de;
 	while ((de = readdir(d))) {
+		struct stat sst;
+		/* Half made by a starter killed before it renamed it into place
+		 * (make_locked: a rename follows its mkdir at once). */
+		if (de->d_type == DT_DIR && strncmp(de->d_name, ".new-", 5) == 0) {
+			if (fstatat(dirfd(d), de->d_name, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    now - sst.st_mtime >= min_age_s)
+				(void)cb_rm_rf_at(dirfd(d), de->d_name);
+			continue;
+		}
 		if (de->d_type != DT_DIR || strlen(de->d_name) != 64)
 			continue;
 		_cleanup_close_ int fd =
 		    openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		struct stat sst;
-		if (fd < 0 || fstatat(fd, "state", &sst, 0) < 0 || now - sst.st_mtime < min_age_s)
+		if (fd < 0)
+			continue;
+		if (fstatat(fd, "state", &sst, 0) < 0) {
+			/* Empty and unlocked: its starter died before it wrote
+			 * anything (cb_state_open_locked); it tells nothing. */
+			if (errno == ENOENT && fstat(fd, &sst) == 0 &&
+			    now - sst.st_mtime >= min_age_s && !cb_state_supervised(fd) &&
+			    cb_dir_is_empty(fd) == 1)
+				(void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+			continue;
+		}
+		if (now - sst.st_mtime < min_age_s)
 			continue;
 		struct cb_state st;
 		if (cb_state_read(fd, &st) < 0)

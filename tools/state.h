@@ -66,6 +66,12 @@ int cb_state_default_dir(char **ret);
 int cb_state_dir(const char *id, char **ret_path);
 /* Open (with create, make) the state directory of id. -ENOENT when absent. */
 int cb_state_open(const char *id, bool create, int *ret_dirfd);
+/* Open (making it) id's state directory and take its lock, as whoever
+ * starts the container does for as long as it runs: -EBUSY when another
+ * holds it. A new directory appears already locked, so one found unlocked
+ * without a state file was left by a starter that died before its
+ * container ran (cli_state_get). */
+int cb_state_open_locked(const char *id, int *ret_dirfd, int *ret_lock);
 /* Read the state; -ENOENT when there is none yet. */
 int cb_state_read(int dirfd, struct cb_state *ret);
 /* Replace the state file atomically. */
@@ -97,5 +103,7 @@ uint64_t cb_proc_start_time(pid_t pid);
  * -ESRCH when it is gone or the pid was reused. */
 int cb_proc_open_checked(pid_t pid, uint64_t start);
 
-/* Remove "removed" states nobody holds that are older than min_age_s. */
+/* Remove what nobody holds and is older than min_age_s: "removed" states,
+ * and what starters killed early left (empty state directories, and
+ * half-made ones). */
 void cb_state_prune(int min_age_s);

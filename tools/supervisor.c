@@ -66,22 +66,22 @@ static void foreground_started(void *opaque, pid_t pid)
 	(void)cb_state_write(fg->dirfd, &fg->st);
 }
 
-int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, struct cb_error *err)
+int cli_state_claim(struct cli_foreground *fg, const char *id, struct cb_error *err)
 {
-	const char *id = o->spec.id;
 	*fg = (struct cli_foreground){.dirfd = -1, .lock = -1};
-	int r = cb_state_open(id, true, &fg->dirfd);
+	int r = cb_state_open_locked(id, &fg->dirfd, &fg->lock);
+	if (r == -EBUSY)
+		return cb_error_set(err, EBUSY, "container %.12s is already running", id);
 	if (r < 0)
 		return cb_error_errno(err, -r, "state of container %.12s", id);
-	fg->lock = cb_state_open_lock(fg->dirfd);
-	if (fg->lock < 0 || flock(fg->lock, LOCK_EX | LOCK_NB) < 0) {
-		r = fg->lock < 0
-			? cb_error_errno(err, -fg->lock, "state lock of %.12s", id)
-			: cb_error_set(err, EBUSY, "container %.12s is already running", id);
-		closep(&fg->lock);
-		closep(&fg->dirfd);
+	return 0;
+}
+
+int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, struct cb_error *err)
+{
+	int r = cli_state_claim(fg, o->spec.id, err);
+	if (r < 0)
 		return r;
-	}
 	fg->st = running_state(o);
 	o->spec.on_started = foreground_started;
 	o->spec.on_started_opaque = fg;
@@ -168,7 +168,7 @@ static void pump_pty_to_log(struct cb_proc *proc, int logfd)
 }
 
 static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool remove, int dirfd,
-			   int logfd, int report_fd)
+			   int lock, int logfd, int report_fd)
 {
 	const char *id = o->spec.id;
 	setsid();
@@ -186,7 +186,9 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 	/* It lives as long as the container: of the caller's fds it keeps
 	 * only --preserve-fds's (for the container), or a pipe's reader
 	 * would wait for it, a lock stay held. */
-	int keep[] = {dirfd, logfd, report_fd, devnull, o->userns_locked ? o->userns_lock : -1};
+	int keep[] = {dirfd,   lock,
+		      logfd,   report_fd,
+		      devnull, o->userns_locked ? o->userns_lock : -1};
 	(void)cb_close_fds_except(3 + o->spec.preserve_fds, keep, ELEMENTSOF(keep), false);
 	/* The container inherits ignored signals: a shell starts background
 	 * jobs with SIGINT and SIGQUIT ignored. setsid() already keeps the
@@ -197,14 +199,6 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 		signal(defaults[i], SIG_DFL);
 
 	struct cb_error err = {0};
-	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
-	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
-		cb_error_set(&err, EBUSY, "container %.12s is already running", id);
-		send_report(report_fd, 125, &err);
-		close(report_fd);
-		closep(&devnull);
-		return CLI_SUPERVISOR_DONE;
-	}
 	struct cb_state st = running_state(o);
 	o->spec.stdio[0] = devnull;
 	o->spec.stdio[1] = logfd;
@@ -281,16 +275,23 @@ static int supervisor_main(struct cb_cli *cli, struct cb_run_options *o, bool re
 }
 
 int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l, bool remove,
-		  int *ret_exit_code, struct cb_error *err)
+		  struct cli_foreground *claimed, int *ret_exit_code, struct cb_error *err)
 {
 	const char *id = l->ctr->id;
 	*ret_exit_code = 125;
-	_cleanup_close_ int dirfd = -1, logfd = -1;
-	int r = cb_state_open(id, true, &dirfd);
-	if (r < 0)
-		return cb_error_errno(err, -r, "state of container %.12s", id);
-	if (cb_state_supervised(dirfd))
-		return cb_error_set(err, EBUSY, "container %.12s is already running", id);
+	/* The state lock, taken here (or by the caller, before it made the
+	 * container) and inherited by the supervisor: never a moment when the
+	 * container is being started and its state directory unlocked. */
+	struct cli_foreground own;
+	if (!claimed || claimed->lock < 0) {
+		int r = cli_state_claim(&own, id, err);
+		if (r < 0)
+			return r;
+		claimed = &own;
+	}
+	_cleanup_close_ int dirfd = TAKE_FD(claimed->dirfd), lock = TAKE_FD(claimed->lock);
+	_cleanup_close_ int logfd = -1;
+	int r;
 	logfd = openat(dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return cb_error_errno(err, errno, "log of container %.12s", id);
@@ -308,7 +309,7 @@ int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launc
 	}
 	if (pid == 0) {
 		close(p[0]);
-		return supervisor_main(cli, o, remove, dirfd, logfd, p[1]);
+		return supervisor_main(cli, o, remove, dirfd, lock, logfd, p[1]);
 	}
 	close(p[1]);
 	struct report rep;
@@ -355,6 +356,37 @@ static void kill_leftover(const struct cb_state *st)
 	(void)poll(&p, 1, 5000);
 }
 
+/* A --rm container whose starter (run, start) was killed before its
+ * command ran: the state directory, made already locked by the starter
+ * (cb_state_open_locked), is unlocked and holds no state. Nothing would
+ * run it or remove it any more: it goes now, as --rm asked. */
+static void remove_orphan(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
+			  int dirfd, struct cb_state *ret)
+{
+	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
+		return; /* its starter is at work */
+	struct cb_state st;
+	int r = cb_state_read(dirfd, &st);
+	if (r != -ENOENT) {
+		if (r >= 0) /* it ran after all (it wrote the state before it unlocked) */
+			cb_state_release(&st);
+		return;
+	}
+	cli_log(cli, CB_LOG_INFO,
+		"container %.12s: its cowbox was killed before it ran: removing it", ctr->id);
+	struct cb_error err = {0};
+	r = cb_container_remove_known(s, ctr, CB_REMOVE_FORCE, &err);
+	if (r < 0 && r != -ENOENT) {
+		cli_fail(&err, r, "container %.12s", ctr->id);
+		return;
+	}
+	*ret = (struct cb_state){
+	    .status = CB_STATE_REMOVED, .exit_code = 128 + SIGKILL, .finished = time(NULL)};
+	if ((r = cb_state_write(dirfd, ret)) < 0)
+		cli_fail(NULL, r, "container %.12s: write state", ctr->id);
+}
+
 int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
 		  struct cb_state *ret)
 {
@@ -370,6 +402,8 @@ int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_contai
 	r = cb_state_read(dirfd, &st);
 	if (r == -ENOENT) {
 		*ret = (struct cb_state){.status = CB_STATE_CREATED};
+		if (ctr->is_volatile)
+			remove_orphan(cli, s, ctr, dirfd, ret);
 		return 0;
 	}
 	if (r < 0)

@@ -21,11 +21,6 @@
  * memory and returns 0 without printing anything. */
 #define CLI_SUPERVISOR_DONE 1
 
-/* Start o->spec (already pointed at l's mounted rootfs) under a new
- * supervisor. In the caller: 0 once the container has exec'd, or < 0 with
- * err set and *ret_exit_code 125/126/127 (the supervisor has cleaned up:
- * unmounted, or removed with remove). In the supervisor:
- * CLI_SUPERVISOR_DONE. */
 /* A foreground container (`run` without -d, `start -a`) is supervised by
  * the cowbox that runs it: begin takes its state lock (EBUSY when it runs
  * already) and makes o->spec record the running state when the command
@@ -42,16 +37,29 @@ struct cli_foreground {
 };
 int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o,
 			 struct cb_error *err);
+/* Only the state lock of container id (fg's dirfd and lock; EBUSY when it
+ * runs already): taken by run before it makes the container, so a run
+ * killed at any point leaves its state directory unlocked, and --rm's
+ * container is removed by the next command that looks (cli_state_get). */
+int cli_state_claim(struct cli_foreground *fg, const char *id, struct cb_error *err);
 void cli_foreground_end(struct cli_foreground *fg, const char *id, bool remove,
 			const struct cb_run_status *rs);
 
+/* Start o->spec (already pointed at l's mounted rootfs) under a new
+ * supervisor, which takes over the state lock in claimed (taken by the
+ * caller with cli_state_claim; NULL: taken here). In the caller: 0 once
+ * the container has exec'd, or < 0 with err set and *ret_exit_code
+ * 125/126/127 (the supervisor has cleaned up: unmounted, or removed with
+ * remove). In the supervisor: CLI_SUPERVISOR_DONE. */
 int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launch *l, bool remove,
-		  int *ret_exit_code, struct cb_error *err);
+		  struct cli_foreground *claimed, int *ret_exit_code, struct cb_error *err);
 
 /* The state of ctr, repaired when stale: a state that says running while
  * no supervisor holds its lock (the supervisor was killed) has what is
  * left of the container killed, its cgroup removed, its rootfs unmounted
- * (removed when volatile), and becomes exited (137). No state: created. */
+ * (removed when volatile), and becomes exited (137). No state: created;
+ * but a volatile (--rm) container whose starter died before it ran (an
+ * unlocked state directory with no state) is removed (137). */
 int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
 		  struct cb_state *ret);
 

@@ -1,0 +1,70 @@
+#!/bin/bash
+# Proves: a `run --rm` killed with SIGKILL at any point of its start or
+# its run leaves nothing for the user to clean up. Its name is free at
+# once: the next `run --name` with it removes the dead holder itself.
+# `rm` of one succeeds. Once `ps -a` has looked, no --rm container is
+# left, the store checks clean, and no mount of it is left. A kept
+# container (no --rm) killed while it ran is kept, Exited (137), as docker
+# keeps one. The kills land at spread points of a start (0-39 ms after it
+# began): each round checks the name, so the test does not depend on where
+# one lands.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root"
+R=$TESTTMP/run
+P=$(uniq_name)
+cleanup() {
+	local c
+	for c in memory pids cpu cpuacct cpuset freezer devices blkio unified; do
+		rm_cgroup_dirs "/sys/fs/cgroup/$c/$P"
+	done
+	rm_cgroup_dirs "/sys/fs/cgroup/$P"
+}
+on_exit cleanup
+ok import "$FIXTURES/busybox-gzip.oci" k9-base
+# kill_after MS ARGS...: start cowbox ARGS in the background, SIGKILL it
+# MS ms later (it may have ended by then), and reap it.
+kill_after() {
+	local ms=$1 pid
+	shift
+	"$COWBOX" --runroot "$R" "$@" >/dev/null 2>&1 & # not a function: $! is cowbox
+	pid=$!
+	sleep "$(printf '0.%03d' "$ms")"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+n="k9-$$"
+for i in $(seq 40); do
+	kill_after $(((i * 17) % 40)) run --rm --cgroup-parent "$P" --name "$n" k9-base true
+	cb --runroot "$R" run --rm --cgroup-parent "$P" --name "$n" k9-base true
+	[ "$rc" = 0 ] || fail "round $i: the name of a killed run --rm was not freed: $err"
+done
+for i in $(seq 20); do
+	kill_after $(((i * 13) % 40)) run --rm --cgroup-parent "$P" k9-base sleep 5
+done
+# Half of what is left goes by `rm` (which must not fail on a container
+# that looking it up removed), the rest once ps -a has looked.
+ids=$(ls "$COWBOX_ROOT/containers" | grep -E '^[0-9a-f]{64}$' | awk 'NR % 2' || true)
+[ -z "$ids" ] || ok --runroot "$R" rm -f $ids
+ok --runroot "$R" ps -a -q
+[ -z "$out" ] || fail "ps -a lists containers of killed run --rm: $out"
+left=$(ls "$COWBOX_ROOT/containers" | grep -Ec '^[0-9a-f]{64}$' || true)
+[ "$left" = 0 ] || fail "$left containers of killed run --rm are left in the store"
+ok check
+store_check
+grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "mounts of the store are left: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
+
+# A kept container stays, as it ended: killed while it ran, Exited (137).
+"$COWBOX" --runroot "$R" run --cgroup-parent "$P" --name "$n-kept" k9-base sleep 30 >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 100); do
+	cb --runroot "$R" ps -q -f "name=$n-kept"
+	[ -n "$out" ] && break
+	sleep 0.1
+done
+[ -n "$out" ] || fail "the kept container did not start"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+ok --runroot "$R" ps -a
+grep "$n-kept" <<<"$out" | grep -q "Exited (137)" || fail "want the killed kept container Exited (137): $out"
+ok --runroot "$R" rm -f "$n-kept"
+say "40 killed run --rm freed their names at once; 20 more left nothing after ps; a kept one stays"
