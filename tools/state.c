@@ -155,6 +155,10 @@ int cb_state_open_locked(const char *id, int *ret_dirfd, int *ret_lock)
 			return lock;
 		if (flock(lock, LOCK_EX | LOCK_NB) < 0)
 			return errno == EWOULDBLOCK ? -EBUSY : -errno;
+		struct stat a, b;
+		if (fstat(fd, &a) < 0 || fstatat(base, id, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+			continue; /* pruned before we locked it (remove_if_abandoned) */
 		*ret_dirfd = TAKE_FD(fd);
 		*ret_lock = TAKE_FD(lock);
 		return 0;
@@ -361,6 +365,16 @@ int cb_proc_open_checked(pid_t pid, uint64_t start)
 	return fd;
 }
 
+/* An empty state directory nobody holds: its starter died before it wrote
+ * anything (cb_state_open_locked); it tells nothing. Removed under its
+ * lock: a starter that locks it after finds it gone, and makes another. */
+static void remove_if_abandoned(int base, const char *name, int fd)
+{
+	_cleanup_close_ int lock = cb_state_open_lock(fd);
+	if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0 && cb_dir_is_empty(fd) == 1)
+		(void)unlinkat(base, name, AT_REMOVEDIR);
+}
+
 void cb_state_prune(int min_age_s)
 {
 	cb_state_trash_empty();
@@ -389,12 +403,9 @@ void cb_state_prune(int min_age_s)
 		if (fd < 0)
 			continue;
 		if (fstatat(fd, "state", &sst, 0) < 0) {
-			/* Empty and unlocked: its starter died before it wrote
-			 * anything (cb_state_open_locked); it tells nothing. */
 			if (errno == ENOENT && fstat(fd, &sst) == 0 &&
-			    now - sst.st_mtime >= min_age_s && !cb_state_supervised(fd) &&
-			    cb_dir_is_empty(fd) == 1)
-				(void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+			    now - sst.st_mtime >= min_age_s)
+				remove_if_abandoned(dirfd(d), de->d_name, fd);
 			continue;
 		}
 		if (now - sst.st_mtime < min_age_s)

@@ -3,7 +3,8 @@
 # its run leaves nothing for the user to clean up. Its name is free at
 # once: the next `run --name` with it removes the dead holder itself.
 # `rm` of one succeeds. Once `ps -a` has looked, no --rm container is
-# left, the store checks clean, and no mount of it is left. A kept
+# left, the store checks clean, and no mount of it is left; what killed
+# starters leave in the run directory goes after a minute. A kept
 # container (no --rm) killed while it ran is kept, Exited (137), as docker
 # keeps one. The kills land at spread points of a start (0-39 ms after it
 # began): each round checks the name, so the test does not depend on where
@@ -52,6 +53,24 @@ left=$(ls "$COWBOX_ROOT/containers" | grep -Ec '^[0-9a-f]{64}$' || true)
 ok check
 store_check
 grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "mounts of the store are left: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
+
+# What killed starters leave in the run directory goes once it is a
+# minute old and nobody holds it: an empty state directory, a half-made
+# one (.new-*); one that is locked (its starter at work) stays.
+empty=$R/$(printf '%064d' 1)
+held=$R/$(printf '%064d' 2)
+mkdir -p "$empty" "$held" "$R/.new-0123456789abcdef"
+touch -d '2 minutes ago' "$empty" "$held" "$R/.new-0123456789abcdef"
+flock -x "$held" sleep 30 &
+holder=$!
+for i in $(seq 50); do flock -xn "$held" true 2>/dev/null || break; sleep 0.1; done
+ok --runroot "$R" ps -a
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null || true
+[ ! -e "$empty" ] || fail "an empty, unlocked state directory a minute old stays"
+[ ! -e "$R/.new-0123456789abcdef" ] || fail "a half-made state directory stays"
+[ -d "$held" ] || fail "a locked state directory was removed"
+rmdir "$held"
 
 # A kept container stays, as it ended: killed while it ran, Exited (137).
 "$COWBOX" --runroot "$R" run --cgroup-parent "$P" --name "$n-kept" k9-base sleep 30 >/dev/null 2>&1 &
