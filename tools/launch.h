@@ -34,7 +34,8 @@ struct cli_launch {
 	const char *image_name, *run_json;
 	char *const *user_cmd;
 	bool late_failed; /* making it late failed (the error names the image) */
-	/* Set: its foreground state is begun there, once it is made. */
+	/* A foreground launch's state (begun by cli_launch_prepare), given
+	 * the detached rootfs to close once the container runs; else NULL. */
 	struct cli_foreground *fg;
 	struct cb_image_config cfg;
 	char **argv; /* entrypoint + cmd (owned, strings borrowed) */
