@@ -356,11 +356,13 @@ static void kill_leftover(const struct cb_state *st)
 	(void)poll(&p, 1, 5000);
 }
 
-/* A --rm container whose starter (run, start) was killed before its
- * command ran: the state directory, made already locked by the starter
+/* A container whose starter (run, start) was killed before its command
+ * ran: the state directory, made already locked by the starter
  * (cb_state_open_locked), is unlocked and holds no state. Nothing would
- * run it or remove it any more: it goes now, as --rm asked. */
-static void remove_orphan(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
+ * run it or clean up after it any more. A --rm one goes now, as --rm
+ * asked; a kept one stays created, its rootfs (mounted for a supervisor
+ * that never came) unmounted. */
+static void repair_orphan(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
 			  int dirfd, struct cb_state *ret)
 {
 	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
@@ -373,9 +375,15 @@ static void remove_orphan(struct cb_cli *cli, struct cb_store *s, const struct c
 			cb_state_release(&st);
 		return;
 	}
+	struct cb_error err = {0};
+	if (!ctr->is_volatile) {
+		r = cb_container_unmount(s, ctr->id, 0, &err);
+		if (r < 0 && r != -ENOENT)
+			cli_fail(&err, r, "container %.12s", ctr->id);
+		return;
+	}
 	cli_log(cli, CB_LOG_INFO,
 		"container %.12s: its cowbox was killed before it ran: removing it", ctr->id);
-	struct cb_error err = {0};
 	r = cb_container_remove_known(s, ctr, CB_REMOVE_FORCE, &err);
 	if (r < 0 && r != -ENOENT) {
 		cli_fail(&err, r, "container %.12s", ctr->id);
@@ -402,8 +410,7 @@ int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_contai
 	r = cb_state_read(dirfd, &st);
 	if (r == -ENOENT) {
 		*ret = (struct cb_state){.status = CB_STATE_CREATED};
-		if (ctr->is_volatile)
-			remove_orphan(cli, s, ctr, dirfd, ret);
+		repair_orphan(cli, s, ctr, dirfd, ret);
 		return 0;
 	}
 	if (r < 0)

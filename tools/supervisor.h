@@ -58,8 +58,9 @@ int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launc
  * no supervisor holds its lock (the supervisor was killed) has what is
  * left of the container killed, its cgroup removed, its rootfs unmounted
  * (removed when volatile), and becomes exited (137). No state: created;
- * but a volatile (--rm) container whose starter died before it ran (an
- * unlocked state directory with no state) is removed (137). */
+ * but of a container whose starter died before it ran (an unlocked state
+ * directory with no state) a volatile (--rm) one is removed (137), a kept
+ * one unmounted. */
 int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
 		  struct cb_state *ret);
 

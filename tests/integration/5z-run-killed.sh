@@ -3,7 +3,8 @@
 # its run leaves nothing for the user to clean up. Its name is free at
 # once: the next `run --name` with it removes the dead holder itself.
 # `rm` of one succeeds. Once `ps -a` has looked, no --rm container is
-# left, the store checks clean, and no mount of it is left; what killed
+# left, the store checks clean, and no mount of it is left; a kept one
+# whose `run -d` was killed early stays Created, unmounted; what killed
 # starters leave in the run directory goes after a minute. A kept
 # container (no --rm) killed while it ran is kept, Exited (137), as docker
 # keeps one. The kills land at spread points of a start (0-39 ms after it
@@ -53,6 +54,39 @@ left=$(ls "$COWBOX_ROOT/containers" | grep -Ec '^[0-9a-f]{64}$' || true)
 ok check
 store_check
 grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "mounts of the store are left: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
+
+# A kept container whose `run -d` was killed before its supervisor ran it
+# stays Created, and its rootfs (mounted for that supervisor) is unmounted
+# once a command looks: the store checks clean, no mount is left.
+for i in $(seq 12); do
+	kill_after $(((i * 11) % 40)) run -d --cgroup-parent "$P" --name "$n-d$i" k9-base true
+done
+sleep 1 # a supervisor that got away runs `true` to its end
+ok --runroot "$R" ps -a
+ok check
+store_check
+grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "killed run -d left mounts: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
+ids=$(ls "$COWBOX_ROOT/containers" | grep -E '^[0-9a-f]{64}$' || true)
+[ -z "$ids" ] || ok --runroot "$R" rm -f $ids
+# The same, made exactly (a kill lands in that window only now and then):
+# what a starter killed after mounting the rootfs leaves is the mounted
+# container and its state directory, unlocked and empty.
+ok create --name "$n-kept" k9-base true
+kept=$out
+ok create --rm --name "$n-vol" k9-base true
+vol=$out
+for id in $kept $vol; do
+	ok mount "$id"
+	mkdir -p "$R/$id"
+done
+grep -q " $COWBOX_ROOT/containers/$kept/merged " /proc/self/mountinfo || fail "cowbox mount made no mount"
+ok --runroot "$R" ps -a
+grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "an orphan's rootfs stays mounted: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
+grep -q "${kept:0:12} .*Created" <<<"$out" || fail "the kept orphan is not listed Created: $out"
+grep -q "${vol:0:12}" <<<"$out" && fail "the --rm orphan is listed: $out"
+[ ! -e "$COWBOX_ROOT/containers/$vol" ] || fail "the --rm orphan is still in the store"
+ok check
+ok --runroot "$R" rm "$kept"
 
 # What killed starters leave in the run directory goes once it is a
 # minute old and nobody holds it: an empty state directory, a half-made
