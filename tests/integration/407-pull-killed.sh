@@ -6,7 +6,8 @@
 . "$(dirname "$0")/registry.sh"
 need umoci
 # An image with a small bottom layer and two 6 MiB incompressible ones, so
-# a rate-limited pull is still running when the registry is killed.
+# a rate-limited pull is still running when the registry is killed (512
+# KiB/s: 12 s a big layer; at 2 MiB/s a slow host once saw it end first).
 img=$TESTTMP/img
 umoci init --layout "$img" >/dev/null
 umoci new --image "$img:big" >/dev/null
@@ -22,7 +23,7 @@ done
 registry_start
 registry_push "oci:$img:big" cowbox/big:v1
 
-"$COWBOX" pull --limit-rate 2m "$REGISTRY/cowbox/big:v1" >"$TESTTMP/o" 2>"$TESTTMP/e" &
+"$COWBOX" pull --limit-rate 512k "$REGISTRY/cowbox/big:v1" >"$TESTTMP/o" 2>"$TESTTMP/e" &
 pull=$!
 # Wait for the bottom layer to land, then kill the registry.
 i=0
