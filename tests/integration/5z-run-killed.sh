@@ -51,19 +51,29 @@ ok --runroot "$R" ps -a -q
 [ -z "$out" ] || fail "ps -a lists containers of killed run --rm: $out"
 left=$(ls "$COWBOX_ROOT/containers" | grep -Ec '^[0-9a-f]{64}$' || true)
 [ "$left" = 0 ] || fail "$left containers of killed run --rm are left in the store"
-ok check
+cb check
+[ "$rc" = 0 ] || fail "check after the kills: $out $err"
 store_check
 grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "mounts of the store are left: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
 
 # A kept container whose `run -d` was killed before its supervisor ran it
 # stays Created, and its rootfs (mounted for that supervisor) is unmounted
-# once a command looks: the store checks clean, no mount is left.
+# once a command looks: no mount is left, and `check --repair` finds only
+# names of creates killed half-way (free by design) to remove.
 for i in $(seq 12); do
 	kill_after $(((i * 11) % 40)) run -d --cgroup-parent "$P" --name "$n-d$i" k9-base true
 done
 sleep 1 # a supervisor that got away runs `true` to its end
 ok --runroot "$R" ps -a
-ok check
+# A create killed between claiming its name and putting its container in
+# place leaves the name pointing nowhere: free for the next create, and
+# what `check --repair` removes; nothing else may be left.
+cb check --repair
+[ "$rc" = 0 ] || fail "check --repair after the killed run -d: $out $err"
+grep -v '^checked' <<<"$out" | grep -v '^repaired: name .* is gone$' &&
+	fail "check --repair found more than dangling names: $out"
+cb check
+[ "$rc" = 0 ] || fail "check after check --repair: $out $err"
 store_check
 grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "killed run -d left mounts: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
 ids=$(ls "$COWBOX_ROOT/containers" | grep -E '^[0-9a-f]{64}$' || true)
@@ -85,7 +95,8 @@ grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "an orphan's rootfs stays 
 grep -q "${kept:0:12} .*Created" <<<"$out" || fail "the kept orphan is not listed Created: $out"
 grep -q "${vol:0:12}" <<<"$out" && fail "the --rm orphan is listed: $out"
 [ ! -e "$COWBOX_ROOT/containers/$vol" ] || fail "the --rm orphan is still in the store"
-ok check
+cb check
+[ "$rc" = 0 ] || fail "check after the kills: $out $err"
 ok --runroot "$R" rm "$kept"
 
 # What killed starters leave in the run directory goes once it is a
