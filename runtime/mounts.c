@@ -429,7 +429,7 @@ static void read_host_resolv(char *buf, size_t size)
 }
 
 int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool in_userns,
-		    int rootfs_fd, int late_sock, volatile uint64_t *t_ready, struct cb_error *err)
+		    int rootfs_fd, int late_sock, bool report_ready, struct cb_error *err)
 {
 	_cleanup_close_ int rootfd = rootfs_fd;
 	int r;
@@ -508,8 +508,12 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 		return r;
 
 	if (rootfd < 0 && late_sock >= 0) {
-		if (t_ready)
-			*t_ready = cb_now_ns();
+		if (report_ready) {
+			struct cb_report rep = {.kind = 'W'};
+			uint64_t t = cb_now_ns();
+			memcpy(rep.msg, &t, sizeof(t));
+			(void)!send(late_sock, &rep, sizeof(rep), MSG_NOSIGNAL);
+		}
 		_cleanup_close_ int tree = cb_report_recv_fd(late_sock, 'R');
 		if (tree < 0)
 			return cb_error_errno(err, -tree, "receive the rootfs");

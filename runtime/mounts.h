@@ -22,10 +22,11 @@
  * namespace: see runtime.c) and this is an fd of it, which is taken.
  * late_sock >= 0: the rootfs is a detached mount that comes as an 'R'
  * report on that socket (spec->rootfs_late), waited for only once what
- * needs no rootfs is done; when that is, is written to *t_ready (ns,
- * CLOCK_MONOTONIC; memory the parent shares) unless t_ready is NULL. */
+ * needs no rootfs is done; with report_ready, a 'W' report says then
+ * when that was (ns, CLOCK_MONOTONIC: the spare network namespaces'
+ * rule, netpool.h). */
 int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool in_userns,
-		    int rootfs_fd, int late_sock, volatile uint64_t *t_ready, struct cb_error *err);
+		    int rootfs_fd, int late_sock, bool report_ready, struct cb_error *err);
 /* Attach a detached mount (fsmount, open_tree(OPEN_TREE_CLONE)) on the
  * path to. 0 or -1 with errno. */
 int cb_mount_move(int from_fd, const char *to);

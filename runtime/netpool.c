@@ -30,6 +30,14 @@ bool cb_netpool_spare_pays(bool joined, int64_t waited_ns)
 	return gain > CB_NETPOOL_MARGIN_NS;
 }
 
+int64_t cb_netpool_steps_due_ns(uint64_t exec_seen, uint64_t now)
+{
+	if (!exec_seen)
+		return -1;
+	uint64_t due = exec_seen + CB_NETPOOL_AFTER_NS;
+	return due > now ? (int64_t)(due - now) : 0;
+}
+
 int cb_loopback_up(void)
 {
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -140,6 +148,12 @@ void cb_netpool_release(const char *dir, struct cb_netpool_claim *c)
 	_cleanup_close_ int dfd = open_pool(dir);
 	if (dfd >= 0)
 		remove_entry(dfd, c->name);
+	c->name[0] = '\0';
+}
+
+void cb_netpool_leave(struct cb_netpool_claim *c)
+{
+	closep(&c->fd);
 	c->name[0] = '\0';
 }
 

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 struct cb_report {
-	char kind; /* 'E' error, 'P' pty; to the child: 'R' rootfs, 'A' its process, 'G' cgroup */
+	char kind;     /* 'E' error, 'P' pty, 'T' phases, 'W' ready for the rootfs; to the child:
+			  'R' rootfs, 'A' its process, 'G' cgroup */
 	int exit_code; /* 125, 126 or 127 */
 	int code;      /* errno */
 	char msg[512];

@@ -65,8 +65,6 @@ struct cb_proc {
 	struct cb_netpool_claim claim;
 	enum { POOL_DONE, POOL_RELEASE, POOL_FILL } pool_step;
 	bool pool_joined, pool_always;
-	/* A page shared with the child: when it was ready for its rootfs. */
-	volatile uint64_t *child_ready;
 };
 
 /* Whether a spare pays for the idle time it takes to make: only when the
@@ -74,24 +72,30 @@ struct cb_proc {
  * store makes beside it (cb_netpool_spare_pays). With a store slow to
  * make it (this machine's disk) the child waits for the rootfs either
  * way, and making a spare only delays the exit it overlaps: 8.02 ms a run
- * with spares always made, 7.38 without (200 interleaved rounds). A child
- * not yet ready for its rootfs (0) is late. */
+ * with spares always made, 7.38 without (200 interleaved rounds). When the
+ * child was ready comes in its 'W' report, read before its exec. */
 static bool spare_pays(const struct cb_proc *c)
 {
-	if (c->pool_always || !c->child_ready || !c->phases.rootfs)
+	if (c->pool_always || !c->phases.child_ready || !c->phases.rootfs)
 		return true;
-	uint64_t ready = *c->child_ready;
-	int64_t waited = ready ? (int64_t)(c->phases.rootfs - ready)
-			       : -(int64_t)(cb_now_ns() - c->phases.rootfs);
-	return cb_netpool_spare_pays(c->pool_joined, waited);
+	return cb_netpool_spare_pays(c->pool_joined,
+				     (int64_t)(c->phases.rootfs - c->phases.child_ready));
 }
 
-static bool idle_pending(const struct cb_proc *c)
+/* When the next idle step is due, in ns from now: 0 now, -1 none (yet).
+ * The caller's steps (its trash) are due at once; the pool's wait for the
+ * container to have run a while (cb_netpool_steps_due_ns): in a start's
+ * own path they only slow it. */
+static int64_t idle_due_ns(const struct cb_proc *c)
 {
-	return c->idle_step || c->pool_step != POOL_DONE;
+	if (c->idle_step)
+		return 0;
+	if (c->pool_step == POOL_DONE)
+		return -1;
+	return cb_netpool_steps_due_ns(c->phases.exec_seen, cb_now_ns());
 }
 
-/* The caller's steps first (its trash), then the pool's. */
+/* The caller's steps first, then the pool's. Only when one is due. */
 static void idle_once(struct cb_proc *c)
 {
 	if (c->idle_step) {
@@ -283,7 +287,7 @@ struct child_args {
 	bool wait_net;	   /* wait for the network hook before exec */
 	int ns_fds[7];	   /* setns targets for net, uts, ipc */
 	int spare_net;	   /* a spare network namespace to join (netpool.h), -1 */
-	volatile uint64_t *t_ready; /* shared: when we waited for the rootfs */
+	bool report_ready; /* say when we wait for the rootfs ('W') */
 	struct cb_seccomp *seccomp;
 	uint64_t caps;
 };
@@ -402,7 +406,7 @@ static _Noreturn void child_main(struct child_args *a)
 	umask(0);
 	if (spec->ns_create & CB_NS_MNT)
 		r = cb_mounts_setup(spec, a->hostname, a->in_userns, rootfs_fd,
-				    a->rootfs_late ? a->sock : -1, a->t_ready, &err);
+				    a->rootfs_late ? a->sock : -1, a->report_ready, &err);
 	else
 		r = cb_mounts_chroot(spec, &err);
 	if (r < 0)
@@ -773,7 +777,7 @@ static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct
 	for (;;) {
 		struct cb_report rep;
 		int fd;
-		if (idle_pending(c)) {
+		if (idle_due_ns(c) == 0) {
 			struct pollfd p = {.fd = sock, .events = POLLIN};
 			if (poll(&p, 1, 0) == 0) {
 				idle_once(c);
@@ -801,6 +805,10 @@ static int read_reports(int sock, struct cb_proc *c, int *fail_exit_code, struct
 		}
 		if (fd >= 0)
 			close(fd);
+		if (rep.kind == 'W') {
+			memcpy(&c->phases.child_ready, rep.msg, sizeof(uint64_t));
+			continue;
+		}
 		if (rep.kind == 'T') {
 			uint64_t t[3];
 			memcpy(t, rep.msg, sizeof(t));
@@ -837,9 +845,7 @@ void cb_proc_free(struct cb_proc *c)
 		c->net_hook->detach(c->net_hook->userdata);
 	c->net_hook = NULL;
 	if (c->netpool)
-		cb_netpool_release(c->netpool, &c->claim);
-	if (c->child_ready)
-		munmap((void *)c->child_ready, sizeof(*c->child_ready));
+		cb_netpool_leave(&c->claim);
 	cb_cgroup_destroy(&c->cgroup);
 	closep(&c->pidfd);
 	closep(&c->pty);
@@ -1039,10 +1045,6 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 		c->pool_always = spec->netns_pool_always;
 		c->pool_joined = cb_netpool_take(c->netpool, &c->claim) > 0;
 		c->pool_step = c->pool_joined ? POOL_RELEASE : POOL_FILL;
-		void *p = late ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE,
-				      MAP_SHARED | MAP_ANONYMOUS, -1, 0)
-			       : MAP_FAILED;
-		c->child_ready = p != MAP_FAILED ? p : NULL;
 	}
 	int pid_idx = cb_ns_index(CB_NS_PID);
 	if (ns_fds[pid_idx] >= 0) {
@@ -1104,7 +1106,7 @@ int cb_runtime_spawn(const struct cb_spawn_spec *spec, struct cb_proc **ret,
 	    .seccomp = filter,
 	    .caps = caps,
 	    .spare_net = c->claim.fd,
-	    .t_ready = c->child_ready,
+	    .report_ready = late && (c->netpool || spec->record_phases),
 	};
 	memcpy(a.ns_fds, ns_fds, sizeof(ns_fds));
 	memcpy(a.v1_tasks, v1_tasks, n_v1_tasks * sizeof(int));
@@ -1422,11 +1424,11 @@ int cb_runtime_run(const struct cb_spawn_spec *spec, struct cb_run_status *statu
 	} else {
 		for (;;) {
 			siginfo_t si;
-			static const struct timespec now = {0};
-			int sig = idle_pending(c) ? sigtimedwait(&set, &si, &now)
-						  : sigwaitinfo(&set, &si);
+			int64_t due = idle_due_ns(c);
+			struct timespec ts = {due / 1000000000, due % 1000000000};
+			int sig = due >= 0 ? sigtimedwait(&set, &si, &ts) : sigwaitinfo(&set, &si);
 			if (sig < 0) {
-				if (errno == EAGAIN)
+				if (errno == EAGAIN && idle_due_ns(c) == 0)
 					idle_once(c);
 				continue;
 			}

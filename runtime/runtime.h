@@ -32,6 +32,7 @@ struct cb_run_phases {
 	uint64_t rootfs;      /* parent: spec->rootfs_late returned (0 without it) */
 	uint64_t net;	      /* parent: spec->net_hook attached (0 without one) */
 	uint64_t child_start; /* child: first step */
+	uint64_t child_ready; /* child: ready for its rootfs (0: not known) */
 	uint64_t mounts_done; /* child: filesystem ready, old root gone */
 	uint64_t exec;	      /* child: about to execve */
 	uint64_t exec_seen;   /* parent: the child exec'd (EOF on the socket) */

@@ -182,8 +182,10 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 			cli_log(cli, CB_LOG_DEBUG, "run: ms since start: network attached %.3f",
 				(double)(p->net - p->start) / 1e6);
 		if (p->rootfs)
-			cli_log(cli, CB_LOG_DEBUG, "run: ms since start: rootfs made %.3f",
-				(double)(p->rootfs - p->start) / 1e6);
+			cli_log(cli, CB_LOG_DEBUG,
+				"run: ms since start: rootfs made %.3f, child ready for it %.3f",
+				(double)(p->rootfs - p->start) / 1e6,
+				p->child_ready ? (double)(p->child_ready - p->start) / 1e6 : -1);
 		if (t_end[3])
 			cli_log(cli, CB_LOG_DEBUG,
 				"run: ms since start: network released %.3f, trash drained %.3f, "

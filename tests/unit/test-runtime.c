@@ -805,6 +805,19 @@ static void test_mount_csv(void **state)
 
 /* A spare is made when this start's child would have been late for its
  * rootfs without one, by more than the margin. */
+/* A launch's pool steps wait for its container to have run a while past
+ * its exec: before the exec, never. */
+static void test_netpool_steps_due(void **state)
+{
+	(void)state;
+	const uint64_t ms = 1000000, t = 5000 * ms;
+	assert_int_equal(cb_netpool_steps_due_ns(0, t), -1); /* not exec'd yet */
+	assert_int_equal(cb_netpool_steps_due_ns(t, t), CB_NETPOOL_AFTER_NS);
+	assert_int_equal(cb_netpool_steps_due_ns(t, t + 2 * ms), CB_NETPOOL_AFTER_NS - 2 * ms);
+	assert_int_equal(cb_netpool_steps_due_ns(t, t + CB_NETPOOL_AFTER_NS), 0);
+	assert_int_equal(cb_netpool_steps_due_ns(t, t + 60000 * ms), 0);
+}
+
 static void test_netpool_pays(void **state)
 {
 	(void)state;
@@ -939,7 +952,8 @@ int main(void)
 	    cmocka_unit_test(test_user_name),	  cmocka_unit_test(test_group_add),
 	    cmocka_unit_test(test_sysctl),	  cmocka_unit_test(test_cpu_shares),
 	    cmocka_unit_test(test_own_ns),	  cmocka_unit_test(test_mount_csv),
-	    cmocka_unit_test(test_netpool),	  cmocka_unit_test(test_netpool_pays),
+	    cmocka_unit_test(test_netpool),	  cmocka_unit_test(test_netpool_steps_due),
+	    cmocka_unit_test(test_netpool_pays),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 	printf("%zu passed, %d failed\n", ELEMENTS(tests) - (size_t)failed, failed);
