@@ -198,7 +198,8 @@ int cb_container_get(struct cb_store *s, const char *id, struct cb_container **r
 }
 
 /* The container a name points to, if that container still exists. */
-static int lookup_name(struct cb_store *s, const char *name, char ret_id[CB_CONTAINER_ID_SIZE])
+int cb_container_lookup_name(struct cb_store *s, const char *name,
+			     char ret_id[CB_CONTAINER_ID_SIZE])
 {
 	if (!cb_container_name_valid(name))
 		return -ENOENT;
@@ -271,7 +272,7 @@ int cb_container_resolve(struct cb_store *s, const char *what, char ret_id[CB_CO
 			return 0;
 		}
 	}
-	if (lookup_name(s, what, ret_id) == 0)
+	if (cb_container_lookup_name(s, what, ret_id) == 0)
 		return 0;
 	size_t len = strlen(what);
 	bool hex = len >= 3 && len < CB_CONTAINER_ID_LEN;
@@ -382,7 +383,7 @@ static int claim_name(struct cb_store *s, const char *name, const char *id, stru
 	if (errno != EEXIST)
 		return cb_error_errno(err, errno, "name %s", name);
 	char holder[CB_CONTAINER_ID_SIZE];
-	if (lookup_name(s, name, holder) == 0)
+	if (cb_container_lookup_name(s, name, holder) == 0)
 		return cb_error_set(err, EEXIST, "name %s is already used by container %.*s", name,
 				    SHORT(holder));
 	if (unlinkat(root, rel, 0) < 0 || symlinkat(id, root, rel) < 0)

@@ -74,6 +74,11 @@ int cb_container_create(struct cb_store *s, const struct cb_image *img,
 int cb_container_get(struct cb_store *s, const char *id, struct cb_container **ret,
 		     struct cb_error *err);
 
+/* The container a name is given to: 0, -ENOENT (no such name, or one
+ * left dangling by a create or remove killed half-way), -EBADMSG. */
+int cb_container_lookup_name(struct cb_store *s, const char *name,
+			     char ret_id[CB_CONTAINER_ID_SIZE]);
+
 /* A full ID, a name, or a unique ID prefix (>= 3 hex digits) into an ID. */
 int cb_container_resolve(struct cb_store *s, const char *what, char ret_id[CB_CONTAINER_ID_SIZE],
 			 struct cb_error *err);

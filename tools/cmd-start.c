@@ -24,7 +24,7 @@ static int start_attached(struct cb_cli *cli, struct cb_store *s, struct cb_run_
 	struct cb_run_status st = {.exit_code = EXIT_COWBOX};
 	struct cli_net net = {0};
 	struct cli_foreground fg;
-	int r = cli_foreground_begin(&fg, o, &err);
+	int r = cli_foreground_begin(&fg, o, false, &err);
 	fg.rootfs_fd = &l->rootfs_fd;
 	if (r >= 0)
 		r = cli_net_prepare(cli, o, &net, &err);

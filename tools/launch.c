@@ -273,7 +273,7 @@ static bool free_stale_name(struct cli_launch *l)
 	struct cb_state st;
 	struct cb_error e = {0};
 	bool freed = false;
-	if (cb_container_resolve(l->store, l->o->name, id, &e) < 0 ||
+	if (cb_container_lookup_name(l->store, l->o->name, id) < 0 ||
 	    cb_container_get(l->store, id, &holder, &e) < 0)
 		return false;
 	if (holder->is_volatile && cli_state_get(l->cli, l->store, holder, &st) >= 0) {
@@ -418,7 +418,8 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 	 * on leaves the lock free, and its --rm container (once made) is
 	 * removed by whichever command looks at it next (cli_state_get). */
 	if (r >= 0 && fg)
-		r = o->detach ? cli_state_claim(fg, l->id, err) : cli_foreground_begin(fg, o, err);
+		r = o->detach ? cli_state_claim(fg, l->id, true, err)
+			      : cli_foreground_begin(fg, o, true, err);
 	if (r < 0)
 		goto out_release;
 	l->fg = o->detach ? NULL : fg;

@@ -102,6 +102,29 @@ int cb_state_open(const char *id, bool create, int *ret_dirfd)
 	return 0;
 }
 
+/* What a state directory holds, by name first (each call saved counts
+ * where /run is not a tmpfs); the walk takes anything else. */
+static const char *const state_layout[] = {"state", "log", "supervisor.log", NULL};
+
+/* RUNDIR (or .trash in it with trash), opened; with create, made first
+ * when missing (its parents too: a --runroot may be new). */
+static int open_run_dir(bool trash, bool create)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r = trash ? cb_state_dir(".trash", &dir) : cb_state_base_dir(&dir);
+	if (r < 0)
+		return r;
+	/* RUNDIR may be a link (a --runroot so given); its trash never. */
+	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (trash ? O_NOFOLLOW : 0);
+	int fd = open(dir, flags);
+	if (fd < 0 && errno == ENOENT && create) {
+		if ((r = cb_mkdirat_p(AT_FDCWD, dir, 0700)) < 0)
+			return r;
+		fd = open(dir, flags);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 /* id's state directory made under a name no one looks up, locked, then
  * renamed into place: it never appears unlocked. -EEXIST when another
  * made it first. */
@@ -128,24 +151,20 @@ static int make_locked(int base, const char *id, int *ret_dirfd, int *ret_lock)
 	return 0;
 }
 
-int cb_state_open_locked(const char *id, int *ret_dirfd, int *ret_lock)
+int cb_state_open_locked(const char *id, bool is_new, int *ret_dirfd, int *ret_lock)
 {
-	_cleanup_free_ char *dir = NULL;
-	int r = cb_state_base_dir(&dir);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int base = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (base < 0 && errno == ENOENT && (r = cb_mkdirat_p(AT_FDCWD, dir, 0700)) >= 0)
-		base = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int base = open_run_dir(false, true);
 	if (base < 0)
-		return r < 0 ? r : -errno;
-	for (int tries = 0; tries < 3; tries++) {
+		return base;
+	/* A new ID has no directory to look for (and should one be there,
+	 * make_locked finds it: -EEXIST, and the next try looks). */
+	for (int tries = 0; tries < 3; tries++, is_new = false) {
 		_cleanup_close_ int fd =
-		    openat(base, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		    is_new ? -1 : openat(base, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0) {
-			if (errno != ENOENT)
+			if (!is_new && errno != ENOENT)
 				return -errno;
-			r = make_locked(base, id, ret_dirfd, ret_lock);
+			int r = make_locked(base, id, ret_dirfd, ret_lock);
 			if (r != -EEXIST && r != -ENOTEMPTY)
 				return r;
 			continue;
@@ -164,24 +183,6 @@ int cb_state_open_locked(const char *id, int *ret_dirfd, int *ret_lock)
 		return 0;
 	}
 	return -EBUSY;
-}
-
-/* What a state directory holds, by name first (each call saved counts
- * where /run is not a tmpfs); the walk takes anything else. */
-static const char *const state_layout[] = {"state", "log", "supervisor.log", NULL};
-
-/* RUNDIR (or .trash in it with trash), opened. */
-static int open_run_dir(bool trash, bool create)
-{
-	_cleanup_free_ char *dir = NULL;
-	int r = trash ? cb_state_dir(".trash", &dir) : cb_state_base_dir(&dir);
-	if (r < 0)
-		return r;
-	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	/* RUNDIR may be a link (a --runroot so given); its trash never. */
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (trash ? O_NOFOLLOW : 0));
-	return fd < 0 ? -errno : fd;
 }
 
 int cb_state_remove(const char *id)

@@ -70,8 +70,9 @@ int cb_state_open(const char *id, bool create, int *ret_dirfd);
  * starts the container does for as long as it runs: -EBUSY when another
  * holds it. A new directory appears already locked, so one found unlocked
  * without a state file was left by a starter that died before its
- * container ran (cli_state_get). */
-int cb_state_open_locked(const char *id, int *ret_dirfd, int *ret_lock);
+ * container ran (cli_state_get). is_new: id was just made (run, create),
+ * so there is no directory to look for first. */
+int cb_state_open_locked(const char *id, bool is_new, int *ret_dirfd, int *ret_lock);
 /* Read the state; -ENOENT when there is none yet. */
 int cb_state_read(int dirfd, struct cb_state *ret);
 /* Replace the state file atomically. */

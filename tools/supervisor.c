@@ -66,10 +66,10 @@ static void foreground_started(void *opaque, pid_t pid)
 	(void)cb_state_write(fg->dirfd, &fg->st);
 }
 
-int cli_state_claim(struct cli_foreground *fg, const char *id, struct cb_error *err)
+int cli_state_claim(struct cli_foreground *fg, const char *id, bool is_new, struct cb_error *err)
 {
 	*fg = (struct cli_foreground){.dirfd = -1, .lock = -1};
-	int r = cb_state_open_locked(id, &fg->dirfd, &fg->lock);
+	int r = cb_state_open_locked(id, is_new, &fg->dirfd, &fg->lock);
 	if (r == -EBUSY)
 		return cb_error_set(err, EBUSY, "container %.12s is already running", id);
 	if (r < 0)
@@ -77,9 +77,10 @@ int cli_state_claim(struct cli_foreground *fg, const char *id, struct cb_error *
 	return 0;
 }
 
-int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, struct cb_error *err)
+int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, bool is_new,
+			 struct cb_error *err)
 {
-	int r = cli_state_claim(fg, o->spec.id, err);
+	int r = cli_state_claim(fg, o->spec.id, is_new, err);
 	if (r < 0)
 		return r;
 	fg->st = running_state(o);
@@ -284,7 +285,7 @@ int cli_supervise(struct cb_cli *cli, struct cb_run_options *o, struct cli_launc
 	 * container is being started and its state directory unlocked. */
 	struct cli_foreground own;
 	if (!claimed || claimed->lock < 0) {
-		int r = cli_state_claim(&own, id, err);
+		int r = cli_state_claim(&own, id, false, err);
 		if (r < 0)
 			return r;
 		claimed = &own;
@@ -356,43 +357,71 @@ static void kill_leftover(const struct cb_state *st)
 	(void)poll(&p, 1, 5000);
 }
 
-/* A container whose starter (run, start) was killed before its command
- * ran: the state directory, made already locked by the starter
- * (cb_state_open_locked), is unlocked and holds no state. Nothing would
- * run it or clean up after it any more. A --rm one goes now, as --rm
- * asked; a kept one stays created, its rootfs (mounted for a supervisor
- * that never came) unmounted. */
-static void repair_orphan(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
-			  int dirfd, struct cb_state *ret)
+/* A container whose starter (run, start) or supervisor died: nothing
+ * will run it or clean up after it any more. Its state lock is free (the
+ * starter makes the state directory already locked, cb_state_open_locked,
+ * and hands the lock to the supervisor): take it, so one command repairs
+ * it, and read the state again under it. No state at all: the starter was
+ * killed before the command ran. A --rm container goes, as --rm asked; a
+ * kept one is unmounted, and stays created when it never ran. A running
+ * one's processes are killed and its cgroup removed first. *st is the
+ * state as read unlocked, replaced by what is true now. */
+static void repair_dead(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
+			int dirfd, struct cb_state *st)
 {
 	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
 	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
-		return; /* its starter is at work */
-	struct cb_state st;
-	int r = cb_state_read(dirfd, &st);
-	if (r != -ENOENT) {
-		if (r >= 0) /* it ran after all (it wrote the state before it unlocked) */
-			cb_state_release(&st);
+		return; /* its starter or supervisor is at work */
+	struct cb_state now;
+	int r = cb_state_read(dirfd, &now);
+	if (r < 0 && r != -ENOENT)
 		return;
+	bool never_ran = r == -ENOENT;
+	if (!never_ran && now.status != CB_STATE_RUNNING) {
+		/* It ran or ended meanwhile (its state written before the
+		 * lock was let go), or another command repaired it. */
+		cb_state_release(st);
+		*st = now;
+		return;
+	}
+	if (never_ran) {
+		now = (struct cb_state){.status = CB_STATE_CREATED};
+		if (ctr->is_volatile)
+			cli_log(cli, CB_LOG_INFO,
+				"container %.12s: its cowbox was killed before it ran: removing it",
+				ctr->id);
+	} else {
+		cli_log(cli, CB_LOG_INFO, "container %.12s: its supervisor is gone: cleaning up",
+			ctr->id);
+		kill_leftover(&now);
+		if (now.cgroup[0]) {
+			struct cb_cgroup cg = {.version = cb_cgroup_detect(),
+					       .path = strdup(now.cgroup),
+					       .v2_fd = -1,
+					       .v1_mask = ~0u};
+			if (cg.version > 0 && cg.path)
+				cb_cgroup_destroy(&cg);
+			else
+				free(cg.path);
+		}
 	}
 	struct cb_error err = {0};
-	if (!ctr->is_volatile) {
-		r = cb_container_unmount(s, ctr->id, 0, &err);
-		if (r < 0 && r != -ENOENT)
-			cli_fail(&err, r, "container %.12s", ctr->id);
-		return;
-	}
-	cli_log(cli, CB_LOG_INFO,
-		"container %.12s: its cowbox was killed before it ran: removing it", ctr->id);
-	r = cb_container_remove_known(s, ctr, CB_REMOVE_FORCE, &err);
-	if (r < 0 && r != -ENOENT) {
+	r = ctr->is_volatile
+		? cb_container_remove_known(s, ctr, CB_REMOVE_FORCE, &err)
+		: cb_container_unmount(s, ctr->id, never_ran ? 0 : CB_UNMOUNT_LAZY, &err);
+	bool gone = ctr->is_volatile && (r >= 0 || r == -ENOENT);
+	if (r < 0 && r != -ENOENT)
 		cli_fail(&err, r, "container %.12s", ctr->id);
-		return;
+	if (gone || !never_ran) {
+		/* Killed, as far as anyone can tell: 137. */
+		now.status = gone ? CB_STATE_REMOVED : CB_STATE_EXITED;
+		now.exit_code = 128 + SIGKILL;
+		now.finished = time(NULL);
+		if ((r = cb_state_write(dirfd, &now)) < 0)
+			cli_fail(NULL, r, "container %.12s: write state", ctr->id);
 	}
-	*ret = (struct cb_state){
-	    .status = CB_STATE_REMOVED, .exit_code = 128 + SIGKILL, .finished = time(NULL)};
-	if ((r = cb_state_write(dirfd, ret)) < 0)
-		cli_fail(NULL, r, "container %.12s: write state", ctr->id);
+	cb_state_release(st);
+	*st = now;
 }
 
 int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_container *ctr,
@@ -406,55 +435,16 @@ int cli_state_get(struct cb_cli *cli, struct cb_store *s, const struct cb_contai
 	}
 	if (r < 0)
 		return r;
-	struct cb_state st;
-	r = cb_state_read(dirfd, &st);
+	r = cb_state_read(dirfd, ret);
 	if (r == -ENOENT) {
 		*ret = (struct cb_state){.status = CB_STATE_CREATED};
-		repair_orphan(cli, s, ctr, dirfd, ret);
+		repair_dead(cli, s, ctr, dirfd, ret);
 		return 0;
 	}
 	if (r < 0)
 		return r;
-	if (st.status != CB_STATE_RUNNING || cb_state_supervised(dirfd)) {
-		*ret = st;
-		return 0;
-	}
-	/* Stale: the supervisor is gone. Take its lock so one command repairs
-	 * it, and look again under it. */
-	_cleanup_close_ int lock = cb_state_open_lock(dirfd);
-	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
-		*ret = st;
-		return 0;
-	}
-	cb_state_release(&st);
-	if ((r = cb_state_read(dirfd, &st)) < 0)
-		return r;
-	if (st.status == CB_STATE_RUNNING) {
-		cli_log(cli, CB_LOG_INFO, "container %.12s: its supervisor is gone: cleaning up",
-			ctr->id);
-		kill_leftover(&st);
-		if (st.cgroup[0]) {
-			struct cb_cgroup cg = {.version = cb_cgroup_detect(),
-					       .path = strdup(st.cgroup),
-					       .v2_fd = -1,
-					       .v1_mask = ~0u};
-			if (cg.version > 0 && cg.path)
-				cb_cgroup_destroy(&cg);
-			else
-				free(cg.path);
-		}
-		struct cb_error err = {0};
-		r = ctr->is_volatile ? cb_container_remove_known(s, ctr, CB_REMOVE_FORCE, &err)
-				     : cb_container_unmount(s, ctr->id, CB_UNMOUNT_LAZY, &err);
-		if (r < 0 && r != -ENOENT)
-			cli_fail(&err, r, "container %.12s", ctr->id);
-		st.status = ctr->is_volatile ? CB_STATE_REMOVED : CB_STATE_EXITED;
-		st.exit_code = 128 + SIGKILL;
-		st.finished = time(NULL);
-		if ((r = cb_state_write(dirfd, &st)) < 0)
-			cli_fail(NULL, r, "container %.12s: write state", ctr->id);
-	}
-	*ret = st;
+	if (ret->status == CB_STATE_RUNNING && !cb_state_supervised(dirfd))
+		repair_dead(cli, s, ctr, dirfd, ret);
 	return 0;
 }
 

@@ -35,13 +35,14 @@ struct cli_foreground {
 	 * ends with the container, in its exit, and not in ours. */
 	int *rootfs_fd;
 };
-int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o,
+int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, bool is_new,
 			 struct cb_error *err);
 /* Only the state lock of container id (fg's dirfd and lock; EBUSY when it
  * runs already): taken by run before it makes the container, so a run
  * killed at any point leaves its state directory unlocked, and --rm's
- * container is removed by the next command that looks (cli_state_get). */
-int cli_state_claim(struct cli_foreground *fg, const char *id, struct cb_error *err);
+ * container is removed by the next command that looks (cli_state_get).
+ * is_new: a container not made yet (cb_state_open_locked). */
+int cli_state_claim(struct cli_foreground *fg, const char *id, bool is_new, struct cb_error *err);
 void cli_foreground_end(struct cli_foreground *fg, const char *id, bool remove,
 			const struct cb_run_status *rs);
 

@@ -58,6 +58,25 @@ ok check
 ok mount "$b"
 ok rm "$b"
 
+# A name left pointing at no container (a create killed between giving
+# the name and putting its container in place) is free already: plain
+# `check` does not call it a problem; `--repair` removes it and says so;
+# a name whose container exists stays.
+ok create --name dmg-kept damage-base
+kept=$out
+on_exit "'$COWBOX' --root '$COWBOX_ROOT' rm -f '$kept' >/dev/null 2>&1"
+ln -s 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \
+	"$COWBOX_ROOT/containers/.names/dmg-dangling"
+ok check
+printf '%s\n' "$out" | grep -q "dmg-dangling\|\.names" && fail "check called a free name a problem: $out"
+ok check --repair
+printf '%s\n' "$out" | grep -q "^repaired: containers/.names: removed 1 names" ||
+	fail "check --repair did not remove the dangling name: $out"
+[ -L "$COWBOX_ROOT/containers/.names/dmg-dangling" ] && fail "the dangling name stays"
+[ -L "$COWBOX_ROOT/containers/.names/dmg-kept" ] || fail "check --repair removed a live name"
+ok create --name dmg-dangling damage-base
+ok rm "$out"
+
 # gc never removes a layer a container might use: with a container record
 # it cannot read, it keeps every layer and says why.
 ok import "$FIXTURES/busybox-gzip.oci" gcdmg:1
@@ -69,3 +88,4 @@ cb gc
 [ "$rc" = 0 ] || fail "gc failed: $err"
 echo "$err" | grep -q "cannot be read; no layer was removed" || fail "gc did not say why: $err"
 [ -n "$(ls "$COWBOX_ROOT/layers")" ] || fail "gc removed layers of a damaged container"
+
