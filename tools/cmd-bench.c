@@ -26,6 +26,7 @@
 #include "run-options.h"
 #include "runtime.h"
 #include "store.h"
+#include "supervisor.h"
 #include "svg.h"
 
 #include <errno.h>
@@ -155,6 +156,9 @@ static void bench_spec_init(struct cb_run_options *o, const struct bench_opts *b
 	cb_spawn_spec_init(&o->spec);
 	o->spec.cache_dir = cb_state_run_dir();
 	o->rm = true;
+	/* Its state lock, as run takes it: a bench killed at any point
+	 * leaves --rm containers that the next command removes. */
+	o->claim_only = true;
 	o->spec.record_phases = true;
 	o->spec.stdio[0] = -1;
 	o->spec.stdio[1] = o->spec.stdio[2] = devnull;
@@ -188,7 +192,8 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	struct cb_run_options o;
 	bench_spec_init(&o, bo, devnull);
 	struct cli_launch l;
-	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, NULL, &l, err);
+	struct cli_foreground fg;
+	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, &fg, &l, err);
 	if (r < 0)
 		goto out_spec;
 	snprintf(o.id, sizeof(o.id), "%s", l.id);
@@ -207,7 +212,10 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	uint64_t t_begin = l.t_begin, t_mounted = l.t_mounted;
 	char cmd0[64]; /* the launch owns argv: keep its name for the message */
 	snprintf(cmd0, sizeof(cmd0), "%s", o.spec.argv ? o.spec.argv[0] : bo->image);
+	char id[sizeof(l.id)]; /* the launch's goes with it */
+	memcpy(id, l.id, sizeof(id));
 	int rf = cli_launch_finish(cli, s, &l, true, &ferr);
+	cli_foreground_end(&fg, id, true, NULL);
 	uint64_t t_end = cb_now_ns();
 	if (r >= 0 && rf < 0) {
 		*err = ferr;
@@ -519,6 +527,7 @@ static int bench_boot(struct cb_cli *cli, const struct bench_opts *bo)
 
 struct fp_container {
 	struct cli_launch l;
+	struct cli_foreground fg;
 	struct cb_proc *p;
 	struct boot_sample t;
 };
@@ -623,8 +632,11 @@ static void fp_teardown(struct cb_cli *cli, struct cb_store *s, struct fp_contai
 		/* Prepared (a container made late may not be made at all). */
 		if (c[i].l.image_name) {
 			struct cb_error err = {0};
+			char id[sizeof(c[i].l.id)]; /* the launch's goes with it */
+			memcpy(id, c[i].l.id, sizeof(id));
 			if (cli_launch_finish(cli, s, &c[i].l, true, &err) < 0)
 				cli_fail(&err, -err.code, "bench: remove container");
+			cli_foreground_end(&c[i].fg, id, true, NULL);
 		}
 	}
 }
@@ -636,7 +648,7 @@ static int fp_start(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 {
 	struct cb_run_options o;
 	bench_spec_init(&o, bo, devnull);
-	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, NULL, &c->l, err);
+	int r = cli_launch_prepare(cli, s, bo->image, &o, bo->cmd, NULL, &c->fg, &c->l, err);
 	if (r >= 0) {
 		snprintf(o.id, sizeof(o.id), "%s", c->l.id);
 		o.spec.id = o.id;

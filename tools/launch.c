@@ -418,11 +418,11 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 	 * on leaves the lock free, and its --rm container (once made) is
 	 * removed by whichever command looks at it next (cli_state_get). */
 	if (r >= 0 && fg)
-		r = o->detach ? cli_state_claim(fg, l->id, true, err)
-			      : cli_foreground_begin(fg, o, true, err);
+		r = o->detach || o->claim_only ? cli_state_claim(fg, l->id, true, err)
+					       : cli_foreground_begin(fg, o, true, err);
 	if (r < 0)
 		goto out_release;
-	l->fg = o->detach ? NULL : fg;
+	l->fg = o->detach || o->claim_only ? NULL : fg;
 	/* Late, the image is read too while the child makes its namespaces. */
 	r = set_late(cli, s, o, l);
 	if (r != 0) {

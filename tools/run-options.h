@@ -21,6 +21,9 @@ struct cb_run_options {
 	 * container's at its start. */
 	int preserve_fds;
 	bool rm, detach;
+	/* The state lock alone for a foreground launch (no running state):
+	 * bench's in-process containers (cli_launch_prepare). */
+	bool claim_only;
 	/* --stop-signal, else the image's StopSignal (at launch); 0: SIGTERM.
 	 * --stop-timeout in seconds; -1: stop's 10. Recorded in the state
 	 * for `stop`. */

@@ -7,7 +7,7 @@
 # whose `run -d` was killed early stays Created, unmounted; what killed
 # starters leave in the run directory goes after a minute. A kept
 # container (no --rm) killed while it ran is kept, Exited (137), as docker
-# keeps one. The kills land at spread points of a start (0-39 ms after it
+# keeps one. A killed `bench boot` leaves nothing either. The kills land at spread points of a start (0-39 ms after it
 # began): each round checks the name, so the test does not depend on where
 # one lands.
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +118,17 @@ wait "$holder" 2>/dev/null || true
 [ -d "$held" ] || fail "a locked state directory was removed"
 rmdir "$held"
 
+# `bench boot` makes its containers as run does, the state lock first: a
+# bench killed at any point leaves nothing once ps has looked.
+for i in $(seq 6); do
+	kill_after $(((i * 23) % 60 + 15)) bench boot -n 100 --cgroup-parent "$P" k9-base
+done
+ok --runroot "$R" ps -a -q
+[ -z "$out" ] || fail "ps -a lists containers of a killed bench: $out"
+left=$(ls "$COWBOX_ROOT/containers" | grep -Ec '^[0-9a-f]{64}$' || true)
+[ "$left" = 0 ] || fail "$left containers of a killed bench are left in the store"
+grep -q " $COWBOX_ROOT/" /proc/self/mountinfo && fail "a killed bench left mounts: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
+
 # A kept container stays, as it ended: killed while it ran, Exited (137).
 "$COWBOX" --runroot "$R" run --cgroup-parent "$P" --name "$n-kept" k9-base sleep 30 >/dev/null 2>&1 &
 pid=$!
@@ -132,4 +143,4 @@ wait "$pid" 2>/dev/null || true
 ok --runroot "$R" ps -a
 grep "$n-kept" <<<"$out" | grep -q "Exited (137)" || fail "want the killed kept container Exited (137): $out"
 ok --runroot "$R" rm -f "$n-kept"
-say "40 killed run --rm freed their names at once; 20 more left nothing after ps; a kept one stays"
+say "40 killed run --rm freed their names at once; 20 more and 6 killed benches left nothing after ps; a kept one stays"
