@@ -22,6 +22,7 @@ struct cb_store {
 	int gc_fd; /* ROOT/gc.lock */
 	unsigned hold_depth;
 	struct cb_spare_cache *spare; /* storage/spare.c's, NULL until used */
+	bool tmp_deferred;	      /* tmp/'s leftovers: cb_store_clean_tmp_deferred's */
 };
 
 static const char *const store_dirs[] = {
@@ -70,6 +71,30 @@ static int open_lock_file(int root_fd, const char *name)
 
 int cb_store_open(const char *root, struct cb_store **ret, struct cb_error *err)
 {
+	return cb_store_open_flags(root, 0, ret, err);
+}
+
+/* The leftovers of killed commands in tmp/, when nobody is adding to the
+ * store (their stages are there too). */
+static void clean_tmp_if_idle(struct cb_store *s)
+{
+	if (flock(s->gc_fd, LOCK_EX | LOCK_NB) == 0) {
+		cb_store_clean_tmp(s, NULL);
+		flock(s->gc_fd, LOCK_UN);
+	}
+}
+
+void cb_store_clean_tmp_deferred(struct cb_store *s)
+{
+	if (s->tmp_deferred) {
+		s->tmp_deferred = false;
+		clean_tmp_if_idle(s);
+	}
+}
+
+int cb_store_open_flags(const char *root, unsigned flags, struct cb_store **ret,
+			struct cb_error *err)
+{
 	if (!root || root[0] == '\0')
 		return cb_error_set(err, EINVAL, "empty store root");
 	_cleanup_free_ struct cb_store *s = calloc(1, sizeof(*s));
@@ -100,11 +125,10 @@ int cb_store_open(const char *root, struct cb_store **ret, struct cb_error *err)
 		closep(&s->gc_fd);
 		return r;
 	}
-	/* Leftovers of a killed command: only when nobody else is adding. */
-	if (flock(s->gc_fd, LOCK_EX | LOCK_NB) == 0) {
-		cb_store_clean_tmp(s, NULL);
-		flock(s->gc_fd, LOCK_UN);
-	}
+	if (flags & CB_STORE_DEFER_TMP)
+		s->tmp_deferred = true;
+	else
+		clean_tmp_if_idle(s);
 	*ret = TAKE_PTR(s);
 	return 0;
 }

@@ -23,6 +23,15 @@ struct cb_store;
 /* Open (creating if needed) the store at root. Cleans leftovers of killed
  * commands in tmp/ when no other command is using the store. */
 int cb_store_open(const char *root, struct cb_store **ret, struct cb_error *err);
+/* CB_STORE_DEFER_TMP: leave tmp/'s leftovers of killed commands (which
+ * every open removes, when nobody is adding to the store) to
+ * cb_store_clean_tmp_deferred, for a command that has idle time later
+ * (a foreground run): some 10 calls off its start. */
+#define CB_STORE_DEFER_TMP 1u
+int cb_store_open_flags(const char *root, unsigned flags, struct cb_store **ret,
+			struct cb_error *err);
+/* What CB_STORE_DEFER_TMP left, now (once; nothing without the flag). */
+void cb_store_clean_tmp_deferred(struct cb_store *s);
 void cb_store_free(struct cb_store *s);
 
 const char *cb_store_root(const struct cb_store *s);

@@ -69,7 +69,7 @@ struct cb_store *cli_store(struct cb_cli *cli)
 	if (cli->store)
 		return cli->store;
 	struct cb_error err = {0};
-	int r = cb_store_open(cli->root, &cli->store, &err);
+	int r = cb_store_open_flags(cli->root, cli->store_flags, &cli->store, &err);
 	if (r < 0) {
 		cli_fail(&err, r, "store %s", cli->root);
 		return NULL;

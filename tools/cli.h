@@ -17,6 +17,7 @@ struct cb_cli {
 	const char *storage_driver; /* --storage-driver, COWBOX_STORAGE_DRIVER, or NULL */
 	enum cb_log_level log_level;
 	struct cb_store *store; /* opened by cli_store() */
+	unsigned store_flags;	/* cb_store_open_flags()'s, for cli_store() */
 	char *default_root;	/* owned */
 	char **argv;		/* main's, for cli_reexec_readonly */
 };

@@ -12,6 +12,7 @@
 #include "run-options.h"
 #include "cgroup.h"
 #include "runtime.h"
+#include "store.h"
 #include "supervisor.h"
 
 #include <stdio.h>
@@ -80,6 +81,10 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 			ret = cli_usage("run", true);
 			goto out;
 		}
+		/* A foreground run leaves the store's tmp/ leftovers to its
+		 * idle time (cli_launch's idle step). */
+		if (!o.detach)
+			cli->store_flags |= CB_STORE_DEFER_TMP;
 		if (!(s = cli_store(cli))) {
 			ret = EXIT_COWBOX;
 			goto out;

@@ -6,6 +6,7 @@
 #include "net-glue.h"
 #include "launch.h"
 #include "runtime.h"
+#include "store.h"
 #include "supervisor.h"
 
 #include <getopt.h>
@@ -118,6 +119,8 @@ int cmd_start(struct cb_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc || (attach && optind + 1 != argc))
 		return cli_usage("start", true);
+	if (attach) /* tmp/'s leftovers in its idle time, as run's */
+		cli->store_flags |= CB_STORE_DEFER_TMP;
 	struct cb_store *s = cli_store(cli);
 	if (!s)
 		return EXIT_COWBOX;

@@ -82,8 +82,8 @@ int cli_stop_signal(struct cb_run_options *o, const struct cb_image_config *cfg,
 	return 0;
 }
 
-/* The spec's idle_step: one step of deleting the run state's trash (a
- * directory per earlier run), then the store's (docs/store.md). */
+/* One step of deleting the run state's trash (a directory per earlier
+ * run), then the store's (docs/store.md). */
 static int delete_trash_step(void *opaque)
 {
 	struct cli_launch *l = opaque;
@@ -101,6 +101,17 @@ static int delete_trash_step(void *opaque)
 		l->trash = NULL;
 		l->trash_phase++;
 	}
+	return 0;
+}
+
+/* The spec's idle_step: the trash, then what the store left for later
+ * (CB_STORE_DEFER_TMP). Only the trash is drained after the exit. */
+static int idle_step(void *opaque)
+{
+	struct cli_launch *l = opaque;
+	if (delete_trash_step(l) > 0)
+		return 1;
+	cb_store_clean_tmp_deferred(l->store);
 	return 0;
 }
 
@@ -139,7 +150,7 @@ static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_optio
 	 * (-d) has no one waiting on it, and a store of its own. */
 	if (!o->detach) {
 		l->delete_trash = true;
-		spec->idle_step = delete_trash_step;
+		spec->idle_step = idle_step;
 		spec->idle_opaque = l;
 		int r = netns_pool_dir(cli, &l->netns_pool, &spec->netns_pool_always);
 		if (r < 0)
