@@ -81,6 +81,18 @@ for i in $(seq 100); do [ -z "$(cat "$d/cgroup.procs")" ] && break; sleep 0.05; 
 touch -d '2 hours ago' "$d"
 ok run --rootfs "$ROOT" --cgroup-parent "$P" true
 [ ! -d "$d" ] || fail "a killed run's cgroup was not pruned"
+# So does a run of an image, in the time it waits for its container (or
+# after it, when it had none).
+"$COWBOX" run --rootfs "$ROOT" --cgroup-parent "$P" sleep 30 &
+bg=$!
+d=$(wait_for "$(dir memory)/*/cgroup.procs") || fail "no cgroup for the second killed run"
+d=${d%/cgroup.procs}
+kill -KILL $bg; wait $bg 2>/dev/null || true
+for i in $(seq 100); do [ -z "$(cat "$d/cgroup.procs")" ] && break; sleep 0.05; done
+touch -d '2 hours ago' "$d"
+ok import "$FIXTURES/busybox-gzip.oci" cg-base
+ok run --rm --cgroup-parent "$P" cg-base true
+[ ! -d "$d" ] || fail "a run of an image did not prune a killed run's cgroup"
 
 # --no-cgroup stays in the caller's cgroup.
 ok run --rootfs "$ROOT" --no-cgroup --no-ns cgroup cat /proc/self/cgroup
