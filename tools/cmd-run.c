@@ -138,7 +138,7 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 	if (cli_net_release(&net, &nerr) < 0)
 		cli_fail(&nerr, -nerr.code, "run: container %.12s: network", o.id);
 	/* Read before cli_launch_finish releases the launch. */
-	bool late_failed = launch.late_failed, pruned = launch.cgroups_pruned;
+	bool late_failed = launch.late_failed;
 	if (s) {
 		/* A container made late may never have been made: one to keep
 		 * is made now, unless making it was what failed (its state,
@@ -201,9 +201,8 @@ int cmd_run(struct cb_cli *cli, int argc, char **argv)
 				(double)(t_end[3] - p->start) / 1e6);
 	}
 	/* Cgroups left by a cowbox that was killed (SIGKILL cannot be
-	 * cleaned up after): empty ones older than a minute go now, unless
-	 * the idle time did it (cli_launch's idle step). */
-	if (!o.spec.no_cgroup && !pruned)
+	 * cleaned up after): empty ones older than a minute go now. */
+	if (!o.spec.no_cgroup)
 		cb_cgroup_prune(o.spec.cgroup_parent, 60);
 out:
 	cli_cidfile_finish(&o, &cidfd, NULL);

@@ -1,5 +1,4 @@
 #include "launch.h"
-#include "cgroup.h"
 #include "fsutil.h"
 #include "idmap.h"
 #include "images.h"
@@ -106,19 +105,13 @@ static int delete_trash_step(void *opaque)
 }
 
 /* The spec's idle_step: the trash, then what the store left for later
- * (CB_STORE_DEFER_TMP), then the cgroups of killed cowboxes (which run
- * would otherwise prune after its container ended). Only the trash is
- * drained after the exit. */
+ * (CB_STORE_DEFER_TMP). Only the trash is drained after the exit. */
 static int idle_step(void *opaque)
 {
 	struct cli_launch *l = opaque;
 	if (delete_trash_step(l) > 0)
 		return 1;
 	cb_store_clean_tmp_deferred(l->store);
-	if (l->prune_cgroups && !l->cgroups_pruned) {
-		cb_cgroup_prune(l->cgroup_parent, 60);
-		l->cgroups_pruned = true;
-	}
 	return 0;
 }
 
@@ -159,8 +152,6 @@ static int fill_spec(struct cb_cli *cli, struct cb_store *s, struct cb_run_optio
 		l->delete_trash = true;
 		spec->idle_step = idle_step;
 		spec->idle_opaque = l;
-		l->prune_cgroups = !spec->no_cgroup;
-		l->cgroup_parent = spec->cgroup_parent;
 		int r = netns_pool_dir(cli, &l->netns_pool, &spec->netns_pool_always);
 		if (r < 0)
 			return cb_error_errno(err, -r, "network directories");

@@ -47,10 +47,6 @@ struct cli_launch {
 	struct cb_rm_steps *trash;
 	unsigned trash_phase; /* 0: state's to open, 1: state's, 2, 3: store's, 4: done */
 	char *netns_pool;     /* spare network namespaces (the spec's netns_pool), or NULL */
-	/* Cgroups left by killed cowboxes, pruned in the idle time too:
-	 * under this parent (NULL: cowbox's), unless it runs without one. */
-	bool prune_cgroups, cgroups_pruned;
-	const char *cgroup_parent;
 };
 
 /* o->stop_signal from the image's StopSignal unless --stop-signal gave

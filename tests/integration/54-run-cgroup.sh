@@ -81,8 +81,7 @@ for i in $(seq 100); do [ -z "$(cat "$d/cgroup.procs")" ] && break; sleep 0.05; 
 touch -d '2 hours ago' "$d"
 ok run --rootfs "$ROOT" --cgroup-parent "$P" true
 [ ! -d "$d" ] || fail "a killed run's cgroup was not pruned"
-# So does a run of an image, in the time it waits for its container (or
-# after it, when it had none).
+# So does a run of an image, once its container has ended.
 "$COWBOX" run --rootfs "$ROOT" --cgroup-parent "$P" sleep 30 &
 bg=$!
 d=$(wait_for "$(dir memory)/*/cgroup.procs") || fail "no cgroup for the second killed run"
