@@ -71,24 +71,23 @@ left=$(find "$(dir memory)" "$(dir pids)" -mindepth 1 -maxdepth 1 -type d 2>/dev
 
 # A cowbox killed with SIGKILL leaves its cgroup (its container dies with it,
 # PR_SET_PDEATHSIG); a later run removes it once it is a minute old.
-"$COWBOX" run --rootfs "$ROOT" --cgroup-parent "$P" sleep 30 &
-bg=$!
-d=$(wait_for "$(dir memory)/*/cgroup.procs") || fail "no cgroup for the killed run"
-d=${d%/cgroup.procs}
-kill -KILL $bg; wait $bg 2>/dev/null || true
-for i in $(seq 100); do [ -z "$(cat "$d/cgroup.procs")" ] && break; sleep 0.05; done
-[ -d "$d" ] || fail "expected the killed run's cgroup to remain"
-touch -d '2 hours ago' "$d"
+# killed_run_cgroup: such a cgroup, made two hours old, in $d.
+killed_run_cgroup() {
+	"$COWBOX" run --rootfs "$ROOT" --cgroup-parent "$P" sleep 30 & # not a function: $! is cowbox
+	local bg=$! i
+	d=$(wait_for "$(dir memory)/*/cgroup.procs") || fail "no cgroup for the killed run"
+	d=${d%/cgroup.procs}
+	kill -KILL $bg
+	wait $bg 2>/dev/null || true
+	for i in $(seq 100); do [ -z "$(cat "$d/cgroup.procs")" ] && break; sleep 0.05; done
+	[ -d "$d" ] || fail "expected the killed run's cgroup to remain"
+	touch -d '2 hours ago' "$d"
+}
+killed_run_cgroup
 ok run --rootfs "$ROOT" --cgroup-parent "$P" true
 [ ! -d "$d" ] || fail "a killed run's cgroup was not pruned"
 # So does a run of an image, once its container has ended.
-"$COWBOX" run --rootfs "$ROOT" --cgroup-parent "$P" sleep 30 &
-bg=$!
-d=$(wait_for "$(dir memory)/*/cgroup.procs") || fail "no cgroup for the second killed run"
-d=${d%/cgroup.procs}
-kill -KILL $bg; wait $bg 2>/dev/null || true
-for i in $(seq 100); do [ -z "$(cat "$d/cgroup.procs")" ] && break; sleep 0.05; done
-touch -d '2 hours ago' "$d"
+killed_run_cgroup
 ok import "$FIXTURES/busybox-gzip.oci" cg-base
 ok run --rm --cgroup-parent "$P" cg-base true
 [ ! -d "$d" ] || fail "a run of an image did not prune a killed run's cgroup"
