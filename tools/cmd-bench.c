@@ -185,6 +185,18 @@ static int wait_stoppable(struct cb_proc *p, struct cb_run_status *st, struct cb
 	return cb_proc_wait(p, st, err);
 }
 
+/* Remove a bench container, then its state (the lock let go last, so no
+ * command takes it for one whose starter died while we remove it). */
+static int finish_claimed(struct cb_cli *cli, struct cb_store *s, struct cli_launch *l,
+			  struct cli_foreground *fg, struct cb_error *err)
+{
+	char id[sizeof(l->id)]; /* the launch's goes with it */
+	memcpy(id, l->id, sizeof(id));
+	int r = cli_launch_finish(cli, s, l, true, err);
+	cli_foreground_end(fg, id, true, NULL);
+	return r;
+}
+
 /* Boot one container and record its timestamps in *out. */
 static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_opts *bo,
 		    int devnull, struct boot_sample *out, struct cb_error *err)
@@ -212,10 +224,7 @@ static int boot_one(struct cb_cli *cli, struct cb_store *s, const struct bench_o
 	uint64_t t_begin = l.t_begin, t_mounted = l.t_mounted;
 	char cmd0[64]; /* the launch owns argv: keep its name for the message */
 	snprintf(cmd0, sizeof(cmd0), "%s", o.spec.argv ? o.spec.argv[0] : bo->image);
-	char id[sizeof(l.id)]; /* the launch's goes with it */
-	memcpy(id, l.id, sizeof(id));
-	int rf = cli_launch_finish(cli, s, &l, true, &ferr);
-	cli_foreground_end(&fg, id, true, NULL);
+	int rf = finish_claimed(cli, s, &l, &fg, &ferr);
 	uint64_t t_end = cb_now_ns();
 	if (r >= 0 && rf < 0) {
 		*err = ferr;
@@ -632,11 +641,8 @@ static void fp_teardown(struct cb_cli *cli, struct cb_store *s, struct fp_contai
 		/* Prepared (a container made late may not be made at all). */
 		if (c[i].l.image_name) {
 			struct cb_error err = {0};
-			char id[sizeof(c[i].l.id)]; /* the launch's goes with it */
-			memcpy(id, c[i].l.id, sizeof(id));
-			if (cli_launch_finish(cli, s, &c[i].l, true, &err) < 0)
+			if (finish_claimed(cli, s, &c[i].l, &c[i].fg, &err) < 0)
 				cli_fail(&err, -err.code, "bench: remove container");
-			cli_foreground_end(&c[i].fg, id, true, NULL);
 		}
 	}
 }

@@ -422,6 +422,8 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 	struct cli_foreground none = {.dirfd = -1, .lock = -1};
 	if (fg)
 		*fg = none;
+	/* Its supervisor (-d) or bench records the state: only the lock here. */
+	bool lock_only = o->detach || o->claim_only;
 	int r = cb_container_new_id(l->id);
 	if (r >= 0)
 		r = fill_spec(cli, s, o, l, err);
@@ -429,11 +431,11 @@ int cli_launch_prepare(struct cb_cli *cli, struct cb_store *s, const char *image
 	 * on leaves the lock free, and its --rm container (once made) is
 	 * removed by whichever command looks at it next (cli_state_get). */
 	if (r >= 0 && fg)
-		r = o->detach || o->claim_only ? cli_state_claim(fg, l->id, true, err)
-					       : cli_foreground_begin(fg, o, true, err);
+		r = lock_only ? cli_state_claim(fg, l->id, true, err)
+			      : cli_foreground_begin(fg, o, true, err);
 	if (r < 0)
 		goto out_release;
-	l->fg = o->detach || o->claim_only ? NULL : fg;
+	l->fg = lock_only ? NULL : fg;
 	/* Late, the image is read too while the child makes its namespaces. */
 	r = set_late(cli, s, o, l);
 	if (r != 0) {
