@@ -81,8 +81,20 @@ int cli_container_start(struct cb_cli *cli, struct cb_store *s, const char *what
 	o.detach = !attach; /* its supervisor runs it: keep the host mount */
 	if (!ctr->is_volatile) /* one removed after this run has no next start */
 		cli_userns_remember(&o, ctr->id);
-	int r = cli_launch_existing(cli, s, ctr->id, &o, &l, &err);
+	/* Restarted by a supervisor: the state says so before the host
+	 * mount (cli_state_claim_restart). A first start's has no state to
+	 * keep (a killed one stays created), and start -a's mount is
+	 * detached, gone with it. */
+	struct cli_foreground claim = {.dirfd = -1, .lock = -1};
+	int r = 0;
+	if (!attach && st.status == CB_STATE_EXITED &&
+	    (r = cli_state_claim_restart(&claim, ctr->id, &err)) < 0) {
+		ret = cli_fail(&err, r, "start %s", what);
+		goto out;
+	}
+	r = cli_launch_existing(cli, s, ctr->id, &o, &l, &err);
 	if (r < 0) {
+		cli_state_unclaim_restart(&claim, &st);
 		ret = cli_fail(&err, r, "start %s", what);
 		goto out;
 	}
@@ -91,7 +103,8 @@ int cli_container_start(struct cb_cli *cli, struct cb_store *s, const char *what
 		goto out;
 	}
 	int code = 125;
-	r = cli_supervise(cli, &o, &l, ctr->is_volatile, NULL, &code, &err);
+	r = cli_supervise(cli, &o, &l, ctr->is_volatile, claim.lock >= 0 ? &claim : NULL, &code,
+			  &err);
 	cli_launch_release(&l);
 	if (r == CLI_SUPERVISOR_DONE)
 		ret = -1; /* the supervisor: nothing to print */

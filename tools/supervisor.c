@@ -60,6 +60,9 @@ static void foreground_started(void *opaque, pid_t pid)
 	struct cli_foreground *fg = opaque;
 	if (fg->rootfs_fd)
 		closep(fg->rootfs_fd);
+	fg->st.argv = (char **)fg->spec->argv;
+	fg->st.user = (char *)fg->spec->user;
+	fg->st.workdir = (char *)fg->spec->workdir;
 	fg->st.pid = pid;
 	fg->st.pid_start = cb_proc_start_time(pid);
 	fg->st.started = time(NULL);
@@ -77,6 +80,34 @@ int cli_state_claim(struct cli_foreground *fg, const char *id, bool is_new, stru
 	return 0;
 }
 
+int cli_state_claim_restart(struct cli_foreground *fg, const char *id, struct cb_error *err)
+{
+	int r = cli_state_claim(fg, id, false, err);
+	if (r < 0)
+		return r;
+	struct cb_state starting = {
+	    .status = CB_STATE_RUNNING,
+	    .supervisor = getpid(),
+	    .supervisor_start = cb_proc_start_time(getpid()),
+	    .started = time(NULL),
+	};
+	if ((r = cb_state_write(fg->dirfd, &starting)) < 0) {
+		closep(&fg->lock);
+		closep(&fg->dirfd);
+		return cb_error_errno(err, -r, "state of container %.12s", id);
+	}
+	return 0;
+}
+
+void cli_state_unclaim_restart(struct cli_foreground *fg, const struct cb_state *old)
+{
+	if (fg->dirfd < 0)
+		return;
+	(void)cb_state_write(fg->dirfd, old);
+	closep(&fg->lock);
+	closep(&fg->dirfd);
+}
+
 int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, bool is_new,
 			 struct cb_error *err)
 {
@@ -84,6 +115,7 @@ int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, bo
 	if (r < 0)
 		return r;
 	fg->st = running_state(o);
+	fg->spec = &o->spec;
 	o->spec.on_started = foreground_started;
 	o->spec.on_started_opaque = fg;
 	return 0;

@@ -34,6 +34,9 @@ struct cli_foreground {
 	 * none): the container's mount namespace holds it from then on, so it
 	 * ends with the container, in its exit, and not in ours. */
 	int *rootfs_fd;
+	/* Its process, recorded when it starts: run's comes late (from the
+	 * image, while the child is cloned), after begin. */
+	const struct cb_spawn_spec *spec;
 };
 int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, bool is_new,
 			 struct cb_error *err);
@@ -45,6 +48,16 @@ int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, bo
 int cli_state_claim(struct cli_foreground *fg, const char *id, bool is_new, struct cb_error *err);
 void cli_foreground_end(struct cli_foreground *fg, const char *id, bool remove,
 			const struct cb_run_status *rs);
+/* A restart of an exited container by a supervisor (start -d): its
+ * rootfs is mounted on the host before the supervisor records it running.
+ * Take its state lock first and record it as starting (running, held by
+ * this process, no pid yet): a start killed before the supervisor's own
+ * state leaves a running state nobody holds, which the next command to
+ * look repairs (cli_state_get: unmounted, exited 137), where the old
+ * exited state kept the mount unnoticed. cli_state_unclaim_restart puts
+ * the old state back when the start fails before a supervisor exists. */
+int cli_state_claim_restart(struct cli_foreground *fg, const char *id, struct cb_error *err);
+void cli_state_unclaim_restart(struct cli_foreground *fg, const struct cb_state *old);
 
 /* Start o->spec (already pointed at l's mounted rootfs) under a new
  * supervisor, which takes over the state lock in claimed (taken by the

@@ -11,7 +11,7 @@
 # rootfs while the container mounts, end as the container's own lookups:
 # image users and groups, a volume's /etc/passwd, a file on $PATH the
 # user may not run skipped, 127 for a command not found; a FIFO for
-# /etc/passwd does not hang the start.
+# /etc/passwd does not hang the start. `ps -a` shows the command that ran.
 . "$(dirname "$0")/lib.sh"
 
 ok import "$FIXTURES/busybox-gzip.oci" bb
@@ -53,6 +53,9 @@ ok run --rm bb hostname
 ok run --name keep bb sh -c 'echo changed > /etc/motd-new; rm /etc/passwd'
 ok ps -a
 echo "$out" | grep -E ' Exited \(0\) .* keep$' >/dev/null || fail "ps -a does not show keep as exited: $out"
+# Its command, read from the image late (while the child is cloned), is
+# what the state records: not the image's name.
+grep -E '"sh -c .*keep$' <<<"$out" >/dev/null || fail "ps -a shows keep's command wrong: $out"
 ok inspect keep
 echo "$out" | python3 -c '
 import json, sys

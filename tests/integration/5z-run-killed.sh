@@ -7,11 +7,13 @@
 # whose `run -d` was killed early stays Created, unmounted; what killed
 # starters leave in the run directory goes after a minute. A kept
 # container (no --rm) killed while it ran is kept, Exited (137), as docker
-# keeps one. A killed `bench boot` leaves nothing either. The kills land at spread points of a start (0-39 ms after it
-# began): each round checks the name, so the test does not depend on where
-# one lands.
+# keeps one. A killed `bench boot` leaves nothing either, nor a restart
+# (start -d) killed with its rootfs mounted on the host. The kills land
+# at spread points of a start (0-39 ms after it began): each round checks
+# the name, so the test does not depend on where one lands.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
+need strace
 R=$TESTTMP/run
 P=$(uniq_name)
 cleanup() {
@@ -99,6 +101,31 @@ grep -q "${vol:0:12}" <<<"$out" && fail "the --rm orphan is listed: $out"
 cb check
 [ "$rc" = 0 ] || fail "check after the kills: $out $err"
 ok --runroot "$R" rm "$kept"
+
+# A restart by a supervisor (start -d of an exited container) killed after
+# it mounted the rootfs on the host, before its supervisor ran the command
+# (strace kills it at the supervisor's fork): the next command to look
+# finds the state it left (running, held by nobody), unmounts the rootfs
+# and records the start killed, Exited (137). The old exited state, kept
+# until the supervisor wrote its own, hid the mount.
+ok --runroot "$R" run --name "$n-re" k9-base true
+ok --runroot "$R" inspect -f '{{.Id}}' "$n-re"
+re=$out
+set +e
+strace -o /dev/null -e trace=clone,clone3,fork,vfork \
+	-e inject=clone,clone3,fork,vfork:error=EAGAIN:signal=KILL:when=1 \
+	"$COWBOX" --runroot "$R" start "$n-re" >/dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" = 137 ] || fail "strace did not kill start at its fork: exit $rc"
+grep -q " $COWBOX_ROOT/containers/$re/merged " /proc/self/mountinfo ||
+	fail "the killed restart had not mounted its rootfs: the kill came too early"
+ok --runroot "$R" ps -a
+grep "$n-re" <<<"$out" | grep -q "Exited (137)" || fail "want the killed restart Exited (137): $out"
+grep -q " $COWBOX_ROOT/containers/$re/" /proc/self/mountinfo &&
+	fail "a killed restart left its rootfs mounted: $(grep " $COWBOX_ROOT/" /proc/self/mountinfo)"
+ok --runroot "$R" start -a "$n-re"
+ok --runroot "$R" rm "$n-re"
 
 # What killed starters leave in the run directory goes once it is a
 # minute old and nobody holds it: an empty state directory, a half-made
