@@ -27,26 +27,19 @@ hi=$(printf '0x%x' $((lo + size)))
 "$steptrace" "$TESTTMP/rips" "$lo" "$hi" "$COWBOX" run --rm bb true ||
 	fail "single-stepped run failed"
 
-python3 - "$COWBOX" "$TESTTMP/rips" "$src/tools/cowbox.order" <<'PY' || fail "code layout: see above"
-import bisect, subprocess, sys
-binary, rips, order = sys.argv[1:]
-syms = []
-for line in subprocess.run(["nm", "-n", "-S", "--defined-only", binary], capture_output=True,
-                           text=True, check=True).stdout.splitlines():
-    f = line.split()
-    if len(f) == 4 and f[2] in "tTWwiI":
-        syms.append((int(f[0], 16), int(f[1], 16), f[3]))
-syms.sort()
-starts = [s[0] for s in syms]
-listed = set(open(order).read().split())
-ran, windows = set(), set()
-for line in open(rips):
-    ip = int(line, 16)
-    windows.add(ip >> 16)
-    i = bisect.bisect_right(starts, ip) - 1
-    if i >= 0 and ip < syms[i][0] + max(syms[i][1], 1):
-        ran.add(syms[i][2])
-missing = sorted(ran - listed)
+# Read with bench/make-order's own functions.
+order=$src/tools/cowbox.order
+python3 - "$src/bench/make-order" "$COWBOX" "$TESTTMP/rips" "$order" <<'PY' || fail "code layout: see above"
+import importlib.machinery, importlib.util, sys
+loader = importlib.machinery.SourceFileLoader("make_order", sys.argv[1])
+mo = importlib.util.module_from_spec(importlib.util.spec_from_loader("make_order", loader))
+loader.exec_module(mo)
+binary, rips, order = sys.argv[2:]
+ran, _ = mo.functions_ran(mo.functions(binary), [rips])
+with open(rips) as f:
+    windows = {int(line, 16) >> 16 for line in f}
+with open(order) as f:
+    missing = sorted(set(ran) - set(f.read().split()))
 print(f"# {len(ran)} functions ran, in {len(windows)} windows of 64 KB; "
       f"{len(missing)} not on the list: {' '.join(missing[:20])}")
 if not ran:
