@@ -38,21 +38,34 @@ static void cgroup_path(const struct cb_spawn_spec *spec, char *buf, size_t size
 
 /* The state of o's container while this process supervises it (its
  * pid and start come when it runs). */
-static struct cb_state running_state(const struct cb_run_options *o)
+/* Running, held by this process: what every starter records first. */
+static struct cb_state held_state(void)
 {
-	struct cb_state st = {
+	return (struct cb_state){
 	    .status = CB_STATE_RUNNING,
 	    .supervisor = getpid(),
 	    .supervisor_start = cb_proc_start_time(getpid()),
-	    .argv = (char **)o->spec.argv,
-	    .user = (char *)o->spec.user,
-	    .workdir = (char *)o->spec.workdir,
 	    .started = time(NULL),
-	    .stop_signal = o->stop_signal,
-	    .stop_timeout = o->stop_timeout,
 	};
+}
+
+static struct cb_state running_state(const struct cb_run_options *o)
+{
+	struct cb_state st = held_state();
+	st.argv = (char **)o->spec.argv;
+	st.user = (char *)o->spec.user;
+	st.workdir = (char *)o->spec.workdir;
+	st.stop_signal = o->stop_signal;
+	st.stop_timeout = o->stop_timeout;
 	cgroup_path(&o->spec, st.cgroup, sizeof(st.cgroup));
 	return st;
+}
+
+/* Let go of a claim: its lock, then its directory. */
+static void release_claim(struct cli_foreground *fg)
+{
+	closep(&fg->lock);
+	closep(&fg->dirfd);
 }
 
 static void foreground_started(void *opaque, pid_t pid)
@@ -85,15 +98,9 @@ int cli_state_claim_restart(struct cli_foreground *fg, const char *id, struct cb
 	int r = cli_state_claim(fg, id, false, err);
 	if (r < 0)
 		return r;
-	struct cb_state starting = {
-	    .status = CB_STATE_RUNNING,
-	    .supervisor = getpid(),
-	    .supervisor_start = cb_proc_start_time(getpid()),
-	    .started = time(NULL),
-	};
+	struct cb_state starting = held_state(); /* no process nor cgroup yet */
 	if ((r = cb_state_write(fg->dirfd, &starting)) < 0) {
-		closep(&fg->lock);
-		closep(&fg->dirfd);
+		release_claim(fg);
 		return cb_error_errno(err, -r, "state of container %.12s", id);
 	}
 	return 0;
@@ -104,8 +111,7 @@ void cli_state_unclaim_restart(struct cli_foreground *fg, const struct cb_state 
 	if (fg->dirfd < 0)
 		return;
 	(void)cb_state_write(fg->dirfd, old);
-	closep(&fg->lock);
-	closep(&fg->dirfd);
+	release_claim(fg);
 }
 
 int cli_foreground_begin(struct cli_foreground *fg, struct cb_run_options *o, bool is_new,
@@ -135,8 +141,7 @@ void cli_foreground_end(struct cli_foreground *fg, const char *id, bool remove,
 		fg->st.finished = time(NULL);
 		(void)cb_state_write(fg->dirfd, &fg->st);
 	}
-	closep(&fg->lock);
-	closep(&fg->dirfd);
+	release_claim(fg);
 }
 
 /* Unmount the container (remove it with remove) through a store opened
