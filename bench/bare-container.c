@@ -12,7 +12,9 @@
  * old root and execs CMD; the parent waits. DIR/upper, DIR/work and
  * DIR/merged are made when missing and kept, and the upper must be
  * empty: a runtime that recycles an empty upper (cowbox does) pays no
- * mkdir or rmdir per container either. The overlay is volatile, as
+ * mkdir or rmdir per container either. What each mount leaves in the
+ * work dir is renamed into DIR/spent, never deleted here: remove DIR when
+ * done. The overlay is volatile, as
  * cowbox's is: without it, its unmount syncs the upper's whole
  * filesystem (1-2 ms on this disk). The second only clones into the
  * same namespaces and execs CMD on the host's root.
@@ -26,12 +28,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -104,7 +108,7 @@ static int check_upper_empty(const char *path)
 
 static int prepare_dirs(struct bare *b, const char *dir, const char *lower)
 {
-	static const char *const sub[] = {"", "/upper", "/work", "/merged"};
+	static const char *const sub[] = {"", "/upper", "/work", "/merged", "/spent"};
 	if ((size_t)snprintf(b->dir, sizeof b->dir, "%s", dir) >= sizeof b->dir)
 		return -ENAMETOOLONG;
 	for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
@@ -112,16 +116,19 @@ static int prepare_dirs(struct bare *b, const char *dir, const char *lower)
 		if (mkdir(b->failed, 0755) < 0 && errno != EEXIST)
 			return -errno;
 	}
-	/* What the last mount left in its workdir: a volatile overlay will
-	 * not mount over its own marker (work/incompat/volatile/dirty). */
-	static const char *const left[] = {"work/work/incompat/volatile/dirty",
-					   "work/work/incompat/volatile", "work/work/incompat",
-					   "work/work"};
-	for (size_t i = 0; i < sizeof left / sizeof *left; i++) {
-		snprintf(b->failed, sizeof b->failed, "%s/%s", b->dir, left[i]);
-		if ((i ? rmdir(b->failed) : unlink(b->failed)) < 0 && errno != ENOENT)
-			return -errno;
-	}
+	/* What the last mount left in its workdir goes: a volatile overlay
+	 * will not mount over its own marker (work/work/incompat/volatile).
+	 * Renamed into spent/, not deleted: on a disk mounted with discard
+	 * each directory deleted waits for the disk, and cowbox recycles
+	 * these as spares instead. */
+	uint64_t tag;
+	char spent[4200];
+	if (getrandom(&tag, sizeof tag, 0) != sizeof tag)
+		return -EIO;
+	snprintf(b->failed, sizeof b->failed, "%s/work/work", b->dir);
+	snprintf(spent, sizeof spent, "%s/spent/%016" PRIx64, b->dir, tag);
+	if (rename(b->failed, spent) < 0 && errno != ENOENT)
+		return -errno;
 	snprintf(b->failed, sizeof b->failed, "%s/upper", b->dir);
 	int r = check_upper_empty(b->failed);
 	if (r < 0)
