@@ -4,9 +4,11 @@
 #include "macro.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -141,6 +143,18 @@ static int bind_host_sys(int rootfd)
 static const char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
+
+/* Whether runc's masks apply at all, and so the empty tmpfs they need
+ * (unless --security-opt mask= asks for masks of its own). */
+static bool masks_defaults(const struct cb_spawn_spec *spec)
+{
+	return !spec->privileged && !spec->unmask_all;
+}
+
+static bool masks_any(const struct cb_spawn_spec *spec)
+{
+	return masks_defaults(spec) || spec->n_mask;
+}
 
 static const struct {
 	const char *name;
@@ -326,7 +340,7 @@ static int make_fresh(const struct cb_spawn_spec *spec, bool in_userns,
 	f->mqueue = fresh_mount("mqueue", "mqueue", NULL, safe);
 	if (f->mqueue < 0)
 		return cb_error_errno(err, -f->mqueue, "mount /dev/mqueue");
-	if (!spec->privileged) {
+	if (masks_any(spec)) {
 		f->empty = fresh_mount("tmpfs", "tmpfs", "size=0,ro", MOUNT_ATTR_RDONLY | safe);
 		if (f->empty < 0)
 			return cb_error_errno(err, -f->empty, "mount an empty tmpfs");
@@ -376,22 +390,81 @@ static int mask_one(const char *p, bool dir, int *empty_fd, const char **empty)
 	return 0;
 }
 
-static int mask_paths(int *empty_fd, struct cb_error *err)
+/* Whether path is one of the colon lists' patterns. */
+static bool path_listed(const char *path, const char *const *lists, size_t n)
+{
+	char pat[PATH_MAX];
+	for (size_t i = 0; i < n; i++)
+		for (const char *s = lists[i]; *s;) {
+			size_t len = strcspn(s, ":");
+			if (len < sizeof(pat)) {
+				memcpy(pat, s, len);
+				pat[len] = '\0';
+				if (fnmatch(pat, path, FNM_PATHNAME) == 0)
+					return true;
+			}
+			s += len + (s[len] == ':');
+		}
+	return false;
+}
+
+/* Mask p as a directory or not (dir); a path that is not there is not
+ * masked; a kernel where it is the other kind gets the other mask. */
+static int mask_path(const char *p, bool dir, int *empty_fd, const char **empty,
+		     struct cb_error *err)
+{
+	if (mask_one(p, dir, empty_fd, empty) == 0 || errno == ENOENT)
+		return 0;
+	if ((errno == ENOTDIR || errno == EINVAL) && mask_one(p, !dir, empty_fd, empty) == 0)
+		return 0;
+	return cb_error_errno(err, errno, "mask %s", p);
+}
+
+/* --security-opt mask=: what each path is decides its mask. */
+static int mask_asked(const struct cb_spawn_spec *spec, int *empty_fd, const char **empty,
+		      struct cb_error *err)
+{
+	char p[PATH_MAX];
+	for (size_t i = 0; i < spec->n_mask; i++)
+		for (const char *s = spec->mask[i]; *s;) {
+			size_t len = strcspn(s, ":");
+			if (len >= sizeof(p))
+				return cb_error_set(err, ENAMETOOLONG, "mask %.*s...", 64, s);
+			memcpy(p, s, len);
+			p[len] = '\0';
+			s += len + (s[len] == ':');
+			struct stat st;
+			if (stat(p, &st) < 0) {
+				if (errno == ENOENT)
+					continue;
+				return cb_error_errno(err, errno, "mask %s", p);
+			}
+			int r = mask_path(p, S_ISDIR(st.st_mode), empty_fd, empty, err);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
+static int mask_paths(const struct cb_spawn_spec *spec, int *empty_fd, struct cb_error *err)
 {
 	const char *empty = NULL;
+	int r;
+	if (!masks_defaults(spec))
+		return mask_asked(spec, empty_fd, &empty, err);
 	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++) {
 		const char *p = masked_paths[i].path;
-		bool dir = masked_paths[i].dir;
-		if (mask_one(p, dir, empty_fd, &empty) == 0 || errno == ENOENT)
+		if (spec->n_unmask && path_listed(p, spec->unmask, spec->n_unmask))
 			continue;
-		/* A kernel where it is the other kind. */
-		if ((errno == ENOTDIR || errno == EINVAL) &&
-		    mask_one(p, !dir, empty_fd, &empty) == 0)
-			continue;
-		return cb_error_errno(err, errno, "mask %s", p);
+		if ((r = mask_path(p, masked_paths[i].dir, empty_fd, &empty, err)) < 0)
+			return r;
 	}
+	if ((r = mask_asked(spec, empty_fd, &empty, err)) < 0)
+		return r;
 	for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++) {
 		const char *p = readonly_paths[i];
+		if (spec->n_unmask && path_listed(p, spec->unmask, spec->n_unmask))
+			continue;
 		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
 			if (errno == ENOENT)
 				continue;
@@ -579,7 +652,7 @@ int cb_mounts_setup(const struct cb_spawn_spec *spec, const char *hostname, bool
 			return cb_error_errno(err, errno, "volume %s", m->target);
 		close(vol_fds[i]);
 	}
-	if (!spec->privileged && (r = mask_paths(&fresh.empty, err)) < 0)
+	if (masks_any(spec) && (r = mask_paths(spec, &fresh.empty, err)) < 0)
 		return r;
 	if (spec->read_only && (r = remount_root_ro(err)) < 0)
 		return r;

@@ -212,6 +212,17 @@ struct cb_spawn_spec {
 	/* Security. */
 	uint64_t caps;	   /* capability bit set (bit n = capability n) */
 	bool privileged;   /* all caps, no masks, no seccomp */
+	/* --security-opt mask=P[:P...]: paths masked besides runc's (an
+	 * empty read-only tmpfs over a directory, /dev/null over anything
+	 * else), --privileged or not; unmask=P[:P...] (glob patterns, as
+	 * fnmatch with FNM_PATHNAME): runc's masked and read-only paths that
+	 * are left as they are; unmask_all: none of them (unmask=ALL, docker's
+	 * systempaths=unconfined). Colon lists, absolute paths, borrowed. */
+	const char *mask[CB_EXTRA_MAX];
+	size_t n_mask;
+	const char *unmask[CB_EXTRA_MAX];
+	size_t n_unmask;
+	bool unmask_all;
 	bool no_new_privs; /* default true */
 	enum cb_seccomp_mode seccomp;
 	const char *seccomp_profile; /* path of a JSON profile when CB_SECCOMP_PROFILE */

@@ -6,6 +6,7 @@
 #include "macro.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -251,8 +252,42 @@ static int parse_tmpfs(struct cb_spawn_spec *spec, const char *v)
 	return 0;
 }
 
+/* A --security-opt mask= or unmask= list (v, the list after its "KEY="
+ * at v + skip) appended to lists, checked: absolute paths (patterns for
+ * unmask), none of them empty, "/" or with a ".." part. */
+static int add_path_list(const char **lists, size_t *n, const char *v, size_t skip)
+{
+	const char *s = v + skip;
+	do {
+		size_t len = strcspn(s, ":");
+		if (len == 0 || s[0] != '/')
+			return cli_error(
+			    "--security-opt %s: expected absolute paths separated by ':'", v);
+		if (len >= PATH_MAX)
+			return cli_error("--security-opt %s: a path is too long", v);
+		if (len == 1)
+			return cli_error("--security-opt %s: not /", v);
+		for (const char *d = s; (d = strstr(d, "/..")) && d < s + len; d += 3)
+			if (d + 3 == s + len || d[3] == '/' || d[3] == ':')
+				return cli_error("--security-opt %s: a path with '..'", v);
+		s += len;
+	} while (*s++ == ':');
+	if (*n == CB_EXTRA_MAX)
+		return cli_error("--security-opt %.*s: at most %d", (int)skip, v, CB_EXTRA_MAX);
+	lists[(*n)++] = v + skip;
+	return 0;
+}
+
 static int parse_security_opt(struct cb_spawn_spec *spec, const char *v)
 {
+	if (strncmp(v, "mask=", 5) == 0)
+		return add_path_list(spec->mask, &spec->n_mask, v, 5);
+	if (strcmp(v, "unmask=ALL") == 0 || strcmp(v, "systempaths=unconfined") == 0) {
+		spec->unmask_all = true;
+		return 0;
+	}
+	if (strncmp(v, "unmask=", 7) == 0)
+		return add_path_list(spec->unmask, &spec->n_unmask, v, 7);
 	if (strncmp(v, "seccomp=", 8) == 0 || strncmp(v, "seccomp:", 8) == 0) {
 		const char *s = v + 8;
 		if (strcmp(s, "unconfined") == 0)
@@ -274,8 +309,9 @@ static int parse_security_opt(struct cb_spawn_spec *spec, const char *v)
 		spec->no_new_privs = false;
 		return 0;
 	}
-	return cli_error("--security-opt %s: expected seccomp=unconfined|FILE or "
-			 "no-new-privileges[=true|false]",
+	return cli_error("--security-opt %s: expected seccomp=unconfined|FILE, "
+			 "no-new-privileges[=true|false], mask=PATHS, unmask=ALL|PATHS or "
+			 "systempaths=unconfined",
 			 v);
 }
 

@@ -3,8 +3,9 @@
 # only the container; it has its own hostname, IPC and network (only lo,
 # up); host mounts are invisible; /proc/self/cgroup shows its own cgroup
 # root; /sys is read-only; runc's masked paths are masked and its read-only
-# paths read-only; --no-ns, --net=host, ns:PATH and container:C (pid, ipc,
-# uts) share what they name.
+# paths read-only, --security-opt unmask=/mask= (podman's) change which;
+# --no-ns, --net=host, ns:PATH and container:C (pid, ipc, uts) share what
+# they name.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 ROOT=$TESTTMP/rootfs
@@ -52,6 +53,44 @@ cb run --rootfs "$ROOT" sh -c 'echo 1 >/proc/sys/kernel/domainname'
 [ "$rc" != 0 ] || fail "/proc/sys is writable"
 ok run --rootfs "$ROOT" --privileged sh -c 'grep -c " /proc/keys " /proc/self/mountinfo || true'
 [ "$out" = 0 ] || fail "--privileged still masks /proc/keys"
+
+# --security-opt (podman's): unmask= leaves the paths it names (patterns)
+# as they are and masks the rest; unmask=ALL and docker's
+# systempaths=unconfined mask none; mask= masks more, a directory with an
+# empty read-only tmpfs and a file with /dev/null, --privileged too; a
+# path that is not there is left alone; a bad list is refused by name.
+masks='grep -c " /proc/[^ ]* " /proc/self/mountinfo || true'
+ok run --rootfs "$ROOT" sh -c "$masks"
+n_default=$out
+[ "$n_default" -ge 4 ] || fail "only $n_default masks under /proc"
+ok run --rootfs "$ROOT" --security-opt unmask=/proc/keys:/proc/sys sh -c "$masks"'
+	grep -c " /proc/keys " /proc/self/mountinfo || true
+	grep -c " /proc/sys " /proc/self/mountinfo || true
+	grep -c " /proc/timer_list " /proc/self/mountinfo || true'
+[ "$out" = "$((n_default - 2))
+0
+0
+1" ] || fail "unmask=/proc/keys:/proc/sys: $out (default $n_default masks)"
+ok run --rootfs "$ROOT" --security-opt 'unmask=/sys/*' sh -c \
+	'grep -c " /sys/firmware " /proc/self/mountinfo || true
+	grep -c " /proc/keys " /proc/self/mountinfo || true'
+[ "$out" = "0
+1" ] || fail "unmask=/sys/*: $out"
+for opt in unmask=ALL systempaths=unconfined; do
+	ok run --rootfs "$ROOT" --security-opt $opt sh -c "$masks"
+	[ "$out" = 0 ] || fail "--security-opt $opt: $out masks under /proc"
+done
+echo secret >"$ROOT/secret.txt"
+ok run --rootfs "$ROOT" --security-opt mask=/etc:/secret.txt:/no/such --privileged sh -c '
+	ls -A /etc | wc -l; touch /etc/x 2>/dev/null && echo writable
+	[ -c /secret.txt ] && echo "secret.txt is /dev/null"; cat /secret.txt'
+[ "$out" = "0
+secret.txt is /dev/null" ] || fail "mask=/etc:/secret.txt:/no/such: $out"
+[ -s "$ROOT/etc/passwd" ] && [ "$(cat "$ROOT/secret.txt")" = secret ] ||
+	fail "mask= touched the rootfs"
+for bad in mask= mask=etc mask=/ mask=/a/../b mask=/a::/b unmask=/x/..; do
+	refuse "--security-opt $bad" run --rootfs "$ROOT" --security-opt "$bad" true
+done
 
 # Sharing: --no-ns net and --net=host see the host's interfaces.
 host_links=$(ip -o link 2>/dev/null | wc -l || echo 0)
