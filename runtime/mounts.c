@@ -7,8 +7,8 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <fcntl.h>
-#include <linux/mount.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -459,7 +459,9 @@ static int mask_paths(const struct cb_spawn_spec *spec, int *empty_fd, struct cb
 		if ((r = mask_path(p, masked_paths[i].dir, empty_fd, &empty, err)) < 0)
 			return r;
 	}
-	if ((r = mask_asked(spec, empty_fd, &empty, err)) < 0)
+	/* Not called without a list: its PATH_MAX buffer stays off the
+	 * default run's stack. */
+	if (spec->n_mask && (r = mask_asked(spec, empty_fd, &empty, err)) < 0)
 		return r;
 	for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++) {
 		const char *p = readonly_paths[i];
