@@ -390,21 +390,26 @@ static int mask_one(const char *p, bool dir, int *empty_fd, const char **empty)
 	return 0;
 }
 
+/* The next path of a colon list at *s into buf: 1, 0 at its end,
+ * -ENAMETOOLONG (buf then holds its start) for one that does not fit. */
+static int next_listed(const char **s, char buf[PATH_MAX])
+{
+	if (!**s)
+		return 0;
+	size_t len = strcspn(*s, ":");
+	snprintf(buf, PATH_MAX, "%.*s", (int)len, *s);
+	*s += len + ((*s)[len] == ':');
+	return len < PATH_MAX ? 1 : -ENAMETOOLONG;
+}
+
 /* Whether path is one of the colon lists' patterns. */
 static bool path_listed(const char *path, const char *const *lists, size_t n)
 {
 	char pat[PATH_MAX];
 	for (size_t i = 0; i < n; i++)
-		for (const char *s = lists[i]; *s;) {
-			size_t len = strcspn(s, ":");
-			if (len < sizeof(pat)) {
-				memcpy(pat, s, len);
-				pat[len] = '\0';
-				if (fnmatch(pat, path, FNM_PATHNAME) == 0)
-					return true;
-			}
-			s += len + (s[len] == ':');
-		}
+		for (const char *s = lists[i]; next_listed(&s, pat) != 0;)
+			if (fnmatch(pat, path, FNM_PATHNAME) == 0)
+				return true;
 	return false;
 }
 
@@ -425,22 +430,18 @@ static int mask_asked(const struct cb_spawn_spec *spec, int *empty_fd, const cha
 		      struct cb_error *err)
 {
 	char p[PATH_MAX];
+	int r;
 	for (size_t i = 0; i < spec->n_mask; i++)
-		for (const char *s = spec->mask[i]; *s;) {
-			size_t len = strcspn(s, ":");
-			if (len >= sizeof(p))
-				return cb_error_set(err, ENAMETOOLONG, "mask %.*s...", 64, s);
-			memcpy(p, s, len);
-			p[len] = '\0';
-			s += len + (s[len] == ':');
+		for (const char *s = spec->mask[i]; (r = next_listed(&s, p)) != 0;) {
+			if (r < 0)
+				return cb_error_errno(err, -r, "mask %.64s...", p);
 			struct stat st;
 			if (stat(p, &st) < 0) {
 				if (errno == ENOENT)
 					continue;
 				return cb_error_errno(err, errno, "mask %s", p);
 			}
-			int r = mask_path(p, S_ISDIR(st.st_mode), empty_fd, empty, err);
-			if (r < 0)
+			if ((r = mask_path(p, S_ISDIR(st.st_mode), empty_fd, empty, err)) < 0)
 				return r;
 		}
 	return 0;

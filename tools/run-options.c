@@ -253,8 +253,9 @@ static int parse_tmpfs(struct cb_spawn_spec *spec, const char *v)
 }
 
 /* A --security-opt mask= or unmask= list (v, the list after its "KEY="
- * at v + skip) appended to lists, checked: absolute paths (patterns for
- * unmask), none of them empty, "/" or with a ".." part. */
+ * at v + skip) appended to lists, checked as -v's and --tmpfs's paths
+ * are: absolute (patterns for unmask), no "..", and none of them empty
+ * or "/". */
 static int add_path_list(const char **lists, size_t *n, const char *v, size_t skip)
 {
 	const char *s = v + skip;
@@ -267,9 +268,8 @@ static int add_path_list(const char **lists, size_t *n, const char *v, size_t sk
 			return cli_error("--security-opt %s: a path is too long", v);
 		if (len == 1)
 			return cli_error("--security-opt %s: not /", v);
-		for (const char *d = s; (d = strstr(d, "/..")) && d < s + len; d += 3)
-			if (d + 3 == s + len || d[3] == '/' || d[3] == ':')
-				return cli_error("--security-opt %s: a path with '..'", v);
+		if (memmem(s, len, "..", 2))
+			return cli_error("--security-opt %s: a path with '..'", v);
 		s += len;
 	} while (*s++ == ':');
 	if (*n == CB_EXTRA_MAX)
